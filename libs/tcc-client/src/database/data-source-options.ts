@@ -1,0 +1,68 @@
+/**
+ * One way to turn a `*_DB_URL` setting into TypeORM options, shared by the coordinator and the
+ * example services: a mysql:// URL means MySQL/MariaDB through mysql2, no URL means the embedded
+ * SQLite file (better-sqlite3). Schema changes only through migrations, never `synchronize`.
+ */
+import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/ban-types
+type ClassList = MixedList<Function | string | EntitySchema>;
+
+export interface DatabaseSettings {
+  /** `mysql://user:password@host:port/database`; undefined or empty selects the embedded file. */
+  url?: string;
+  /** Path of the embedded SQLite file, used when `url` is unset. */
+  sqlitePath: string;
+  migrations: ClassList;
+  entities?: ClassList;
+  /** Name of the table recording applied migrations. */
+  migrationsTableName?: string;
+  /** Connection pool size for MySQL. */
+  poolSize?: number;
+}
+
+export function isMysqlUrl(url: string | undefined): url is string {
+  return !!url && /^mysql:\/\//i.test(url);
+}
+
+export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+  const common = {
+    migrations: settings.migrations,
+    entities: settings.entities ?? [],
+    migrationsTableName: settings.migrationsTableName ?? 'migrations',
+    synchronize: false,
+    logging: false,
+  } as const;
+  if (isMysqlUrl(settings.url)) {
+    return {
+      ...common,
+      type: 'mysql',
+      url: settings.url,
+      charset: 'utf8mb4_bin',
+      // Times are stored as epoch milliseconds computed by the server (see the coordinator store),
+      // so no DATETIME conversion happens here.
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      poolSize: settings.poolSize ?? 20,
+      extra: { connectionLimit: settings.poolSize ?? 20, enableKeepAlive: true },
+    };
+  }
+  if (settings.url) {
+    throw new Error(`unsupported database URL "${settings.url}": expected mysql://user:password@host:port/database`);
+  }
+  if (settings.sqlitePath !== ':memory:') mkdirSync(dirname(settings.sqlitePath), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: settings.sqlitePath,
+    // WAL lets readers proceed during a write; NORMAL sync is durable across process crashes.
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+    },
+  };
+}

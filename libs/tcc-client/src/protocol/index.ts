@@ -1,0 +1,4 @@
+export * from './status';
+export * from './limits';
+export * from './coordinator-api';
+export * from './participant';

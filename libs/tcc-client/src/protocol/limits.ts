@@ -1,0 +1,11 @@
+/** Syntax rules of the wire contract (DESIGN.md §3): both sides validate with the same constants. */
+
+/** Characters allowed in a gid and a branchId. */
+export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+export const GID_MAX_LENGTH = 128;
+export const BRANCH_ID_MAX_LENGTH = 64;
+export const PARTICIPANT_MAX_LENGTH = 128;
+export const TARGET_MAX_LENGTH = 2048;
+export const REASON_MAX_LENGTH = 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;

@@ -7,16 +7,18 @@ import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-// eslint-disable-next-line @typescript-eslint/ban-types
-type ClassList = MixedList<Function | string | EntitySchema>;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type MigrationList = MixedList<Function | string>;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type EntityList = MixedList<Function | string | EntitySchema>;
 
 export interface DatabaseSettings {
   /** `mysql://user:password@host:port/database`; undefined or empty selects the embedded file. */
   url?: string;
   /** Path of the embedded SQLite file, used when `url` is unset. */
   sqlitePath: string;
-  migrations: ClassList;
-  entities?: ClassList;
+  migrations: MigrationList;
+  entities?: EntityList;
   /** Name of the table recording applied migrations. */
   migrationsTableName?: string;
   /** Connection pool size for MySQL. */

@@ -1,0 +1,40 @@
+/** The coordinator: API, phase two, recovery, all over one store. */
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config/coordinator.config';
+import { StoreModule } from './store/store.module';
+import { TransactionsController } from './transactions/transactions.controller';
+import { TransactionService } from './transactions/transaction.service';
+import { PhaseTwoDriver } from './phase-two/phase-two.driver';
+import { ParticipantCaller } from './phase-two/participant-caller';
+import { CompletionWaiters } from './phase-two/completion-waiters';
+import { RecoveryScheduler } from './recovery/recovery.scheduler';
+import { ReplicaIdentity } from './recovery/replica.identity';
+import { HealthController } from './health/health.controller';
+import { ApiExceptionFilter } from './common/api-exception.filter';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: CoordinatorConfig): DynamicModule {
+    const configModule: DynamicModule = {
+      module: class ConfigHolderModule {},
+      global: true,
+      providers: [{ provide: COORDINATOR_CONFIG, useValue: config }],
+      exports: [COORDINATOR_CONFIG],
+    };
+    return {
+      module: AppModule,
+      imports: [configModule, StoreModule.forRoot()],
+      controllers: [TransactionsController, HealthController],
+      providers: [
+        ReplicaIdentity,
+        ParticipantCaller,
+        CompletionWaiters,
+        PhaseTwoDriver,
+        TransactionService,
+        RecoveryScheduler,
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+      ],
+    };
+  }
+}

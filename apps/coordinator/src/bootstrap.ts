@@ -1,0 +1,53 @@
+/** Builds and starts a coordinator from an environment: used by main.ts and by tests in-process. */
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { AppModule } from './app.module';
+import { loadCoordinatorConfig, type CoordinatorConfig, type LogLevel } from './config/coordinator.config';
+import { createValidationPipe } from './common/validation';
+import { Database } from './store/database';
+
+export interface RunningCoordinator {
+  app: NestFastifyApplication;
+  config: CoordinatorConfig;
+  url: string;
+  close(): Promise<void>;
+}
+
+const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** Room in a request body for everything besides the payload (URLs, ids, metadata). */
+const BODY_OVERHEAD_BYTES = 64 * 1024;
+
+export async function createCoordinator(env: Record<string, string | undefined> = process.env): Promise<RunningCoordinator> {
+  const config = loadCoordinatorConfig(env);
+  const adapter = new FastifyAdapter({ bodyLimit: config.maxPayloadBytes + BODY_OVERHEAD_BYTES, keepAliveTimeout: 65_000 });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: NEST_LEVELS[config.logLevel],
+    abortOnError: false,
+  });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+  await app.listen(config.http.port, config.http.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  return { app, config, url: `http://${host}:${port}`, close: () => app.close() };
+}
+
+/** `main.js migrate`: applies the coordinator's migrations to TCC_DB_URL (or the embedded file). */
+export async function migrate(env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  const config = loadCoordinatorConfig(env);
+  const db = Database.create(config.db);
+  await db.connect();
+  try {
+    return await db.migrate();
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,35 @@
+/** Body validation for every DTO: unknown fields are refused, and a 400 names every bad field. */
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { TccError, TccErrorCode } from '../transactions/transaction.errors';
+
+function flatten(errors: ValidationError[], prefix = ''): { fields: string[]; messages: string[] } {
+  const fields: string[] = [];
+  const messages: string[] = [];
+  for (const error of errors) {
+    const path = prefix ? `${prefix}.${error.property}` : error.property;
+    if (error.constraints) {
+      fields.push(path);
+      messages.push(...Object.values(error.constraints));
+    }
+    if (error.children?.length) {
+      const nested = flatten(error.children, path);
+      fields.push(...nested.fields);
+      messages.push(...nested.messages);
+    }
+  }
+  return { fields, messages };
+}
+
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    // A missing body is an empty one: every field of commit and rollback is optional.
+    transformOptions: { enableImplicitConversion: false },
+    exceptionFactory: (errors) => {
+      const { fields, messages } = flatten(errors);
+      return new TccError(TccErrorCode.INVALID_ARGUMENT, messages.join('; '), { fields, messages });
+    },
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * Every coordinator setting, read from the environment once at start and validated: a bad value
+ * stops the process with a message naming the variable and what it accepts.
+ */
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client';
+
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  return value;
+};
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The raw environment, with one decorated field per variable. */
+class CoordinatorEnvironment {
+  @IsOptional() @IsString() @Matches(/^mysql:\/\/.+\/[A-Za-z0-9_$-]+(\?.*)?$/, { message: 'TCC_DB_URL must look like mysql://user:password@host:3306/database (unset: the embedded SQLite file)' })
+  TCC_DB_URL?: string;
+
+  @IsOptional() @IsString()
+  TCC_SQLITE_PATH = 'data/coordinator.sqlite';
+
+  @IsOptional() @IsString()
+  TCC_HOST = '0.0.0.0';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  TCC_HTTP_PORT = 7070;
+
+  @IsString()
+  TCC_ALLOWED_TARGETS = '127.0.0.1:*,localhost:*,[::1]:*';
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  TCC_REQUEST_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000)
+  TCC_RETRY_BASE_MS = 1_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000)
+  TCC_RETRY_MAX_MS = 60_000;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
+  TCC_SCAN_INTERVAL_MS = 1_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  TCC_SCAN_BATCH = 100;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
+  TCC_LEASE_MS = 30_000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  TCC_COMMIT_WAIT_MS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(MAX_TIMEOUT_MS)
+  TCC_DEFAULT_TIMEOUT_MS = DEFAULT_TIMEOUT_MS;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(MAX_TIMEOUT_MS)
+  TCC_MAX_TIMEOUT_MS = MAX_TIMEOUT_MS;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(16 * 1024 * 1024)
+  TCC_MAX_PAYLOAD_BYTES = 64 * 1024;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  TCC_PHASE_TWO_CONCURRENCY = 256;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1_000)
+  TCC_DB_POOL_SIZE = 20;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  TCC_MIGRATE_ON_START?: boolean;
+
+  @IsIn(LOG_LEVELS as unknown as string[])
+  TCC_LOG_LEVEL: LogLevel = 'info';
+}
+
+export interface CoordinatorConfig {
+  db: { url?: string; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
+  http: { host: string; port: number };
+  allowedTargets: string;
+  requestTimeoutMs: number;
+  retry: { baseMs: number; maxMs: number };
+  scan: { intervalMs: number; batch: number };
+  leaseMs: number;
+  commitWaitMs: number;
+  defaultTimeoutMs: number;
+  maxTimeoutMs: number;
+  maxPayloadBytes: number;
+  phaseTwoConcurrency: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses and validates `env`; throws ConfigError naming every bad variable. */
+export function loadCoordinatorConfig(env: Record<string, string | undefined>): CoordinatorConfig {
+  const present: Record<string, string> = {};
+  for (const key of Object.keys(env)) {
+    const value = env[key];
+    if (key.startsWith('TCC_') && value !== undefined && value.trim() !== '') present[key] = value.trim();
+  }
+  const parsed = plainToInstance(CoordinatorEnvironment, present);
+  const errors = validateSync(parsed, { whitelist: false });
+  const problems = errors.map((e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+  if (parsed.TCC_RETRY_MAX_MS < parsed.TCC_RETRY_BASE_MS) problems.push('TCC_RETRY_MAX_MS must be >= TCC_RETRY_BASE_MS');
+  if (parsed.TCC_DEFAULT_TIMEOUT_MS > parsed.TCC_MAX_TIMEOUT_MS) problems.push('TCC_DEFAULT_TIMEOUT_MS must be <= TCC_MAX_TIMEOUT_MS');
+  if (parsed.TCC_LEASE_MS < 2 * parsed.TCC_REQUEST_TIMEOUT_MS) {
+    problems.push(`TCC_LEASE_MS (${parsed.TCC_LEASE_MS}) must be at least twice TCC_REQUEST_TIMEOUT_MS (${parsed.TCC_REQUEST_TIMEOUT_MS}), so a lease outlives the calls made under it`);
+  }
+  if (problems.length) throw new ConfigError(`invalid coordinator configuration:\n  ${problems.join('\n  ')}`);
+  const embedded = !parsed.TCC_DB_URL;
+  return {
+    db: {
+      url: parsed.TCC_DB_URL,
+      sqlitePath: parsed.TCC_SQLITE_PATH,
+      poolSize: parsed.TCC_DB_POOL_SIZE,
+      migrateOnStart: parsed.TCC_MIGRATE_ON_START ?? embedded,
+    },
+    http: { host: parsed.TCC_HOST, port: parsed.TCC_HTTP_PORT },
+    allowedTargets: parsed.TCC_ALLOWED_TARGETS,
+    requestTimeoutMs: parsed.TCC_REQUEST_TIMEOUT_MS,
+    retry: { baseMs: parsed.TCC_RETRY_BASE_MS, maxMs: parsed.TCC_RETRY_MAX_MS },
+    scan: { intervalMs: parsed.TCC_SCAN_INTERVAL_MS, batch: parsed.TCC_SCAN_BATCH },
+    leaseMs: parsed.TCC_LEASE_MS,
+    commitWaitMs: parsed.TCC_COMMIT_WAIT_MS,
+    defaultTimeoutMs: parsed.TCC_DEFAULT_TIMEOUT_MS,
+    maxTimeoutMs: parsed.TCC_MAX_TIMEOUT_MS,
+    maxPayloadBytes: parsed.TCC_MAX_PAYLOAD_BYTES,
+    phaseTwoConcurrency: parsed.TCC_PHASE_TWO_CONCURRENCY,
+    logLevel: parsed.TCC_LOG_LEVEL,
+  };
+}
+
+/** Injection token of the validated CoordinatorConfig. */
+export const COORDINATOR_CONFIG = Symbol('COORDINATOR_CONFIG');

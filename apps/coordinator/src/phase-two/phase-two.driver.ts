@@ -1,0 +1,115 @@
+/**
+ * Drives phase two of one transaction that this replica holds the lease on: calls every
+ * unfinished branch's confirm (or cancel) in parallel, then records the round in one local
+ * transaction, either finishing the transaction or releasing it with the time of its next attempt.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
+import { TransactionStore, type BranchOutcome } from '../store/transaction.store';
+import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
+import { ReplicaIdentity } from '../recovery/replica.identity';
+import { CompletionWaiters } from './completion-waiters';
+import { ParticipantCaller } from './participant-caller';
+import { retryDelayMs } from './retry-policy';
+
+/** What the caller already knows about the transaction, saving a read. */
+export interface KnownState {
+  status: 'COMMITTING' | 'ROLLING_BACK';
+  rounds: number;
+}
+
+@Injectable()
+export class PhaseTwoDriver {
+  private readonly logger = new Logger(PhaseTwoDriver.name);
+  /** Drives under way in this process, by gid: a second request for one joins the first. */
+  private readonly inFlight = new Map<string, Promise<GlobalStatus | null>>();
+
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    private readonly store: TransactionStore,
+    private readonly caller: ParticipantCaller,
+    private readonly waiters: CompletionWaiters,
+    private readonly replica: ReplicaIdentity,
+  ) {}
+
+  get activeCount(): number {
+    return this.inFlight.size;
+  }
+
+  isDriving(gid: string): boolean {
+    return this.inFlight.has(gid);
+  }
+
+  /** Runs one round for `gid`; resolves with the status after it (null if it could not run). */
+  drive(gid: string, known?: KnownState): Promise<GlobalStatus | null> {
+    const running = this.inFlight.get(gid);
+    if (running) return running;
+    const round = this.round(gid, known)
+      .catch((error: Error) => {
+        // The lease expires and the scheduler (here or on another replica) takes over.
+        this.logger.error(`gid=${gid} phase-two round failed: ${error.message}`);
+        return null;
+      })
+      .finally(() => this.inFlight.delete(gid));
+    this.inFlight.set(gid, round);
+    return round;
+  }
+
+  /** Resolves when every drive under way has finished, or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    const all = Promise.allSettled([...this.inFlight.values()]);
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
+
+  private async round(gid: string, known?: KnownState): Promise<GlobalStatus | null> {
+    const owner = this.replica.id;
+    let state = known;
+    if (!state) {
+      const tx = await this.store.findTransaction(gid);
+      if (!tx) return null;
+      if (!isPhaseTwo(tx.status) || tx.owner !== owner) return tx.status;
+      state = { status: tx.status, rounds: tx.rounds };
+    }
+    const { phase, branchDone } = phaseTwoOf(state.status);
+    const finish = decide(state.status, 'finish');
+    if (finish.kind !== 'transition') return state.status;
+    const finalStatus = finish.to as 'COMMITTED' | 'ROLLED_BACK';
+
+    const pending = (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
+    if (pending.length === 0) {
+      const finished = await this.store.finishIfNoPending(gid, owner, state.status, finalStatus);
+      if (finished) this.waiters.notify(gid, finalStatus);
+      return finished ? finalStatus : state.status;
+    }
+
+    const outcomes: BranchOutcome[] = await Promise.all(
+      pending.map(async (b) => {
+        const result = await this.caller.call({
+          protocol: b.protocol,
+          target: phase === 'confirm' ? b.confirmTarget : b.cancelTarget,
+          body: { gid, branchId: b.branchId, phase, payload: b.payload === null ? null : (JSON.parse(b.payload) as JsonValue) },
+          timeoutMs: this.config.requestTimeoutMs,
+        });
+        if (!result.ok) this.logger.warn(`gid=${gid} branch=${b.branchId} ${phase} failed (attempt ${b.attempts + 1}): ${result.error}`);
+        return { branchId: b.branchId, ok: result.ok, error: result.error };
+      }),
+    );
+    const allDone = outcomes.every((o) => o.ok);
+    const finished = await this.store.completeRound({
+      gid,
+      owner,
+      from: state.status,
+      finalStatus,
+      branchDone,
+      outcomes,
+      allDone,
+      retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),
+    });
+    if (finished) {
+      this.waiters.notify(gid, finalStatus);
+      return finalStatus;
+    }
+    return state.status;
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The one place that writes SQL. Every status change is a compare-and-set on the expected status
+ * (`UPDATE ... WHERE gid = ? AND status = ?`), by primary key, so concurrent requests, the
+ * scheduler and other replicas can never both win, and no statement locks a range of rows.
+ * Times are epoch milliseconds read from the database's clock (`now` below), never a replica's.
+ */
+import { Injectable } from '@nestjs/common';
+import { BranchStatus, GlobalStatus, type Protocol } from '@tcc/client';
+import type { Database, Executor, Row } from './database';
+
+export interface TransactionRecord {
+  gid: string;
+  status: GlobalStatus;
+  timeoutMs: number;
+  metadata: string | null;
+  reason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  nextAttemptAt: number | null;
+  owner: string | null;
+  leaseExpiresAt: number | null;
+  rounds: number;
+}
+
+export interface BranchRecord {
+  gid: string;
+  branchId: string;
+  participant: string | null;
+  protocol: Protocol;
+  confirmTarget: string;
+  cancelTarget: string;
+  payload: string | null;
+  status: BranchStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewBranch {
+  branchId: string;
+  participant: string | null;
+  protocol: Protocol;
+  confirmTarget: string;
+  cancelTarget: string;
+  payload: string | null;
+}
+
+export interface BranchOutcome {
+  branchId: string;
+  ok: boolean;
+  error?: string;
+}
+
+export interface DueTransaction {
+  gid: string;
+  status: GlobalStatus;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toTransaction(r: Row): TransactionRecord {
+  return {
+    gid: String(r.gid),
+    status: r.status as GlobalStatus,
+    timeoutMs: num(r.timeout_ms),
+    metadata: strOrNull(r.metadata),
+    reason: strOrNull(r.reason),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    expiresAt: num(r.expires_at),
+    nextAttemptAt: numOrNull(r.next_attempt_at),
+    owner: strOrNull(r.owner),
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    rounds: num(r.rounds),
+  };
+}
+
+function toBranch(r: Row): BranchRecord {
+  return {
+    gid: String(r.gid),
+    branchId: String(r.branch_id),
+    participant: strOrNull(r.participant),
+    protocol: r.protocol as Protocol,
+    confirmTarget: String(r.confirm_target),
+    cancelTarget: String(r.cancel_target),
+    payload: strOrNull(r.payload),
+    status: r.status as BranchStatus,
+    attempts: num(r.attempts),
+    lastError: strOrNull(r.last_error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+const LAST_ERROR_MAX = 1000;
+
+@Injectable()
+export class TransactionStore {
+  /** SQL expression for the database's current time in epoch milliseconds. */
+  private readonly now: string;
+  private readonly insertIgnore: string;
+  /** Locks the transaction row a branch insert reads, so a concurrent decision waits for it. */
+  private readonly shareLock: string;
+
+  constructor(private readonly db: Database) {
+    if (db.dialect === 'mysql') {
+      this.now = 'CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)';
+      this.insertIgnore = 'INSERT IGNORE';
+      this.shareLock = ' LOCK IN SHARE MODE';
+    } else {
+      this.now = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+      this.insertIgnore = 'INSERT OR IGNORE';
+      this.shareLock = '';
+    }
+  }
+
+  /** Inserts a TRYING transaction; false when the gid exists already. */
+  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null): Promise<boolean> {
+    const affected = await this.db.execute(
+      `${this.insertIgnore} INTO tcc_transactions (gid, status, timeout_ms, metadata, created_at, updated_at, expires_at, next_attempt_at, rounds)
+       SELECT ?, ?, ?, ?, t.now_ms, t.now_ms, t.now_ms + ?, t.now_ms + ?, 0 FROM (SELECT ${this.now} AS now_ms) t`,
+      [gid, GlobalStatus.TRYING, timeoutMs, metadata, timeoutMs, timeoutMs],
+    );
+    return affected === 1;
+  }
+
+  async findTransaction(gid: string): Promise<TransactionRecord | null> {
+    const rows = await this.db.select('SELECT * FROM tcc_transactions WHERE gid = ?', [gid]);
+    return rows.length ? toTransaction(rows[0]) : null;
+  }
+
+  async findBranches(gid: string): Promise<BranchRecord[]> {
+    const rows = await this.db.select('SELECT * FROM tcc_branches WHERE gid = ? ORDER BY created_at, branch_id', [gid]);
+    return rows.map(toBranch);
+  }
+
+  async findBranch(gid: string, branchId: string): Promise<BranchRecord | null> {
+    const rows = await this.db.select('SELECT * FROM tcc_branches WHERE gid = ? AND branch_id = ?', [gid, branchId]);
+    return rows.length ? toBranch(rows[0]) : null;
+  }
+
+  /**
+   * Inserts a branch only while its transaction is TRYING and before its deadline, in one
+   * statement; false when nothing was inserted (duplicate, unknown gid, or no longer open).
+   */
+  async insertBranch(gid: string, b: NewBranch): Promise<boolean> {
+    const affected = await this.db.execute(
+      `${this.insertIgnore} INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
+       SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${this.now}, ${this.now} FROM tcc_transactions
+       WHERE gid = ? AND status = ? AND expires_at > ${this.now}${this.shareLock}`,
+      [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, GlobalStatus.TRYING],
+    );
+    return affected === 1;
+  }
+
+  /**
+   * The decision: TRYING -> COMMITTING or ROLLING_BACK, as a compare-and-set. The winner owns the
+   * transaction for `leaseMs` (it drives phase two at once); if it dies, the scheduler takes over
+   * when the lease expires. `deadline` says whether the deadline must still be ahead (a commit) or
+   * already past (a timeout rollback); an explicit rollback ignores it.
+   */
+  async decide(
+    gid: string,
+    to: 'COMMITTING' | 'ROLLING_BACK',
+    opts: { owner: string; leaseMs: number; deadline: 'ahead' | 'past' | 'any'; reason?: string | null },
+  ): Promise<boolean> {
+    const deadline = opts.deadline === 'ahead' ? ` AND expires_at > ${this.now}` : opts.deadline === 'past' ? ` AND expires_at <= ${this.now}` : '';
+    const affected = await this.db.execute(
+      `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now},
+         lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
+       WHERE gid = ? AND status = ?${deadline}`,
+      [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, GlobalStatus.TRYING],
+    );
+    return affected === 1;
+  }
+
+  /** Transactions whose next attempt (deadline, lease expiry or retry time) has come: a plain read, no locks. */
+  async findDue(limit: number): Promise<DueTransaction[]> {
+    const rows = await this.db.select(
+      `SELECT gid, status FROM tcc_transactions WHERE next_attempt_at <= ${this.now} ORDER BY next_attempt_at LIMIT ${Math.max(1, Math.floor(limit))}`,
+    );
+    return rows.map((r) => ({ gid: String(r.gid), status: r.status as GlobalStatus }));
+  }
+
+  /** Claims a due phase-two transaction for `owner` until the lease expires; false if another got it. */
+  async claim(gid: string, owner: string, leaseMs: number): Promise<boolean> {
+    const affected = await this.db.execute(
+      `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
+       WHERE gid = ? AND status IN (?, ?) AND next_attempt_at <= ${this.now}`,
+      [owner, leaseMs, leaseMs, gid, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+    );
+    return affected === 1;
+  }
+
+  /**
+   * Records one round of phase-two calls in one local transaction: each branch's attempt and
+   * outcome, then either the final status (every branch done) or the release of the lease with
+   * the time of the next attempt. The transaction row changes only while `owner` still holds it.
+   * Answers whether the transaction reached `finalStatus`.
+   */
+  async completeRound(args: {
+    gid: string;
+    owner: string;
+    from: 'COMMITTING' | 'ROLLING_BACK';
+    finalStatus: 'COMMITTED' | 'ROLLED_BACK';
+    branchDone: BranchStatus;
+    outcomes: BranchOutcome[];
+    allDone: boolean;
+    retryDelayMs: number;
+  }): Promise<boolean> {
+    const { gid, owner, outcomes } = args;
+    return this.db.transaction(async (tx) => {
+      const succeeded = outcomes.filter((o) => o.ok).map((o) => o.branchId);
+      if (succeeded.length) {
+        await tx.execute(
+          `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, last_error = NULL, updated_at = ${this.now}
+           WHERE gid = ? AND status = ? AND branch_id IN (${succeeded.map(() => '?').join(', ')})`,
+          [args.branchDone, gid, BranchStatus.REGISTERED, ...succeeded],
+        );
+      }
+      for (const failed of outcomes.filter((o) => !o.ok)) {
+        await tx.execute(
+          `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?, updated_at = ${this.now}
+           WHERE gid = ? AND branch_id = ? AND status = ?`,
+          [(failed.error ?? 'failed').slice(0, LAST_ERROR_MAX), gid, failed.branchId, BranchStatus.REGISTERED],
+        );
+      }
+      if (args.allDone) {
+        const finished = await tx.execute(
+          `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
+             rounds = rounds + 1, updated_at = ${this.now}
+           WHERE gid = ? AND status = ? AND owner = ?`,
+          [args.finalStatus, gid, args.from, owner],
+        );
+        return finished === 1;
+      }
+      await this.release(tx, gid, owner, args.retryDelayMs);
+      return false;
+    });
+  }
+
+  /** Gives the transaction back with its next attempt `delayMs` from now (database clock). */
+  async releaseLease(gid: string, owner: string, delayMs: number): Promise<void> {
+    await this.release(this.db, gid, owner, delayMs);
+  }
+
+  /**
+   * Marks a phase-two transaction finished when no branch is left to call (e.g. it had none, or a
+   * crash hit between the last branch update and the status change).
+   */
+  async finishIfNoPending(gid: string, owner: string, from: 'COMMITTING' | 'ROLLING_BACK', finalStatus: 'COMMITTED' | 'ROLLED_BACK'): Promise<boolean> {
+    const affected = await this.db.execute(
+      `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = ${this.now}
+       WHERE gid = ? AND status = ? AND owner = ?
+         AND NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = ? AND b.status = ?)`,
+      [finalStatus, gid, from, owner, gid, BranchStatus.REGISTERED],
+    );
+    return affected === 1;
+  }
+
+  private async release(ex: Executor, gid: string, owner: string, delayMs: number): Promise<void> {
+    await ex.execute(
+      `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, rounds = rounds + 1,
+         next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
+       WHERE gid = ? AND owner = ? AND status IN (?, ?)`,
+      [Math.max(0, Math.round(delayMs)), gid, owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+    );
+  }
+
+  /** The database's clock, for reporting. */
+  async databaseNow(): Promise<number> {
+    const rows = await this.db.select(`SELECT ${this.now} AS now_ms`);
+    return num(rows[0].now_ms);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.select('SELECT 1 AS ok');
+  }
+}

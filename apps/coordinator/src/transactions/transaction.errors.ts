@@ -1,0 +1,36 @@
+/**
+ * Domain errors with codes. Services throw them; the exception filter is the only place that
+ * turns them into HTTP statuses (and, later, gRPC codes).
+ */
+import type { GlobalStatus } from '@tcc/client';
+
+export enum TccErrorCode {
+  INVALID_ARGUMENT = 'INVALID_ARGUMENT',
+  NOT_FOUND = 'NOT_FOUND',
+  CONFLICT = 'CONFLICT',
+  TOO_LARGE = 'TOO_LARGE',
+  UNAVAILABLE = 'UNAVAILABLE',
+}
+
+export class TccError extends Error {
+  constructor(
+    readonly code: TccErrorCode,
+    message: string,
+    readonly details: { fields?: string[]; status?: GlobalStatus; messages?: string[] } = {},
+  ) {
+    super(message);
+    this.name = 'TccError';
+  }
+}
+
+export const invalidArgument = (field: string, message: string): TccError =>
+  new TccError(TccErrorCode.INVALID_ARGUMENT, message, { fields: [field] });
+
+export const transactionNotFound = (gid: string): TccError =>
+  new TccError(TccErrorCode.NOT_FOUND, `transaction ${gid} not found`);
+
+export const transactionConflict = (gid: string, status: GlobalStatus, message: string): TccError =>
+  new TccError(TccErrorCode.CONFLICT, `transaction ${gid} is ${status}: ${message}`, { status });
+
+export const tooLarge = (field: string, limit: number): TccError =>
+  new TccError(TccErrorCode.TOO_LARGE, `${field} is larger than ${limit} bytes`, { fields: [field] });

@@ -1,0 +1,231 @@
+/**
+ * The use cases of the coordinator API: begin, register a branch, commit, roll back, read.
+ * Each decision goes through the state machine and is written as a compare-and-set before any
+ * participant is called; the loser of a race re-reads and answers with the winner's status.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  BranchStatus,
+  GlobalStatus,
+  type BeginResponse,
+  type DecisionResponse,
+  type JsonValue,
+  type Protocol,
+  type RegisterBranchResponse,
+  type TransactionView,
+} from '@tcc/client';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
+import { TransactionStore, type BranchRecord, type TransactionRecord } from '../store/transaction.store';
+import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
+import { CompletionWaiters } from '../phase-two/completion-waiters';
+import { ReplicaIdentity } from '../recovery/replica.identity';
+import { decide, isFinal, isPhaseTwo } from './transaction.state-machine';
+import { invalidArgument, tooLarge, transactionConflict, transactionNotFound } from './transaction.errors';
+import { parseTarget, TargetPolicy } from './target-policy';
+
+export interface BeginCommand {
+  gid?: string;
+  timeoutMs?: number;
+  metadata?: Record<string, JsonValue>;
+}
+
+export interface RegisterCommand {
+  branchId: string;
+  participant?: string;
+  protocol: Protocol;
+  confirm: string;
+  cancel: string;
+  payload?: JsonValue;
+}
+
+const METADATA_MAX_BYTES = 16 * 1024;
+/** How often a waiting request re-reads the status when no in-process notification came. */
+const WAIT_POLL_MS = 250;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+@Injectable()
+export class TransactionService {
+  private readonly logger = new Logger(TransactionService.name);
+  private readonly targets: TargetPolicy;
+
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    private readonly store: TransactionStore,
+    private readonly driver: PhaseTwoDriver,
+    private readonly waiters: CompletionWaiters,
+    private readonly replica: ReplicaIdentity,
+  ) {
+    this.targets = new TargetPolicy(config.allowedTargets);
+  }
+
+  async begin(cmd: BeginCommand): Promise<{ created: boolean; body: BeginResponse }> {
+    const timeoutMs = cmd.timeoutMs ?? this.config.defaultTimeoutMs;
+    if (timeoutMs > this.config.maxTimeoutMs) {
+      throw invalidArgument('timeoutMs', `timeoutMs must not be greater than ${this.config.maxTimeoutMs}`);
+    }
+    const metadata = cmd.metadata === undefined ? null : JSON.stringify(cmd.metadata);
+    if (metadata !== null && Buffer.byteLength(metadata) > METADATA_MAX_BYTES) throw tooLarge('metadata', METADATA_MAX_BYTES);
+    const gid = cmd.gid ?? uuidv7();
+    const created = await this.store.insertTransaction(gid, timeoutMs, metadata);
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    if (!created && tx.status !== GlobalStatus.TRYING) {
+      throw transactionConflict(gid, tx.status, 'a transaction with this gid exists and is no longer TRYING');
+    }
+    if (created) this.logger.debug?.(`gid=${gid} begun, timeout ${timeoutMs} ms`);
+    return { created, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
+  }
+
+  async registerBranch(gid: string, cmd: RegisterCommand): Promise<{ created: boolean; body: RegisterBranchResponse }> {
+    for (const field of ['confirm', 'cancel'] as const) {
+      const parsed = parseTarget(cmd.protocol, cmd[field]);
+      if (typeof parsed === 'string') throw invalidArgument(field, `${field} ${parsed}`);
+      if (!this.targets.allows(parsed.hostPort)) {
+        throw invalidArgument(field, `${field} target ${parsed.hostPort} is not allowed by TCC_ALLOWED_TARGETS`);
+      }
+    }
+    const payload = cmd.payload === undefined ? null : JSON.stringify(cmd.payload);
+    if (payload !== null && Buffer.byteLength(payload) > this.config.maxPayloadBytes) throw tooLarge('payload', this.config.maxPayloadBytes);
+    const branch = {
+      branchId: cmd.branchId,
+      participant: cmd.participant ?? null,
+      protocol: cmd.protocol,
+      confirmTarget: cmd.confirm,
+      cancelTarget: cmd.cancel,
+      payload,
+    };
+    if (await this.store.insertBranch(gid, branch)) {
+      return { created: true, body: { gid, branchId: cmd.branchId, status: BranchStatus.REGISTERED } };
+    }
+    // Nothing inserted: tell a repeat from a conflict, an unknown gid or a closed transaction.
+    const [tx, existing] = await Promise.all([this.store.findTransaction(gid), this.store.findBranch(gid, cmd.branchId)]);
+    if (!tx) throw transactionNotFound(gid);
+    if (existing) {
+      const same =
+        existing.participant === branch.participant &&
+        existing.protocol === branch.protocol &&
+        existing.confirmTarget === branch.confirmTarget &&
+        existing.cancelTarget === branch.cancelTarget &&
+        existing.payload === branch.payload;
+      if (same) return { created: false, body: { gid, branchId: existing.branchId, status: existing.status } };
+      throw transactionConflict(gid, tx.status, `branch ${cmd.branchId} is already registered with different fields`);
+    }
+    if (tx.status === GlobalStatus.TRYING) {
+      // Past its deadline: whoever notices first rolls it back.
+      const status = await this.timeOut(tx);
+      throw transactionConflict(gid, status, 'the try phase is past its deadline');
+    }
+    throw transactionConflict(gid, tx.status, 'branches can be registered only while the transaction is TRYING');
+  }
+
+  async commit(gid: string, wait: boolean): Promise<DecisionResponse> {
+    return this.conclude(gid, 'commit', wait);
+  }
+
+  async rollback(gid: string, wait: boolean, reason?: string): Promise<DecisionResponse> {
+    return this.conclude(gid, 'rollback', wait, reason);
+  }
+
+  async get(gid: string): Promise<TransactionView> {
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    const branches = await this.store.findBranches(gid);
+    return toView(tx, branches);
+  }
+
+  private async conclude(gid: string, event: 'commit' | 'rollback', wait: boolean, reason?: string): Promise<DecisionResponse> {
+    const to = event === 'commit' ? GlobalStatus.COMMITTING : GlobalStatus.ROLLING_BACK;
+    const won = await this.store.decide(gid, to, {
+      owner: this.replica.id,
+      leaseMs: this.config.leaseMs,
+      deadline: event === 'commit' ? 'ahead' : 'any',
+      reason: event === 'rollback' ? (reason ?? 'rollback requested') : null,
+    });
+    if (won) {
+      this.logger.log(`gid=${gid} decided ${to}`);
+      const round = this.driver.drive(gid, { status: to, rounds: 0 });
+      return { gid, status: wait ? await this.awaitFinal(gid, round) : to };
+    }
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    const decision = decide(tx.status, event);
+    if (decision.kind === 'transition') {
+      // Still TRYING, so the commit's deadline condition failed: the deadline has passed.
+      const status = await this.timeOut(tx);
+      throw transactionConflict(gid, status, 'the try phase is past its deadline, so the transaction is rolled back');
+    }
+    if (decision.kind === 'conflict') {
+      throw transactionConflict(gid, tx.status, `cannot ${event}`);
+    }
+    if (!wait || isFinal(tx.status)) return { gid, status: tx.status };
+    return { gid, status: await this.awaitFinal(gid, this.driver.isDriving(gid) ? this.driver.drive(gid) : null) };
+  }
+
+  /** Rolls back a TRYING transaction found past its deadline; answers the status after. */
+  private async timeOut(tx: TransactionRecord): Promise<GlobalStatus> {
+    const won = await this.store.decide(tx.gid, GlobalStatus.ROLLING_BACK, {
+      owner: this.replica.id,
+      leaseMs: this.config.leaseMs,
+      deadline: 'past',
+      reason: 'timeout',
+    });
+    if (won) {
+      this.logger.log(`gid=${tx.gid} try phase timed out: rolling back`);
+      void this.driver.drive(tx.gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });
+      return GlobalStatus.ROLLING_BACK;
+    }
+    const now = await this.store.findTransaction(tx.gid);
+    return now?.status ?? tx.status;
+  }
+
+  /**
+   * Waits, at most TCC_COMMIT_WAIT_MS, for the transaction to finish: first for the round this
+   * request started, then for a notification from a later round, re-reading the database now and
+   * then in case another process finished it.
+   */
+  private async awaitFinal(gid: string, round: Promise<GlobalStatus | null> | null): Promise<GlobalStatus> {
+    const deadline = Date.now() + this.config.commitWaitMs;
+    let status: GlobalStatus | null = null;
+    if (round) {
+      status = await Promise.race([round, sleep(this.config.commitWaitMs).then(() => null)]);
+      if (status && isFinal(status)) return status;
+    }
+    while (Date.now() < deadline) {
+      const notified = await this.waiters.wait(gid, Math.min(WAIT_POLL_MS, Math.max(1, deadline - Date.now())));
+      if (notified) return notified;
+      const tx = await this.store.findTransaction(gid);
+      if (!tx) throw transactionNotFound(gid);
+      status = tx.status;
+      if (!isPhaseTwo(status)) return status;
+    }
+    if (status) return status;
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    return tx.status;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+export function toView(tx: TransactionRecord, branches: BranchRecord[]): TransactionView {
+  return {
+    gid: tx.gid,
+    status: tx.status,
+    createdAt: iso(tx.createdAt),
+    updatedAt: iso(tx.updatedAt),
+    expiresAt: iso(tx.expiresAt),
+    metadata: tx.metadata === null ? null : (JSON.parse(tx.metadata) as Record<string, JsonValue>),
+    branches: branches.map((b) => ({
+      branchId: b.branchId,
+      participant: b.participant,
+      protocol: b.protocol,
+      status: b.status,
+      attempts: b.attempts,
+      lastError: b.lastError,
+    })),
+  };
+}

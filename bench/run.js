@@ -1,0 +1,681 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: throughput and cost of two-branch TCC transactions through the coordinator.
+ *
+ * Creates a fresh MariaDB database, applies the coordinator's migrations, starts the built
+ * coordinator (dist/apps/coordinator/main.js) and a participant stub as two child processes, then
+ * drives closed-loop load from this process: each virtual user runs begin -> register b1 ->
+ * register b2 -> commit {wait: true} (expecting COMMITTED) back to back. After a warm-up it
+ * measures a fixed window and prints throughput, latency of the whole transaction, MariaDB's own
+ * counters per transaction and the CPU time of each process, then one JSON line with the same
+ * figures. Talks to 127.0.0.1 only; bounded in time; stops its children and drops its database
+ * at the end, on error and on SIGINT / SIGTERM.
+ *
+ * Options (flag, or environment variable):
+ *   --concurrency N    BENCH_CONCURRENCY  virtual users, each with one transaction in flight (64)
+ *   --duration S       BENCH_DURATION     measured window in seconds (20)
+ *   --warmup S         BENCH_WARMUP       load before the window, not counted (3)
+ *   --connections N    BENCH_CONNECTIONS  HTTP connections to the coordinator (= concurrency)
+ *   --transport T      BENCH_TRANSPORT    http (grpc is reserved for later)
+ *   --timeout-ms N     BENCH_TX_TIMEOUT_MS  timeoutMs of each transaction (30000)
+ *   --redis            BENCH_REDIS=1      give the coordinator TCC_REDIS_URL=redis://127.0.0.1:6379
+ *   --mysql-port N     BENCH_MYSQL_PORT   MariaDB port on 127.0.0.1, user root, no password (3306)
+ *   --database NAME    BENCH_DATABASE     database to create and drop (tcc_bench)
+ *   --keep-database    BENCH_KEEP_DATABASE=1  leave the database in place for inspection
+ *   --coordinator-env K=V  (repeatable) extra environment for the coordinator, e.g. pool sizes
+ *   --json-out FILE    BENCH_JSON_OUT     also write the JSON figures to FILE
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { performance } = require('node:perf_hooks');
+const readline = require('node:readline');
+
+const ROOT = path.resolve(__dirname, '..');
+const COORDINATOR_MAIN = path.join(ROOT, 'dist/apps/coordinator/main.js');
+const STUB = path.join(__dirname, 'participant-stub.js');
+const HOST = '127.0.0.1';
+
+// Counters read from SHOW GLOBAL STATUS, reported per committed transaction.
+const STATUS_COUNTERS = [
+  'Handler_commit',
+  'Com_commit',
+  'Com_insert',
+  'Com_update',
+  'Com_select',
+  'Com_delete',
+  'Com_insert_select',
+  'Com_replace',
+  'Com_begin',
+  'Com_rollback',
+  'Com_stmt_prepare',
+  'Com_stmt_execute',
+  'Questions',
+  'Innodb_os_log_fsyncs',
+  'Innodb_data_fsyncs',
+  'Innodb_rows_inserted',
+  'Innodb_rows_updated',
+  'Innodb_rows_read',
+];
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function usageError(message) {
+  process.stderr.write(`bench: ${message}\nSee the header of bench/run.js for the options.\n`);
+  process.exit(2);
+}
+
+function parseOptions(argv, env) {
+  const o = {
+    concurrency: env.BENCH_CONCURRENCY ?? '64',
+    duration: env.BENCH_DURATION ?? '20',
+    warmup: env.BENCH_WARMUP ?? '3',
+    connections: env.BENCH_CONNECTIONS,
+    transport: env.BENCH_TRANSPORT ?? 'http',
+    timeoutMs: env.BENCH_TX_TIMEOUT_MS ?? '30000',
+    redis: env.BENCH_REDIS === '1' || env.BENCH_REDIS === 'true',
+    mysqlPort: env.BENCH_MYSQL_PORT ?? '3306',
+    database: env.BENCH_DATABASE ?? 'tcc_bench',
+    keepDatabase: env.BENCH_KEEP_DATABASE === '1' || env.BENCH_KEEP_DATABASE === 'true',
+    coordinatorEnv: {},
+    jsonOut: env.BENCH_JSON_OUT,
+  };
+  const valued = {
+    '--concurrency': 'concurrency',
+    '--duration': 'duration',
+    '--warmup': 'warmup',
+    '--connections': 'connections',
+    '--transport': 'transport',
+    '--timeout-ms': 'timeoutMs',
+    '--mysql-port': 'mysqlPort',
+    '--database': 'database',
+    '--json-out': 'jsonOut',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= argv.length) usageError(`${arg} needs a value`);
+      return argv[++i];
+    };
+    if (arg in valued) o[valued[arg]] = next();
+    else if (arg === '--redis') o.redis = true;
+    else if (arg === '--keep-database') o.keepDatabase = true;
+    else if (arg === '--coordinator-env') {
+      const kv = next();
+      const k = kv.indexOf('=');
+      if (k <= 0) usageError(`--coordinator-env expects KEY=VALUE, got "${kv}"`);
+      o.coordinatorEnv[kv.slice(0, k)] = kv.slice(k + 1);
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0] + '*/\n');
+      process.exit(0);
+    } else usageError(`unknown option "${argv[i]}"`);
+  }
+
+  const int = (name, min, max) => {
+    const n = Number(o[name]);
+    if (!Number.isInteger(n) || n < min || n > max) usageError(`${name} must be an integer from ${min} to ${max}, got "${o[name]}"`);
+    o[name] = n;
+  };
+  const num = (name, min, max) => {
+    const n = Number(o[name]);
+    if (!Number.isFinite(n) || n < min || n > max) usageError(`${name} must be a number from ${min} to ${max} (seconds), got "${o[name]}"`);
+    o[name] = n;
+  };
+  int('concurrency', 1, 4096);
+  num('duration', 1, 3600);
+  num('warmup', 0, 600);
+  if (o.connections === undefined || o.connections === '') o.connections = o.concurrency;
+  int('connections', 1, 4096);
+  int('timeoutMs', 1000, 24 * 60 * 60 * 1000);
+  int('mysqlPort', 1, 65535);
+  if (o.transport !== 'http') {
+    usageError(`--transport ${o.transport} is not supported yet: only "http" is (gRPC load is reserved for a later version)`);
+  }
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(o.database)) usageError(`--database must be 1-64 of [A-Za-z0-9_], got "${o.database}"`);
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function log(line) {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Clock ticks of user + system CPU of a process, or null when /proc is not readable. */
+function cpuTicks(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  } catch {
+    return null;
+  }
+}
+
+let clockTicksPerSecond = 100;
+try {
+  const out = require('node:child_process').execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const n = Number(out.trim());
+  if (Number.isFinite(n) && n > 0) clockTicksPerSecond = n;
+} catch {
+  // 100 is the value on every Linux this runs on.
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+const round = (n, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? null : Number(n.toFixed(digits)));
+
+/** Keeps the last lines of a child's output to show when it fails. */
+function tail(stream, keep = 60) {
+  const lines = [];
+  readline.createInterface({ input: stream }).on('line', (line) => {
+    lines.push(line);
+    if (lines.length > keep) lines.shift();
+  });
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children: started here, stopped here by pid, whatever happens.
+
+const children = new Set();
+
+function startChild(name, args, env) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.benchName = name;
+  child.output = tail(child.stderr);
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  child.exited.then(() => children.delete(child));
+  children.add(child);
+  return child;
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = sleep(10_000).then(() => 'timeout');
+  if ((await Promise.race([child.exited, timer])) === 'timeout') {
+    log(`${child.benchName} (pid ${child.pid}) did not stop within 10 s of SIGTERM; sending SIGKILL`);
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await Promise.race([child.exited, sleep(5_000)]);
+  }
+}
+
+function runToCompletion(name, args, env, limitMs) {
+  const child = startChild(name, args, env);
+  const out = tail(child.stdout);
+  child.stdin.end();
+  const timer = setTimeout(() => {
+    log(`${name} still running after ${limitMs / 1000} s; stopping it`);
+    stopChild(child);
+  }, limitMs);
+  return child.exited.then(({ code, signal }) => {
+    clearTimeout(timer);
+    return { code, signal, output: [...out, ...child.output] };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// MariaDB
+
+async function mysqlConnect(o, database) {
+  const mysql = require('mysql2/promise');
+  return mysql.createConnection({ host: HOST, port: o.mysqlPort, user: 'root', database, connectTimeout: 5000 });
+}
+
+async function globalStatus(conn) {
+  const [rows] = await conn.query('SHOW GLOBAL STATUS');
+  const out = {};
+  for (const row of rows) out[row.Variable_name] = row.Value;
+  return out;
+}
+
+function statusDelta(before, after) {
+  const d = {};
+  for (const name of STATUS_COUNTERS) {
+    if (before[name] === undefined || after[name] === undefined) continue;
+    d[name] = Number(after[name]) - Number(before[name]);
+  }
+  return d;
+}
+
+async function mariadbPid(conn) {
+  try {
+    const [rows] = await conn.query('SELECT @@pid_file AS f');
+    const pid = Number(fs.readFileSync(rows[0].f, 'utf8').trim());
+    return cpuTicks(pid) === null ? null : pid;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+class TxError extends Error {
+  constructor(step, detail) {
+    super(`${step}: ${detail}`);
+    this.key = `${step}: ${String(detail).slice(0, 120)}`;
+  }
+}
+
+async function call(pool, step, method, urlPath, body, expect) {
+  let res;
+  try {
+    res = await pool.request({
+      method,
+      path: urlPath,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new TxError(step, err.code || err.message);
+  }
+  let json;
+  try {
+    json = await res.body.json();
+  } catch {
+    json = undefined;
+  }
+  if (!expect.includes(res.statusCode)) {
+    const detail = json && typeof json === 'object' ? json.message || json.error || json.status : '';
+    throw new TxError(step, `HTTP ${res.statusCode}${detail ? ` ${JSON.stringify(detail)}` : ''}`);
+  }
+  return json;
+}
+
+async function oneTransaction(pool, o, stubOrigin) {
+  const begun = await call(pool, 'begin', 'POST', '/v1/transactions', { timeoutMs: o.timeoutMs }, [201]);
+  const gid = begun && begun.gid;
+  if (typeof gid !== 'string') throw new TxError('begin', 'no gid in the response');
+  const base = `/v1/transactions/${encodeURIComponent(gid)}`;
+  for (const branchId of ['b1', 'b2']) {
+    await call(
+      pool,
+      'register',
+      'POST',
+      `${base}/branches`,
+      {
+        branchId,
+        protocol: 'http',
+        confirm: `${stubOrigin}/confirm`,
+        cancel: `${stubOrigin}/cancel`,
+        payload: { amount: 1 },
+      },
+      [201],
+    );
+  }
+  const done = await call(pool, 'commit', 'POST', `${base}/commit`, { wait: true }, [200]);
+  if (!done || done.status !== 'COMMITTED') throw new TxError('commit', `status ${done && done.status}`);
+  return gid;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const o = parseOptions(process.argv.slice(2), process.env);
+  const { Pool } = require('undici');
+
+  if (!fs.existsSync(COORDINATOR_MAIN)) {
+    throw new Error(`${path.relative(ROOT, COORDINATOR_MAIN)} is missing: run "npm run build" first (npm run bench does)`);
+  }
+  // Whatever happens below, nothing outlives this bound.
+  const hardLimitS = o.warmup + o.duration + 240;
+  const hardLimit = setTimeout(() => {
+    log(`still running after ${hardLimitS} s: giving up`);
+    shutdown(1);
+  }, hardLimitS * 1000);
+  hardLimit.unref();
+
+  const dbUrl = `mysql://root@${HOST}:${o.mysqlPort}/${o.database}`;
+  log(`node ${process.version}, ${os.cpus().length} CPUs; database ${o.database} on ${HOST}:${o.mysqlPort}`);
+
+  // 1. A fresh database.
+  const admin = await mysqlConnect(o);
+  state.admin = admin;
+  state.database = o.keepDatabase ? null : o.database;
+  await admin.query(`DROP DATABASE IF EXISTS \`${o.database}\``);
+  await admin.query(`CREATE DATABASE \`${o.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  const [[version]] = await admin.query('SELECT VERSION() AS v');
+
+  // The coordinator sees only the settings chosen here, not TCC_* variables of the caller's shell.
+  const baseEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TCC_')) baseEnv[k] = v;
+  const httpPort = await freePort();
+  const grpcPort = await freePort();
+  const coordinatorEnv = {
+    ...baseEnv,
+    NODE_ENV: 'production',
+    TCC_DB_URL: dbUrl,
+    TCC_HTTP_PORT: String(httpPort),
+    TCC_GRPC_PORT: String(grpcPort),
+    TCC_ALLOWED_TARGETS: `${HOST}:*`,
+    TCC_LOG_LEVEL: 'warn',
+    ...(o.redis ? { TCC_REDIS_URL: `redis://${HOST}:6379` } : {}),
+    ...o.coordinatorEnv,
+  };
+
+  // 2. Migrations.
+  const t0 = performance.now();
+  const migrated = await runToCompletion('migrate', [COORDINATOR_MAIN, 'migrate'], coordinatorEnv, 120_000);
+  if (migrated.code !== 0) {
+    throw new Error(
+      `"node dist/apps/coordinator/main.js migrate" exited with ${migrated.code ?? migrated.signal}:\n${migrated.output.join('\n')}`,
+    );
+  }
+  log(`migrations applied in ${Math.round(performance.now() - t0)} ms`);
+
+  // 3. Participant stub and coordinator, each in its own process.
+  const stub = startChild('participant-stub', [STUB, '--port', '0'], baseEnv);
+  const stubPort = await new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: stub.stdout });
+    rl.once('line', (line) => {
+      try {
+        resolve(JSON.parse(line).port);
+      } catch {
+        reject(new Error(`participant stub printed "${line}" instead of its port`));
+      }
+    });
+    stub.exited.then(({ code }) => reject(new Error(`participant stub exited with ${code}:\n${stub.output.join('\n')}`)));
+    setTimeout(() => reject(new Error('participant stub did not start within 10 s')), 10_000).unref();
+  });
+  const stubOrigin = `http://${HOST}:${stubPort}`;
+
+  const coordinator = startChild('coordinator', [COORDINATOR_MAIN], coordinatorEnv);
+  const coordinatorOut = tail(coordinator.stdout);
+  const coordinatorOrigin = `http://${HOST}:${httpPort}`;
+  const readyStart = performance.now();
+  for (;;) {
+    if (coordinator.exitCode !== null || coordinator.signalCode !== null) {
+      throw new Error(
+        `the coordinator exited during start-up (${coordinator.exitCode ?? coordinator.signalCode}):\n` +
+          [...coordinatorOut, ...coordinator.output].join('\n'),
+      );
+    }
+    try {
+      const res = await fetch(`${coordinatorOrigin}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - readyStart > 60_000) {
+      throw new Error(
+        `the coordinator did not answer 200 on /health/ready within 60 s:\n${[...coordinatorOut, ...coordinator.output].join('\n')}`,
+      );
+    }
+    await sleep(200);
+  }
+  log(`coordinator ready in ${Math.round(performance.now() - readyStart)} ms (pid ${coordinator.pid}, port ${httpPort}); stub pid ${stub.pid}`);
+
+  // 4. Background: what MariaDB does with no load at all (other clients of a shared server, the
+  // coordinator's own scans), so the per-transaction figures can be judged.
+  const monitor = await mysqlConnect(o);
+  state.monitor = monitor;
+  const dbPid = await mariadbPid(monitor);
+  const idleSeconds = 2;
+  const idleBefore = await globalStatus(monitor);
+  const idleCpuBefore = cpuTicks(coordinator.pid);
+  await sleep(idleSeconds * 1000);
+  const idleDelta = statusDelta(idleBefore, await globalStatus(monitor));
+  const idleCpuAfter = cpuTicks(coordinator.pid);
+
+  // 5. Load: closed loop, `concurrency` virtual users over a pool of keep-alive connections.
+  const pool = new Pool(coordinatorOrigin, {
+    connections: o.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
+  state.pool = pool;
+  const latencies = [];
+  const errors = new Map();
+  let warmupCompleted = 0;
+  let warmupErrors = 0;
+  let allCommitted = 0;
+  let measuring = null; // { start, end } in performance.now() time once the window opens
+  let stopping = false;
+  let lastGid = null;
+
+  const worker = async () => {
+    while (!stopping) {
+      const started = performance.now();
+      try {
+        lastGid = await oneTransaction(pool, o, stubOrigin);
+        allCommitted++;
+        const ended = performance.now();
+        // A transaction counts in the window it ends in, as throughput is measured in steady state.
+        if (measuring && ended >= measuring.start && ended <= measuring.end) latencies.push(ended - started);
+        else if (!measuring) warmupCompleted++;
+      } catch (err) {
+        const ended = performance.now();
+        if (measuring && ended >= measuring.start && ended <= measuring.end) {
+          const key = err instanceof TxError ? err.key : String(err && err.message);
+          errors.set(key, (errors.get(key) || 0) + 1);
+        } else if (!measuring) warmupErrors++;
+        // A failing coordinator must not be hammered in a tight loop.
+        await sleep(10);
+      }
+    }
+  };
+
+  log(`load: ${o.concurrency} virtual users over ${o.connections} connections; warm-up ${o.warmup} s, measuring ${o.duration} s`);
+  const workers = Array.from({ length: o.concurrency }, worker);
+  await sleep(o.warmup * 1000);
+
+  const before = await globalStatus(monitor);
+  const cpuBefore = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), mariadb: dbPid && cpuTicks(dbPid) };
+  const benchCpuBefore = process.cpuUsage();
+  measuring = { start: performance.now(), end: Infinity };
+  await sleep(o.duration * 1000);
+  measuring.end = performance.now();
+  const after = await globalStatus(monitor);
+  const cpuAfter = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), mariadb: dbPid && cpuTicks(dbPid) };
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const elapsedS = (measuring.end - measuring.start) / 1000;
+
+  stopping = true;
+  const drained = await Promise.race([Promise.all(workers).then(() => true), sleep(o.timeoutMs + 15_000).then(() => false)]);
+  if (!drained) log('some transactions were still in flight after the window; not waiting for them');
+
+  // 6. Sanity: the last transaction reads back COMMITTED, and the stub saw one confirm per branch of
+  // every committed transaction (a few may still be arriving for transactions answered COMMITTING).
+  let check = {};
+  if (lastGid) {
+    try {
+      const res = await pool.request({ method: 'GET', path: `/v1/transactions/${encodeURIComponent(lastGid)}` });
+      const view = await res.body.json();
+      check.lastTransaction = { gid: lastGid, status: view.status, branches: (view.branches || []).map((b) => b.status) };
+    } catch (err) {
+      check.lastTransaction = { gid: lastGid, error: String(err.message) };
+    }
+  }
+  try {
+    const res = await fetch(`${stubOrigin}/stats`);
+    const counts = await res.json();
+    check.stub = { confirms: counts['/confirm'] || 0, cancels: counts['/cancel'] || 0, expectedConfirms: 2 * allCommitted };
+  } catch (err) {
+    check.stub = { error: String(err.message) };
+  }
+  await pool.close().catch(() => {});
+  state.pool = null;
+
+  // 7. Figures.
+  latencies.sort((a, b) => a - b);
+  const completed = latencies.length;
+  const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+  const delta = statusDelta(before, after);
+  const perTx = {};
+  for (const [k, v] of Object.entries(delta)) perTx[k] = completed ? round(v / completed, 2) : null;
+  const idlePerSecond = {};
+  for (const [k, v] of Object.entries(idleDelta)) idlePerSecond[k] = round(v / idleSeconds, 1);
+  const cpuMs = (a, b) => (a === null || b === null || a === undefined || b === undefined ? null : ((b - a) * 1000) / clockTicksPerSecond);
+  const cpu = {
+    coordinatorMs: cpuMs(cpuBefore.coordinator, cpuAfter.coordinator),
+    participantStubMs: cpuMs(cpuBefore.stub, cpuAfter.stub),
+    mariadbMs: cpuMs(cpuBefore.mariadb, cpuAfter.mariadb),
+    loadDriverMs: (benchCpu.user + benchCpu.system) / 1000,
+  };
+  const idleCoordinatorCpuMs = cpuMs(idleCpuBefore, idleCpuAfter);
+
+  const result = {
+    bench: 'tcc-2-branch-http',
+    at: new Date().toISOString(),
+    node: process.version,
+    mariadb: version.v,
+    cpus: os.cpus().length,
+    transport: o.transport,
+    concurrency: o.concurrency,
+    connections: o.connections,
+    warmupS: o.warmup,
+    durationS: round(elapsedS, 3),
+    redis: o.redis,
+    completed,
+    errors: errorCount,
+    warmupCompleted,
+    warmupErrors,
+    txPerSecond: round(completed / elapsedS, 1),
+    latencyMs: {
+      p50: round(percentile(latencies, 50)),
+      p90: round(percentile(latencies, 90)),
+      p99: round(percentile(latencies, 99)),
+      max: round(latencies[latencies.length - 1] ?? null),
+      mean: round(completed ? latencies.reduce((a, b) => a + b, 0) / completed : null),
+    },
+    mariadbPerTransaction: perTx,
+    mariadbDelta: delta,
+    mariadbIdlePerSecond: idlePerSecond,
+    cpuMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v, 0)])),
+    cpuMsPerTransaction: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 3) : null])),
+    coordinatorCpuUtilisation: cpu.coordinatorMs === null ? null : round(cpu.coordinatorMs / 1000 / elapsedS, 2),
+    idleCoordinatorCpuMsPerSecond: idleCoordinatorCpuMs === null ? null : round(idleCoordinatorCpuMs / idleSeconds, 1),
+    errorKinds: Object.fromEntries([...errors.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)),
+    check,
+  };
+
+  const pad = (s, n = 34) => String(s).padEnd(n);
+  const lines = [
+    '',
+    `TCC two-branch transactions over ${o.transport}: concurrency ${o.concurrency}, ${round(elapsedS, 1)} s measured after ${o.warmup} s warm-up`,
+    `  ${pad('transactions completed')}${completed}`,
+    `  ${pad('errors')}${errorCount}${warmupErrors ? ` (and ${warmupErrors} during warm-up)` : ''}`,
+    `  ${pad('throughput')}${result.txPerSecond} tx/s`,
+    `  ${pad('latency (whole transaction)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
+    '',
+    `  MariaDB ${version.v}, SHOW GLOBAL STATUS deltas over the window, per transaction:`,
+    ...Object.keys(delta).map(
+      (k) => `    ${pad(k, 30)}${pad(perTx[k] ?? '-', 10)} per transaction   (delta ${delta[k]}; idle: ${idlePerSecond[k] ?? '-'}/s)`,
+    ),
+    '',
+    `  CPU time over the window (ms total, ms per transaction):`,
+    ...Object.entries(cpu).map(
+      ([k, v]) => `    ${pad(k, 30)}${v === null ? 'n/a' : `${pad(Math.round(v), 10)}${result.cpuMsPerTransaction[k]} ms per transaction`}`,
+    ),
+    `    coordinator utilisation       ${result.coordinatorCpuUtilisation ?? 'n/a'} cores (idle before load: ${result.idleCoordinatorCpuMsPerSecond ?? 'n/a'} ms/s)`,
+  ];
+  if (errors.size) {
+    lines.push('', '  errors by kind:');
+    for (const [k, v] of Object.entries(result.errorKinds)) lines.push(`    ${v} x ${k}`);
+  }
+  lines.push('', `  check: ${JSON.stringify(check)}`);
+  if (idlePerSecond.Questions > 20) {
+    lines.push(
+      `  NOTE: MariaDB answered ${idlePerSecond.Questions} questions/s with no load: other clients share this server, so the per-transaction counters include some of their work.`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
+  const json = JSON.stringify(result);
+  process.stdout.write(json + '\n');
+  if (o.jsonOut) fs.writeFileSync(o.jsonOut, json + '\n');
+  return completed > 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clean-up, on every way out.
+
+const state = { admin: null, monitor: null, pool: null, database: null };
+let shuttingDown = null;
+
+function shutdown(code) {
+  if (shuttingDown) return shuttingDown;
+  shuttingDown = (async () => {
+    if (state.pool) await state.pool.destroy().catch(() => {});
+    await Promise.all([...children].map(stopChild));
+    if (state.monitor) await state.monitor.end().catch(() => {});
+    if (state.admin) {
+      if (state.database) {
+        await state.admin.query(`DROP DATABASE IF EXISTS \`${state.database}\``).catch((err) => log(`could not drop ${state.database}: ${err.message}`));
+      }
+      await state.admin.end().catch(() => {});
+    }
+    process.exit(code);
+  })();
+  return shuttingDown;
+}
+
+process.on('SIGINT', () => {
+  log('interrupted; stopping');
+  shutdown(130);
+});
+process.on('SIGTERM', () => {
+  log('terminated; stopping');
+  shutdown(143);
+});
+// Last resort if this process dies some other way: children go down with it.
+process.on('exit', () => {
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+main().then(
+  (code) => shutdown(code),
+  (err) => {
+    log(`failed: ${err && err.stack ? err.stack : err}`);
+    shutdown(1);
+  },
+);

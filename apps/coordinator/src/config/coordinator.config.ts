@@ -5,6 +5,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client';
+import { TargetPolicy } from '../transactions/target-policy';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -110,6 +111,11 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   if (parsed.TCC_DEFAULT_TIMEOUT_MS > parsed.TCC_MAX_TIMEOUT_MS) problems.push('TCC_DEFAULT_TIMEOUT_MS must be <= TCC_MAX_TIMEOUT_MS');
   if (parsed.TCC_LEASE_MS < 2 * parsed.TCC_REQUEST_TIMEOUT_MS) {
     problems.push(`TCC_LEASE_MS (${parsed.TCC_LEASE_MS}) must be at least twice TCC_REQUEST_TIMEOUT_MS (${parsed.TCC_REQUEST_TIMEOUT_MS}), so a lease outlives the calls made under it`);
+  }
+  try {
+    new TargetPolicy(parsed.TCC_ALLOWED_TARGETS);
+  } catch (error) {
+    problems.push((error as Error).message);
   }
   if (problems.length) throw new ConfigError(`invalid coordinator configuration:\n  ${problems.join('\n  ')}`);
   const embedded = !parsed.TCC_DB_URL;

@@ -217,7 +217,7 @@ export class TransactionStore {
       const succeeded = outcomes.filter((o) => o.ok).map((o) => o.branchId);
       if (succeeded.length) {
         await tx.execute(
-          `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, last_error = NULL, updated_at = ${this.now}
+          `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, updated_at = ${this.now}
            WHERE gid = ? AND status = ? AND branch_id IN (${succeeded.map(() => '?').join(', ')})`,
           [args.branchDone, gid, BranchStatus.REGISTERED, ...succeeded],
         );

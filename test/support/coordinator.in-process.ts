@@ -1,0 +1,71 @@
+/**
+ * The coordinator inside the test process (apps/coordinator/src/bootstrap), on MariaDB or on an
+ * embedded SQLite file in a temp directory, plus the API client pointed at it. `close()` always
+ * releases everything it created: the app, the client, the temp directory or the test database.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
+import { CoordinatorApi } from './coordinator.api';
+import { createTestDatabase, type TestDatabase } from './mariadb.database';
+
+export type StoreKind = 'mariadb' | 'sqlite';
+export type Env = Record<string, string | undefined>;
+
+/** Where the coordinator keeps its state, created fresh for one spec file or describe block. */
+export interface TestStore {
+  kind: StoreKind;
+  /** TCC_DB_URL or TCC_SQLITE_PATH for the coordinator. */
+  env: Env;
+  /** Present on MariaDB: lets a test look under the API. */
+  database?: TestDatabase;
+  dispose(): Promise<void>;
+}
+
+export async function createStore(kind: StoreKind): Promise<TestStore> {
+  if (kind === 'mariadb') {
+    const database = await createTestDatabase();
+    return { kind, env: { TCC_DB_URL: database.url }, database, dispose: () => database.drop() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tcc-test-'));
+  return {
+    kind,
+    env: { TCC_SQLITE_PATH: join(dir, 'coordinator.sqlite') },
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Settings every test coordinator starts with; a spec's own env overrides them. */
+export const TEST_DEFAULTS: Env = {
+  TCC_HOST: '127.0.0.1',
+  TCC_HTTP_PORT: '0',
+  TCC_MIGRATE_ON_START: 'true',
+  TCC_LOG_LEVEL: 'warn',
+};
+
+export interface RunningCoordinator {
+  url: string;
+  api: CoordinatorApi;
+  close(): Promise<void>;
+}
+
+/** Starts the coordinator in this process on `store` with TEST_DEFAULTS + `env`. */
+export async function startCoordinator(store: TestStore, env: Env = {}): Promise<RunningCoordinator> {
+  const coordinator = await createCoordinator({ ...TEST_DEFAULTS, ...store.env, ...env });
+  const api = new CoordinatorApi(coordinator.url);
+  let closed = false;
+  return {
+    url: coordinator.url,
+    api,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await coordinator.close();
+      } finally {
+        await api.close();
+      }
+    },
+  };
+}

@@ -56,6 +56,7 @@ const STATUS_COUNTERS = [
   'Questions',
   'Innodb_os_log_fsyncs',
   'Innodb_data_fsyncs',
+  'Innodb_log_writes',
   'Innodb_rows_inserted',
   'Innodb_rows_updated',
   'Innodb_rows_read',
@@ -603,6 +604,9 @@ async function main() {
     `  ${pad('latency (whole transaction)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
     '',
     `  MariaDB ${version.v}, SHOW GLOBAL STATUS deltas over the window, per transaction:`,
+    ...(STATUS_COUNTERS.some((k) => !(k in delta))
+      ? [`    (not counted by this server: ${STATUS_COUNTERS.filter((k) => !(k in delta)).join(', ')})`]
+      : []),
     ...Object.keys(delta).map(
       (k) => `    ${pad(k, 30)}${pad(perTx[k] ?? '-', 10)} per transaction   (delta ${delta[k]}; idle: ${idlePerSecond[k] ?? '-'}/s)`,
     ),

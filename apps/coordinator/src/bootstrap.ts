@@ -32,7 +32,6 @@ export async function createCoordinator(env: Record<string, string | undefined> 
     abortOnError: false,
   });
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;

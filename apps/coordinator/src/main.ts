@@ -13,6 +13,8 @@ async function main(): Promise<void> {
     return;
   }
   const coordinator = await createCoordinator(process.env);
+  // SIGTERM/SIGINT: stop scanning, let phase-two calls in flight finish, close the database.
+  coordinator.app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   console.log(`tcc coordinator listening on ${coordinator.url}`);
 }
 

@@ -1,0 +1,80 @@
+/**
+ * The only code that writes account SQL. Every change to `balance` and `frozen` is one conditional
+ * UPDATE whose WHERE clause keeps `0 <= frozen <= balance`; callers check the affected-row count and
+ * never compute a new balance from a value they read.
+ */
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { execute, insertIgnore, dialectOf, select } from '@tcc/client';
+
+export interface AccountRow {
+  id: string;
+  balance: number;
+  frozen: number;
+}
+
+export type FreezeStatus = 'FROZEN' | 'CONFIRMED' | 'RELEASED';
+
+export interface FreezeRow {
+  accountId: string;
+  amount: number;
+  status: FreezeStatus;
+}
+
+@Injectable()
+export class AccountStore {
+  /** false when an account with this id already exists. */
+  async create(manager: EntityManager, id: string, balance: number): Promise<boolean> {
+    const sql = `${insertIgnore(dialectOf(manager))} accounts (id, balance, frozen, created_at) VALUES (?, ?, 0, ?)`;
+    return (await execute(manager, sql, [id, balance, Date.now()])) === 1;
+  }
+
+  async find(manager: EntityManager, id: string): Promise<AccountRow | undefined> {
+    const rows = await select<AccountRow>(manager, 'SELECT id, balance, frozen FROM accounts WHERE id = ?', [id]);
+    const row = rows[0];
+    return row && { id: row.id, balance: Number(row.balance), frozen: Number(row.frozen) };
+  }
+
+  /** Freezes `amount` if that much is available; false otherwise (or when there is no such account). */
+  async freeze(manager: EntityManager, id: string, amount: number): Promise<boolean> {
+    const sql = 'UPDATE accounts SET frozen = frozen + ? WHERE id = ? AND balance - frozen >= ?';
+    return (await execute(manager, sql, [amount, id, amount])) === 1;
+  }
+
+  /** Moves `amount` out of the account: it must be frozen. */
+  async deduct(manager: EntityManager, id: string, amount: number): Promise<boolean> {
+    const sql = 'UPDATE accounts SET balance = balance - ?, frozen = frozen - ? WHERE id = ? AND frozen >= ? AND balance >= ?';
+    return (await execute(manager, sql, [amount, amount, id, amount, amount])) === 1;
+  }
+
+  async release(manager: EntityManager, id: string, amount: number): Promise<boolean> {
+    const sql = 'UPDATE accounts SET frozen = frozen - ? WHERE id = ? AND frozen >= ?';
+    return (await execute(manager, sql, [amount, id, amount])) === 1;
+  }
+
+  /** What a try froze, so confirm and cancel use that amount and never one from their request. */
+  async recordFreeze(manager: EntityManager, gid: string, branchId: string, accountId: string, amount: number): Promise<void> {
+    const now = Date.now();
+    await execute(
+      manager,
+      'INSERT INTO account_freezes (gid, branch_id, account_id, amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [gid, branchId, accountId, amount, 'FROZEN', now, now],
+    );
+  }
+
+  async findFreeze(manager: EntityManager, gid: string, branchId: string): Promise<FreezeRow | undefined> {
+    const rows = await select<{ account_id: string; amount: number | string; status: FreezeStatus }>(
+      manager,
+      'SELECT account_id, amount, status FROM account_freezes WHERE gid = ? AND branch_id = ?',
+      [gid, branchId],
+    );
+    const row = rows[0];
+    return row && { accountId: row.account_id, amount: Number(row.amount), status: row.status };
+  }
+
+  /** Moves a freeze out of FROZEN; false when it already left it (a second line of idempotency). */
+  async settleFreeze(manager: EntityManager, gid: string, branchId: string, status: Exclude<FreezeStatus, 'FROZEN'>): Promise<boolean> {
+    const sql = "UPDATE account_freezes SET status = ?, updated_at = ? WHERE gid = ? AND branch_id = ? AND status = 'FROZEN'";
+    return (await execute(manager, sql, [status, Date.now(), gid, branchId])) === 1;
+  }
+}

@@ -1,0 +1,35 @@
+/** The account service: accounts over HTTP and the "account-freeze" TCC participant. */
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TccModule, dataSourceOptions } from '@tcc/client';
+import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
+import { AccountStore } from './accounts/account.store';
+import { AccountsController } from './accounts/accounts.controller';
+import { AccountsService } from './accounts/accounts.service';
+import { ACCOUNT_MIGRATIONS, ACCOUNT_MIGRATIONS_TABLE } from './account.migrations';
+import type { AccountConfig } from './config/account.config';
+
+@Module({})
+export class AccountServiceModule {
+  static forRoot(config: AccountConfig): DynamicModule {
+    return {
+      module: AccountServiceModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({
+            url: config.db.url,
+            sqlitePath: config.db.sqlitePath,
+            poolSize: config.db.poolSize,
+            migrations: ACCOUNT_MIGRATIONS,
+            migrationsTableName: ACCOUNT_MIGRATIONS_TABLE,
+          }),
+          migrationsRun: config.db.migrateOnStart,
+          retryAttempts: 3,
+        }),
+        TccModule.forRoot({ serviceName: 'account-service', barrierCleanup: config.barrierCleanup }),
+      ],
+      controllers: [AccountsController],
+      providers: [AccountStore, AccountsService, AccountFreezeParticipant],
+    };
+  }
+}

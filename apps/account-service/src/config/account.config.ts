@@ -1,0 +1,82 @@
+/**
+ * Every account-service setting, read from the environment once at start and validated: a bad value
+ * stops the process with a message naming the variable and what it accepts.
+ */
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import type { BarrierCleanupSettings } from '@tcc/client';
+
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  return value;
+};
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+class AccountEnvironment {
+  @IsOptional() @IsString() @Matches(/^mysql:\/\/.+\/[A-Za-z0-9_$-]+(\?.*)?$/, { message: 'must look like mysql://user:password@host:3306/database (unset: the embedded SQLite file)' })
+  ACCOUNT_DB_URL?: string;
+
+  @IsString()
+  ACCOUNT_SQLITE_PATH = 'data/account.sqlite';
+
+  @IsString()
+  ACCOUNT_HOST = '0.0.0.0';
+
+  @Transform(toInt) @IsInt({ message: 'must be an integer port between 0 and 65535' }) @Min(0) @Max(65535)
+  ACCOUNT_HTTP_PORT = 7080;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  ACCOUNT_MIGRATE_ON_START?: boolean;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  ACCOUNT_DB_POOL_SIZE = 20;
+
+  @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  ACCOUNT_LOG_LEVEL: LogLevel = 'info';
+
+  @Transform(toInt) @IsInt() @Min(60_000)
+  ACCOUNT_BARRIER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+  @Transform(toInt) @IsInt() @Min(0)
+  ACCOUNT_BARRIER_CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
+}
+
+export interface AccountConfig {
+  db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
+  http: { host: string; port: number };
+  logLevel: LogLevel;
+  barrierCleanup: Partial<BarrierCleanupSettings>;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadAccountConfig(env: Record<string, string | undefined>): AccountConfig {
+  const present: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith('ACCOUNT_') && value !== undefined && value.trim() !== '') present[key] = value.trim();
+  }
+  const parsed = plainToInstance(AccountEnvironment, present);
+  const problems = validateSync(parsed).map(
+    (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+  );
+  if (problems.length > 0) throw new ConfigError(`invalid account-service settings:\n  ${problems.join('\n  ')}`);
+  return {
+    db: {
+      url: parsed.ACCOUNT_DB_URL,
+      sqlitePath: parsed.ACCOUNT_SQLITE_PATH,
+      poolSize: parsed.ACCOUNT_DB_POOL_SIZE,
+      migrateOnStart: parsed.ACCOUNT_MIGRATE_ON_START ?? !parsed.ACCOUNT_DB_URL,
+    },
+    http: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_HTTP_PORT },
+    logLevel: parsed.ACCOUNT_LOG_LEVEL,
+    barrierCleanup: { retentionMs: parsed.ACCOUNT_BARRIER_RETENTION_MS, intervalMs: parsed.ACCOUNT_BARRIER_CLEANUP_INTERVAL_MS },
+  };
+}

@@ -1,0 +1,36 @@
+/** Starts the barrier cleanup with the application when it hosts participants, and stops it before shutdown. */
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
+import { ParticipantDataSource } from '../participant/participant-data-source';
+import { ParticipantRegistry } from '../participant/participant.registry';
+import { BarrierCleanup } from './barrier-cleanup';
+
+@Injectable()
+export class BarrierCleanupService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('TccBarrierCleanup');
+  private cleanup: BarrierCleanup | undefined;
+
+  constructor(
+    @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
+    private readonly registry: ParticipantRegistry,
+    private readonly dataSource: ParticipantDataSource,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.registry.size === 0) return;
+    this.cleanup = new BarrierCleanup(this.dataSource.get(), this.options.barrierCleanup, (error) =>
+      this.logger.warn({ message: 'barrier cleanup failed', error: error instanceof Error ? error.message : String(error) }),
+    );
+    this.cleanup.start();
+  }
+
+  /** One bounded pass now; answers how many rows it removed. */
+  runOnce(now?: number): Promise<number> {
+    if (!this.cleanup) return Promise.resolve(0);
+    return this.cleanup.runOnce(now);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.cleanup?.stop();
+  }
+}

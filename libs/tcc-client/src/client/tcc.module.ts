@@ -1,0 +1,76 @@
+/**
+ * What an application imports to take part in TCC transactions: the coordinator client, the
+ * initiator (@TccTransactional, TccInitiator) and the participant endpoints with their barrier.
+ */
+import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BarrierCleanupService } from '../barrier/barrier-cleanup.service';
+import { InitiatorExplorer } from '../initiator/initiator.explorer';
+import { SelfUrl } from '../initiator/self-url';
+import { TccInitiator } from '../initiator/tcc-initiator';
+import { TransactionRunner } from '../initiator/transaction.runner';
+import { participantControllerFor } from '../participant/participant.controller';
+import { ParticipantDataSource } from '../participant/participant-data-source';
+import { ParticipantDispatcher } from '../participant/participant.dispatcher';
+import { ParticipantExplorer } from '../participant/participant.explorer';
+import { ParticipantRegistry } from '../participant/participant.registry';
+import { CoordinatorClient } from './coordinator.client';
+import { HttpTransport } from './http.transport';
+import { DEFAULT_PARTICIPANT_PATH, TCC_OPTIONS, TccModuleOptions, resolveTccOptions } from './tcc.options';
+
+export interface TccModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: FactoryProvider['inject'];
+  useFactory: (...args: never[]) => TccModuleOptions | Promise<TccModuleOptions>;
+  /** Route prefix of the participant endpoints; fixed when the module is declared. Default `tcc`. */
+  participantPath?: string;
+}
+
+const SERVICES: Provider[] = [
+  HttpTransport,
+  CoordinatorClient,
+  SelfUrl,
+  TransactionRunner,
+  TccInitiator,
+  InitiatorExplorer,
+  ParticipantRegistry,
+  ParticipantDataSource,
+  ParticipantDispatcher,
+  ParticipantExplorer,
+  BarrierCleanupService,
+];
+const EXPORTS = [CoordinatorClient, TccInitiator, ParticipantRegistry, BarrierCleanupService, TCC_OPTIONS];
+
+@Module({})
+export class TccModule {
+  static forRoot(options: TccModuleOptions = {}): DynamicModule {
+    const resolved = resolveTccOptions(options);
+    return {
+      module: TccModule,
+      global: true,
+      imports: [DiscoveryModule],
+      controllers: [participantControllerFor(resolved.participantPath)],
+      providers: [{ provide: TCC_OPTIONS, useValue: resolved }, ...SERVICES],
+      exports: EXPORTS,
+    };
+  }
+
+  static forRootAsync(options: TccModuleAsyncOptions): DynamicModule {
+    const participantPath = options.participantPath ?? DEFAULT_PARTICIPANT_PATH;
+    const factory = options.useFactory as (...args: unknown[]) => TccModuleOptions | Promise<TccModuleOptions>;
+    return {
+      module: TccModule,
+      global: true,
+      imports: [DiscoveryModule, ...(options.imports ?? [])],
+      controllers: [participantControllerFor(participantPath.replace(/^\/+|\/+$/g, ''))],
+      providers: [
+        {
+          provide: TCC_OPTIONS,
+          inject: options.inject ?? [],
+          useFactory: async (...args: unknown[]) => resolveTccOptions({ ...(await factory(...args)), participantPath }),
+        },
+        ...SERVICES,
+      ],
+      exports: EXPORTS,
+    };
+  }
+}

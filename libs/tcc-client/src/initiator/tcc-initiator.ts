@@ -1,0 +1,29 @@
+/** What business code injects to work inside a @TccTransactional method: run branches, read the gid. */
+import { Injectable } from '@nestjs/common';
+import type { JsonValue } from '../protocol';
+import type { BranchOptions } from './branch.options';
+import { currentTransaction } from './global-transaction';
+import { NoTransactionError } from './initiator.errors';
+import { TransactionRunner, TransactionalOptions } from './transaction.runner';
+
+@Injectable()
+export class TccInitiator {
+  constructor(private readonly runner: TransactionRunner) {}
+
+  /** Registers the branch with the coordinator and calls its try; throws BranchRefusedError on a 4xx. */
+  branch(options: BranchOptions): Promise<JsonValue | undefined> {
+    return this.runner.branch(options);
+  }
+
+  /** The gid of the current global transaction. */
+  get gid(): string {
+    const transaction = currentTransaction();
+    if (!transaction) throw new NoTransactionError('gid asked outside @TccTransactional');
+    return transaction.gid;
+  }
+
+  /** The programmatic form of @TccTransactional, for code that cannot use a decorator. */
+  run<T>(work: () => Promise<T>, options: TransactionalOptions = {}): Promise<T> {
+    return this.runner.run(options, work);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Runs a method as one global transaction: begin, make it current, run the method (whose branches
+ * register and try), then commit if it returned or roll back and rethrow if it threw. A transaction is
+ * never left open: when the decision cannot be delivered, the coordinator's deadline rolls it back.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CoordinatorClient } from '../client/coordinator.client';
+import { CoordinatorError, CoordinatorUnavailableError } from '../client/coordinator.errors';
+import { HttpTransport } from '../client/http.transport';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
+import { GlobalStatus, JsonValue, REASON_MAX_LENGTH, TCC_HEADERS } from '../protocol';
+import type { BranchCallBody } from '../protocol';
+import type { BranchOptions } from './branch.options';
+import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction';
+import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError } from './initiator.errors';
+import { SelfUrl } from './self-url';
+
+export interface TransactionalOptions {
+  /** Deadline of the try phase; the coordinator rolls back past it. Default: the module's. */
+  timeoutMs?: number;
+  metadata?: Record<string, JsonValue>;
+}
+
+function errorCode(body: JsonValue | undefined, statusCode: number): string {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const code = body.code ?? body.error;
+    if (typeof code === 'string') return code;
+  }
+  return `HTTP_${statusCode}`;
+}
+
+@Injectable()
+export class TransactionRunner {
+  private readonly logger = new Logger('TccInitiator');
+
+  constructor(
+    @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
+    private readonly coordinator: CoordinatorClient,
+    private readonly http: HttpTransport,
+    private readonly selfUrl: SelfUrl,
+  ) {}
+
+  async run<T>(options: TransactionalOptions, work: () => Promise<T>): Promise<T> {
+    if (currentTransaction()) return work();
+    const begun = await this.coordinator.begin({
+      timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    });
+    const transaction = new GlobalTransaction(begun.gid);
+    let result: T;
+    try {
+      result = await transactionStorage.run(transaction, work);
+    } catch (error) {
+      transaction.close();
+      await this.rollbackQuietly(transaction.gid, error);
+      throw error;
+    }
+    transaction.close();
+    await this.commit(transaction.gid);
+    return result;
+  }
+
+  /** Registers a branch of the current transaction, then calls its try; answers the try's body. */
+  async branch(spec: BranchOptions): Promise<JsonValue | undefined> {
+    const transaction = currentTransaction();
+    if (!transaction?.isOpen) throw new NoTransactionError(`cannot run branch "${spec.branchId ?? spec.participant}"`);
+    const gid = transaction.gid;
+    const branchId = spec.branchId ?? spec.participant;
+    const urls = spec.urls ?? {
+      try: this.selfUrl.endpoint(spec.participant, 'try', spec.service),
+      confirm: this.selfUrl.endpoint(spec.participant, 'confirm', spec.service),
+      cancel: this.selfUrl.endpoint(spec.participant, 'cancel', spec.service),
+    };
+    const payload = spec.payload ?? null;
+    await this.coordinator.registerBranch(gid, {
+      branchId,
+      participant: spec.participant,
+      protocol: 'http',
+      confirm: urls.confirm,
+      cancel: urls.cancel,
+      payload,
+    });
+    const body: BranchCallBody = { gid, branchId, phase: 'try', payload };
+    let answer;
+    try {
+      answer = await this.http.send('POST', urls.try, this.options.requestTimeoutMs, body, {
+        [TCC_HEADERS.gid]: gid,
+        [TCC_HEADERS.branchId]: branchId,
+        [TCC_HEADERS.phase]: 'try',
+      });
+    } catch (error) {
+      throw new BranchFailedError(gid, branchId, error instanceof Error ? error.message : String(error));
+    }
+    if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body;
+    if (answer.statusCode >= 400 && answer.statusCode < 500) {
+      throw new BranchRefusedError(gid, branchId, answer.statusCode, errorCode(answer.body, answer.statusCode), answer.body);
+    }
+    throw new BranchFailedError(gid, branchId, `try answered ${answer.statusCode}`);
+  }
+
+  private async commit(gid: string): Promise<void> {
+    try {
+      const decision = await this.coordinator.commit(gid, { wait: true });
+      if (decision.status === GlobalStatus.COMMITTED || decision.status === GlobalStatus.COMMITTING) return;
+      throw new TransactionAbortedError(gid, decision.status);
+    } catch (error) {
+      if (error instanceof CoordinatorError && error.statusCode === 409) {
+        throw new TransactionAbortedError(gid, error.transactionStatus);
+      }
+      if (!(error instanceof CoordinatorUnavailableError)) throw error;
+      // The commit may or may not have been recorded. Rollback is a compare-and-set against it:
+      // a 409 saying COMMITTING/COMMITTED means the commit won; a success means it never landed.
+      this.logger.warn({ gid, message: 'commit unanswered, settling the outcome with a rollback', error: error.message });
+      try {
+        const rolledBack = await this.coordinator.rollback(gid, { wait: false, reason: 'commit unanswered' });
+        throw new TransactionAbortedError(gid, rolledBack.status);
+      } catch (settle) {
+        if (settle instanceof CoordinatorError && settle.statusCode === 409) {
+          const status = settle.transactionStatus;
+          if (status === GlobalStatus.COMMITTING || status === GlobalStatus.COMMITTED) return;
+          throw new TransactionAbortedError(gid, status);
+        }
+        throw settle;
+      }
+    }
+  }
+
+  private async rollbackQuietly(gid: string, cause: unknown): Promise<void> {
+    const reason = (cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)).slice(0, REASON_MAX_LENGTH);
+    try {
+      await this.coordinator.rollback(gid, { wait: true, reason });
+    } catch (error) {
+      // The original error matters more to the caller; the deadline rolls the transaction back anyway.
+      this.logger.warn({ gid, message: 'rollback failed', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}

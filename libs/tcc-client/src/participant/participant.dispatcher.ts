@@ -1,0 +1,56 @@
+/**
+ * Runs one participant call: the barrier and the business method in one local transaction, so the
+ * barrier row exists exactly when the business change does.
+ */
+import { Injectable, Logger } from '@nestjs/common';
+import type { BranchPhase } from '../protocol';
+import { BranchBarrier } from '../barrier/branch.barrier';
+import { runInLocalTransaction } from '../barrier/local-transaction';
+import type { BranchCall } from './branch-call';
+import { ParticipantDataSource } from './participant-data-source';
+import { ParticipantRegistry } from './participant.registry';
+
+/** `applied`: the business method ran; `duplicate` and `empty-rollback`: done without running it. */
+export type CallOutcome = 'applied' | 'duplicate' | 'empty-rollback';
+
+export type DispatchResult =
+  | { kind: 'done'; outcome: CallOutcome; result: unknown }
+  | { kind: 'hanging' }
+  | { kind: 'unknown-participant' };
+
+@Injectable()
+export class ParticipantDispatcher {
+  private readonly logger = new Logger('TccParticipant');
+  private readonly barrier = new BranchBarrier();
+
+  constructor(
+    private readonly registry: ParticipantRegistry,
+    private readonly dataSource: ParticipantDataSource,
+  ) {}
+
+  async dispatch(participant: string, phase: BranchPhase, call: BranchCall): Promise<DispatchResult> {
+    const registered = this.registry.get(participant);
+    if (!registered) return { kind: 'unknown-participant' };
+    const method = registered.methods[phase];
+    const result = await runInLocalTransaction(this.dataSource.get(), async (manager): Promise<DispatchResult> => {
+      const decision = await this.barrier.enter(manager, call.gid, call.branchId, phase);
+      switch (decision) {
+        case 'hanging':
+          return { kind: 'hanging' };
+        case 'duplicate':
+        case 'empty-rollback':
+          return { kind: 'done', outcome: decision, result: null };
+        case 'proceed':
+          return { kind: 'done', outcome: 'applied', result: (await method(call, manager)) ?? null };
+      }
+    });
+    this.logger.debug({
+      gid: call.gid,
+      branchId: call.branchId,
+      participant,
+      phase,
+      outcome: result.kind === 'done' ? result.outcome : result.kind,
+    });
+    return result;
+  }
+}

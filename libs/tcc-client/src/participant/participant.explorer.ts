@@ -1,0 +1,80 @@
+/**
+ * At start-up, finds every provider marked @TccParticipant, checks it has exactly one try, confirm
+ * and cancel method (a missing partner stops start-up with a message naming class and method), and
+ * registers it for ParticipantController.
+ */
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { BranchPhase } from '../protocol';
+import type { BranchMethod } from './branch-call';
+import { TCC_PARTICIPANT, TCC_PHASE } from './participant.metadata';
+import { ParticipantRegistry } from './participant.registry';
+
+const DECORATOR: Record<BranchPhase, string> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
+
+export class ParticipantDefinitionError extends Error {
+  override readonly name = 'ParticipantDefinitionError';
+}
+
+@Injectable()
+export class ParticipantExplorer implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly registry: ParticipantRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const instance: unknown = wrapper.instance;
+      if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
+      this.explore(instance);
+    }
+  }
+
+  private explore(instance: object): void {
+    const prototype = Object.getPrototypeOf(instance) as Record<string, unknown> | null;
+    if (!prototype) return;
+    const className = instance.constructor.name;
+    const name = Reflect.getMetadata(TCC_PARTICIPANT, instance.constructor) as string | undefined;
+    const found: Partial<Record<BranchPhase, string>> = {};
+    for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+      const method = prototype[methodName];
+      if (typeof method !== 'function') continue;
+      const phase = Reflect.getMetadata(TCC_PHASE, method) as BranchPhase | undefined;
+      if (!phase) continue;
+      if (found[phase]) {
+        throw new ParticipantDefinitionError(
+          `${className}: both ${found[phase]}() and ${methodName}() are marked ${DECORATOR[phase]}; a participant has one of each`,
+        );
+      }
+      found[phase] = methodName;
+    }
+    const marked = Object.entries(found);
+    if (!name) {
+      if (marked.length > 0) {
+        const [phase, methodName] = marked[0] as [BranchPhase, string];
+        throw new ParticipantDefinitionError(
+          `${className}.${methodName}() is marked ${DECORATOR[phase]} but ${className} has no @TccParticipant(name)`,
+        );
+      }
+      return;
+    }
+    if (!found.try) {
+      throw new ParticipantDefinitionError(`${className} (participant "${name}") has no ${DECORATOR.try} method`);
+    }
+    for (const partner of ['confirm', 'cancel'] as const) {
+      if (!found[partner]) {
+        throw new ParticipantDefinitionError(
+          `${className}.${found.try}() (participant "${name}") has no ${DECORATOR[partner]} partner method in ${className}`,
+        );
+      }
+    }
+    const bind = (methodName: string): BranchMethod => (prototype[methodName] as BranchMethod).bind(instance);
+    this.registry.add({
+      name,
+      className,
+      methods: { try: bind(found.try), confirm: bind(found.confirm as string), cancel: bind(found.cancel as string) },
+    });
+  }
+}

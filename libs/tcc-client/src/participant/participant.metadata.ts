@@ -1,0 +1,3 @@
+/** Metadata keys written by the participant decorators and read by the explorer. */
+export const TCC_PARTICIPANT = 'tcc:participant';
+export const TCC_PHASE = 'tcc:phase';

@@ -1,0 +1,256 @@
+/**
+ * The barrier of DESIGN.md §5, through the account service's real HTTP participant endpoints on
+ * MariaDB (and, more briefly, on the embedded SQLite file): idempotency, empty rollback, no
+ * hanging, concurrent try and cancel, and the bounded cleanup.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { BarrierCleanup, BARRIER_TABLE, localTransactionStats, TCC_HEADERS } from '@tcc/client';
+import type { BranchPhase } from '@tcc/client';
+import type { RunningAccountService } from '../../apps/account-service/src/bootstrap';
+import { createDatabase, randomId, type TestDatabase } from './support/databases';
+import { Answer, Http } from './support/http';
+import { startAccountService } from './support/services';
+
+interface Account {
+  id: string;
+  balance: number;
+  frozen: number;
+  available: number;
+}
+
+function barrierClient(http: Http, service: () => RunningAccountService) {
+  return {
+    call(phase: BranchPhase, gid: string, branchId: string, payload: unknown = null): Promise<Answer> {
+      return http.post(
+        `${service().url}/tcc/account-freeze/${phase}`,
+        { gid, branchId, phase, payload },
+        { [TCC_HEADERS.gid]: gid, [TCC_HEADERS.branchId]: branchId, [TCC_HEADERS.phase]: phase },
+      );
+    },
+    async open(balance: number): Promise<string> {
+      const id = `acct-${randomId(8)}`;
+      const answer = await http.post(`${service().url}/accounts`, { id, balance });
+      expect(answer.status).toBe(201);
+      return id;
+    },
+    async account(id: string): Promise<Account> {
+      const answer = await http.get<Account>(`${service().url}/accounts/${id}`);
+      expect(answer.status).toBe(200);
+      return answer.body;
+    },
+  };
+}
+
+const gid = (): string => `g-${randomId(12)}`;
+
+describe('barrier on MariaDB (account-freeze participant over HTTP)', () => {
+  let db: TestDatabase;
+  let service: RunningAccountService;
+  const http = new Http();
+  const client = barrierClient(http, () => service);
+
+  beforeAll(async () => {
+    db = await createDatabase('barrier');
+    service = await startAccountService({ ACCOUNT_DB_URL: db.url, ACCOUNT_MIGRATE_ON_START: 'true' });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await http.close();
+    await db?.drop();
+  });
+
+  it('runs a repeated try, confirm and cancel once and answers each repeat with success', async () => {
+    const account = await client.open(1000);
+    const paid = gid();
+    const tries = await Promise.all([1, 2, 3].map(() => client.call('try', paid, 'freeze', { accountId: account, amount: 300 })));
+    expect(tries.map((t) => t.status)).toEqual([200, 200, 200]);
+    expect(tries.map((t) => t.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect((await client.call('try', paid, 'freeze', { accountId: account, amount: 300 })).body.outcome).toBe('duplicate');
+    expect(await client.account(account)).toEqual({ id: account, balance: 1000, frozen: 300, available: 700 });
+
+    const confirms = await Promise.all([1, 2, 3].map(() => client.call('confirm', paid, 'freeze')));
+    expect(confirms.map((c) => c.status)).toEqual([200, 200, 200]);
+    expect(confirms.map((c) => c.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect(await client.account(account)).toEqual({ id: account, balance: 700, frozen: 0, available: 700 });
+
+    const released = gid();
+    expect((await client.call('try', released, 'freeze', { accountId: account, amount: 200 })).status).toBe(200);
+    const cancels = await Promise.all([1, 2, 3].map(() => client.call('cancel', released, 'freeze')));
+    expect(cancels.map((c) => c.status)).toEqual([200, 200, 200]);
+    expect(cancels.map((c) => c.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect((await client.call('cancel', released, 'freeze')).body.outcome).toBe('duplicate');
+    expect(await client.account(account)).toEqual({ id: account, balance: 700, frozen: 0, available: 700 });
+  });
+
+  it('records a cancel with no try before it as an empty rollback and leaves balances untouched', async () => {
+    const account = await client.open(500);
+    expect((await client.call('try', gid(), 'freeze', { accountId: account, amount: 100 })).status).toBe(200);
+    const before = await client.account(account);
+    const orphan = gid();
+    const cancel = await client.call('cancel', orphan, 'freeze', { accountId: account, amount: 100 });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.outcome).toBe('empty-rollback');
+    expect(await client.account(account)).toEqual(before);
+    const rows = await db.query(`SELECT phase, reason FROM ${BARRIER_TABLE} WHERE gid = ? ORDER BY phase`, [orphan]);
+    expect(rows.map((r) => `${r.phase}:${r.reason}`)).toEqual(['cancel:cancel', 'try:cancel']);
+    expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [orphan])).toHaveLength(0);
+  });
+
+  it('refuses a try that arrives after its cancel, freezing nothing', async () => {
+    const account = await client.open(500);
+    const late = gid();
+    expect((await client.call('cancel', late, 'freeze')).body.outcome).toBe('empty-rollback');
+    const attempt = await client.call('try', late, 'freeze', { accountId: account, amount: 100 });
+    expect(attempt.status).toBe(409);
+    expect(attempt.body.error).toBe('BRANCH_CANCELLED');
+    expect((await client.call('try', late, 'freeze', { accountId: account, amount: 100 })).status).toBe(409);
+    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
+    expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [late])).toHaveLength(0);
+  });
+
+  it('serialises a concurrent try and cancel of one branch, 100 times: one consistent outcome each, no deadlock', async () => {
+    const account = await client.open(1_000_000);
+    const deadlocksBefore = localTransactionStats.deadlockRetries;
+    const outcomes = { tryWon: 0, cancelWon: 0 };
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, i) => {
+          const id = gid();
+          const payload = { accountId: account, amount: 1 + ((batch * 10 + i) % 7) };
+          const tryFirst = Math.random() < 0.5;
+          const [tried, cancelled] = tryFirst
+            ? await Promise.all([client.call('try', id, 'freeze', payload), client.call('cancel', id, 'freeze', payload)])
+            : await Promise.all([client.call('cancel', id, 'freeze', payload), client.call('try', id, 'freeze', payload)]).then(
+                ([c, t]) => [t, c] as const,
+              );
+          expect(cancelled.status).toBe(200);
+          if (tried.status === 200) {
+            // The try ran first: the cancel released exactly what it froze.
+            expect(tried.body.outcome).toBe('applied');
+            expect(cancelled.body.outcome).toBe('applied');
+            const [freeze] = await db.query('SELECT amount, status FROM account_freezes WHERE gid = ?', [id]);
+            expect(freeze).toMatchObject({ status: 'RELEASED' });
+            expect(Number(freeze.amount)).toBe(payload.amount);
+            outcomes.tryWon++;
+          } else {
+            // The cancel ran first: empty rollback, and the try that came after it is refused.
+            expect(tried.status).toBe(409);
+            expect(tried.body.error).toBe('BRANCH_CANCELLED');
+            expect(cancelled.body.outcome).toBe('empty-rollback');
+            expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [id])).toHaveLength(0);
+            outcomes.cancelWon++;
+          }
+        }),
+      );
+    }
+    expect(outcomes.tryWon + outcomes.cancelWon).toBe(100);
+    expect(localTransactionStats.deadlockRetries - deadlocksBefore).toBe(0);
+    expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000 });
+  });
+
+  it('confirms with the amount the try recorded, never one sent with the confirm', async () => {
+    const account = await client.open(1000);
+    const id = gid();
+    expect((await client.call('try', id, 'freeze', { accountId: account, amount: 100 })).status).toBe(200);
+    expect((await client.call('confirm', id, 'freeze', { accountId: account, amount: 999 })).status).toBe(200);
+    expect(await client.account(account)).toEqual({ id: account, balance: 900, frozen: 0, available: 900 });
+  });
+
+  it('refuses a try for insufficient funds (409), unknown accounts (404) and bad amounts (400), holding nothing', async () => {
+    const account = await client.open(100);
+    const poor = await client.call('try', gid(), 'freeze', { accountId: account, amount: 101 });
+    expect(poor.status).toBe(409);
+    expect(poor.body.error).toBe('INSUFFICIENT_FUNDS');
+    const unknown = await client.call('try', gid(), 'freeze', { accountId: 'nobody-here', amount: 1 });
+    expect(unknown.status).toBe(404);
+    for (const amount of [0, -5, 1.5, '10', 1_000_000_000_001, null]) {
+      const bad = await client.call('try', gid(), 'freeze', { accountId: account, amount });
+      expect(bad.status).toBe(400);
+    }
+    expect(await client.account(account)).toEqual({ id: account, balance: 100, frozen: 0, available: 100 });
+    // A refused try leaves no barrier row, so its cancel is an empty rollback.
+    const refused = gid();
+    expect((await client.call('try', refused, 'freeze', { accountId: account, amount: 500 })).status).toBe(409);
+    expect((await client.call('cancel', refused, 'freeze')).body.outcome).toBe('empty-rollback');
+    expect(await client.account(account)).toEqual({ id: account, balance: 100, frozen: 0, available: 100 });
+  });
+
+  it('answers 400 naming the fields of a malformed call and 404 for an unknown participant or phase', async () => {
+    const bad = await http.post(`${service.url}/tcc/account-freeze/try`, { gid: 'bad gid!', branchId: '', phase: 'try' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields).toEqual(['gid', 'branchId']);
+    const mismatch = await http.post(`${service.url}/tcc/account-freeze/try`, { gid: 'g', branchId: 'b', phase: 'cancel' });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.fields).toEqual(['phase']);
+    const headers = await http.post(`${service.url}/tcc/account-freeze/try`, { gid: 'g', branchId: 'b', phase: 'try' }, { [TCC_HEADERS.gid]: 'other' });
+    expect(headers.status).toBe(400);
+    expect((await http.post(`${service.url}/tcc/nobody/try`, { gid: 'g', branchId: 'b', phase: 'try' })).status).toBe(404);
+    expect((await http.post(`${service.url}/tcc/account-freeze/commit`, { gid: 'g', branchId: 'b' })).status).toBe(404);
+    expect((await http.post(`${service.url}/tcc/account-freeze/try`, [1, 2])).status).toBe(400);
+  });
+
+  it('removes barrier rows past their retention, a bounded number per run', async () => {
+    const dataSource = service.app.get(DataSource);
+    await db.query(`DELETE FROM ${BARRIER_TABLE}`);
+    const old = Date.now() - 10 * 24 * 60 * 60 * 1000;
+    for (let i = 0; i < 25; i++) {
+      await db.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES (?, 'b', 'try', 'try', ?)`, [`old-${i}`, old + i]);
+    }
+    await db.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES ('fresh', 'b', 'try', 'try', ?)`, [Date.now()]);
+    const cleanup = new BarrierCleanup(dataSource, { retentionMs: 24 * 60 * 60 * 1000, intervalMs: 0, batchSize: 5, maxBatches: 2 }, (e) => {
+      throw e;
+    });
+    expect(await cleanup.runOnce()).toBe(10);
+    expect(await cleanup.runOnce()).toBe(10);
+    expect(await cleanup.runOnce()).toBe(5);
+    expect(await cleanup.runOnce()).toBe(0);
+    const left = await db.query(`SELECT gid FROM ${BARRIER_TABLE}`);
+    expect(left.map((r) => r.gid)).toEqual(['fresh']);
+  });
+});
+
+describe('barrier on the embedded SQLite file', () => {
+  let dir: string;
+  let service: RunningAccountService;
+  const http = new Http();
+  const client = barrierClient(http, () => service);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tcc-client-'));
+    service = await startAccountService({ ACCOUNT_SQLITE_PATH: join(dir, 'account.sqlite') });
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await http.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps idempotency, empty rollback and no hanging, also under concurrent try and cancel', async () => {
+    const account = await client.open(10_000);
+    const paid = gid();
+    const tries = await Promise.all([1, 2].map(() => client.call('try', paid, 'freeze', { accountId: account, amount: 400 })));
+    expect(tries.map((t) => t.body.outcome).sort()).toEqual(['applied', 'duplicate']);
+    await Promise.all([1, 2].map(() => client.call('confirm', paid, 'freeze')));
+    expect(await client.account(account)).toEqual({ id: account, balance: 9600, frozen: 0, available: 9600 });
+
+    const orphan = gid();
+    expect((await client.call('cancel', orphan, 'freeze')).body.outcome).toBe('empty-rollback');
+    expect((await client.call('try', orphan, 'freeze', { accountId: account, amount: 1 })).status).toBe(409);
+
+    const pairs = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const id = gid();
+        const payload = { accountId: account, amount: 7 };
+        const [tried, cancelled] = await Promise.all([client.call('try', id, 'freeze', payload), client.call('cancel', id, 'freeze', payload)]);
+        return `${tried.status}:${String(cancelled.body.outcome)}`;
+      }),
+    );
+    for (const pair of pairs) expect(['200:applied', '409:empty-rollback']).toContain(pair);
+    expect(await client.account(account)).toEqual({ id: account, balance: 9600, frozen: 0, available: 9600 });
+  });
+});

@@ -12,6 +12,13 @@ import { RecoveryScheduler } from './recovery/recovery.scheduler';
 import { ReplicaIdentity } from './recovery/replica.identity';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './common/api-exception.filter';
+import { MetricsService } from './metrics/metrics.service';
+import { MetricsController } from './metrics/metrics.controller';
+import { ReplicaCoordinator } from './recovery/replica-coordinator';
+import { ShutdownState } from './recovery/shutdown.state';
+import { AttentionNotifier } from './phase-two/attention.notifier';
+import { AdminController } from './admin/admin.controller';
+import { AdminTokenGuard } from './admin/admin-token.guard';
 
 @Module({})
 export class AppModule {
@@ -25,9 +32,14 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [configModule, StoreModule.forRoot()],
-      controllers: [TransactionsController, HealthController],
+      controllers: [TransactionsController, HealthController, MetricsController, AdminController],
       providers: [
         ReplicaIdentity,
+        ShutdownState,
+        MetricsService,
+        ReplicaCoordinator,
+        AttentionNotifier,
+        AdminTokenGuard,
         ParticipantCaller,
         CompletionWaiters,
         PhaseTwoDriver,

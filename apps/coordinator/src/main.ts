@@ -13,8 +13,23 @@ async function main(): Promise<void> {
     return;
   }
   const coordinator = await createCoordinator(process.env);
-  // SIGTERM/SIGINT: stop scanning, let phase-two calls in flight finish, close the database.
-  coordinator.app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // SIGTERM/SIGINT: take no new transactions, let phase-two calls in flight finish (bounded),
+  // release the leases still held, close the database, exit 0.
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    console.log(`${signal} received: shutting down`);
+    coordinator
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        console.error('shutdown failed', error);
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
   console.log(`tcc coordinator listening on ${coordinator.url}`);
 }
 

@@ -77,6 +77,27 @@ class CoordinatorEnvironment {
 
   @IsIn(LOG_LEVELS as unknown as string[])
   TCC_LOG_LEVEL: LogLevel = 'info';
+
+  @IsOptional() @IsString() @Matches(/^rediss?:\/\/.+/, { message: 'TCC_REDIS_URL must look like redis://host:6379 (unset: no Redis)' })
+  TCC_REDIS_URL?: string;
+
+  @IsString() @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'TCC_REDIS_PREFIX must be 1-64 characters of A-Z a-z 0-9 _ . : -' })
+  TCC_REDIS_PREFIX = 'tcc:';
+
+  @Transform(toInt) @IsInt() @Min(300) @Max(600_000)
+  TCC_LEADER_LEASE_MS = 5_000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86_400_000)
+  TCC_ATTENTION_AFTER_MS = 600_000;
+
+  @IsOptional() @IsString() @Matches(/^https?:\/\/.+/, { message: 'TCC_ALERT_WEBHOOK_URL must be an http:// or https:// URL' })
+  TCC_ALERT_WEBHOOK_URL?: string;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  TCC_SHUTDOWN_GRACE_MS = 10_000;
+
+  @IsOptional() @IsString() @Matches(/^\S{16,}$/, { message: 'TCC_ADMIN_TOKEN must be at least 16 characters without spaces' })
+  TCC_ADMIN_TOKEN?: string;
 }
 
 export interface CoordinatorConfig {
@@ -93,6 +114,11 @@ export interface CoordinatorConfig {
   maxPayloadBytes: number;
   phaseTwoConcurrency: number;
   logLevel: LogLevel;
+  redis: { url?: string; prefix: string; leaderLeaseMs: number };
+  attentionAfterMs: number;
+  alertWebhookUrl?: string;
+  shutdownGraceMs: number;
+  adminToken?: string;
 }
 
 export class ConfigError extends Error {}
@@ -138,6 +164,11 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
     maxPayloadBytes: parsed.TCC_MAX_PAYLOAD_BYTES,
     phaseTwoConcurrency: parsed.TCC_PHASE_TWO_CONCURRENCY,
     logLevel: parsed.TCC_LOG_LEVEL,
+    redis: { url: parsed.TCC_REDIS_URL, prefix: parsed.TCC_REDIS_PREFIX, leaderLeaseMs: parsed.TCC_LEADER_LEASE_MS },
+    attentionAfterMs: parsed.TCC_ATTENTION_AFTER_MS,
+    alertWebhookUrl: parsed.TCC_ALERT_WEBHOOK_URL,
+    shutdownGraceMs: parsed.TCC_SHUTDOWN_GRACE_MS,
+    adminToken: parsed.TCC_ADMIN_TOKEN,
   };
 }
 

@@ -9,6 +9,9 @@ import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinato
 import { TransactionStore, type BranchOutcome } from '../store/transaction.store';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
 import { ReplicaIdentity } from '../recovery/replica.identity';
+import { ReplicaCoordinator } from '../recovery/replica-coordinator';
+import { MetricsService } from '../metrics/metrics.service';
+import { AttentionNotifier } from './attention.notifier';
 import { CompletionWaiters } from './completion-waiters';
 import { ParticipantCaller } from './participant-caller';
 import { retryDelayMs } from './retry-policy';
@@ -31,6 +34,9 @@ export class PhaseTwoDriver {
     private readonly caller: ParticipantCaller,
     private readonly waiters: CompletionWaiters,
     private readonly replica: ReplicaIdentity,
+    private readonly coordination: ReplicaCoordinator,
+    private readonly metrics: MetricsService,
+    private readonly attention: AttentionNotifier,
   ) {}
 
   get activeCount(): number {
@@ -79,11 +85,11 @@ export class PhaseTwoDriver {
     const pending = (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
     if (pending.length === 0) {
       const finished = await this.store.finishIfNoPending(gid, owner, state.status, finalStatus);
-      if (finished) this.waiters.notify(gid, finalStatus);
+      if (finished) this.finished(gid, finalStatus);
       return finished ? finalStatus : state.status;
     }
 
-    const outcomes: BranchOutcome[] = await Promise.all(
+    const outcomes: (BranchOutcome & { attempts: number })[] = await Promise.all(
       pending.map(async (b) => {
         const result = await this.caller.call({
           protocol: b.protocol,
@@ -91,8 +97,11 @@ export class PhaseTwoDriver {
           body: { gid, branchId: b.branchId, phase, payload: b.payload === null ? null : (JSON.parse(b.payload) as JsonValue) },
           timeoutMs: this.config.requestTimeoutMs,
         });
+        const outcome = result.ok ? 'success' : 'failure';
+        this.metrics.phaseTwoCalls.inc({ phase, outcome });
+        this.metrics.phaseTwoLatency.observe({ phase, outcome }, result.durationMs / 1000);
         if (!result.ok) this.logger.warn(`gid=${gid} branch=${b.branchId} ${phase} failed (attempt ${b.attempts + 1}): ${result.error}`);
-        return { branchId: b.branchId, ok: result.ok, error: result.error };
+        return { branchId: b.branchId, ok: result.ok, error: result.error, attempts: b.attempts + 1 };
       }),
     );
     const allDone = outcomes.every((o) => o.ok);
@@ -107,9 +116,21 @@ export class PhaseTwoDriver {
       retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),
     });
     if (finished) {
-      this.waiters.notify(gid, finalStatus);
+      this.finished(gid, finalStatus);
       return finalStatus;
     }
+    if (!allDone) {
+      const worst = outcomes.filter((o) => !o.ok).sort((a, b) => b.attempts - a.attempts)[0];
+      await this.attention
+        .afterFailedRound(gid, state.status, { branchId: worst.branchId, lastError: worst.error ?? 'failed', attempts: worst.attempts })
+        .catch((error: Error) => this.logger.warn(`gid=${gid} attention check failed: ${error.message}`));
+    }
     return state.status;
+  }
+
+  private finished(gid: string, status: 'COMMITTED' | 'ROLLED_BACK'): void {
+    this.metrics.transactions.inc({ outcome: status === 'COMMITTED' ? 'committed' : 'rolled_back' });
+    this.waiters.notify(gid, status);
+    this.coordination.publishFinished(gid, status);
   }
 }

@@ -1,16 +1,19 @@
 /**
  * The scheduler: finds transactions whose next attempt is due (a TRYING one past its deadline,
- * a phase-two one whose retry time or lease expiry has come), takes each with a compare-and-set
- * on its own row, and drives it. A plain read finds candidates and point updates claim them, so
- * the scan never locks a range of rows and cannot deadlock with the API's writes.
+ * a phase-two one whose retry time or lease expiry has come), claims them in a batch of point
+ * updates, and drives each. A plain read finds candidates and updates by primary key claim them,
+ * so a scan never locks a range of rows and cannot deadlock with the API's writes. With Redis,
+ * only the scan leader scans, and its claims carry its fencing epoch.
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { GlobalStatus } from '@tcc/client';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
-import { isPhaseTwo } from '../transactions/transaction.state-machine';
+import { MetricsService } from '../metrics/metrics.service';
 import { ReplicaIdentity } from './replica.identity';
+import { ReplicaCoordinator } from './replica-coordinator';
+import { ShutdownState } from './shutdown.state';
 
 @Injectable()
 export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -18,25 +21,36 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private scanning: Promise<void> | null = null;
-  /** Scans completed since start, for tests and metrics. */
-  scans = 0;
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     private readonly store: TransactionStore,
     private readonly driver: PhaseTwoDriver,
     private readonly replica: ReplicaIdentity,
+    private readonly coordination: ReplicaCoordinator,
+    private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   onApplicationBootstrap(): void {
     this.schedule(0);
   }
 
+  /**
+   * Graceful shutdown: take no new transactions, stop scanning, let phase-two calls in flight
+   * finish (up to TCC_SHUTDOWN_GRACE_MS), then hand every lease still held back to the others.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    this.shutdown.draining = true;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.scanning;
-    await this.driver.drain(this.config.requestTimeoutMs + 1000);
+    await this.driver.drain(this.config.shutdownGraceMs);
+    const released = await this.store.releaseAllLeases(this.replica.id).catch((error: Error) => {
+      this.logger.warn(`could not release leases (they expire in TCC_LEASE_MS): ${error.message}`);
+      return 0;
+    });
+    this.logger.log(`shut down: ${this.driver.activeCount} rounds still in flight, ${released} leases released`);
   }
 
   private schedule(delayMs: number): void {
@@ -54,24 +68,27 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
   /** One scan; answers true when it filled its batch (more may be due right away). */
   async scan(): Promise<boolean> {
     const free = this.config.phaseTwoConcurrency - this.driver.activeCount;
-    if (free <= 0) return false;
+    if (free <= 0 || this.stopped) return false;
+    const permit = await this.coordination.scanPermit();
+    if (!permit) return false;
     const limit = Math.min(this.config.scan.batch, free);
     const due = (await this.store.findDue(limit)).filter((d) => !this.driver.isDriving(d.gid));
-    const owner = this.replica.id;
-    const lease = this.config.leaseMs;
-    await Promise.all(
-      due.map(async ({ gid, status }) => {
-        let won = false;
-        if (status === GlobalStatus.TRYING) {
-          won = await this.store.decide(gid, GlobalStatus.ROLLING_BACK, { owner, leaseMs: lease, deadline: 'past', reason: 'timeout' });
-          if (won) this.logger.log(`gid=${gid} try phase timed out: rolling back`);
-        } else if (isPhaseTwo(status)) {
-          won = await this.store.claim(gid, owner, lease);
-        }
-        if (won && !this.stopped) void this.driver.drive(gid);
-      }),
+    this.metrics.recoveryScans.inc();
+    if (due.length === 0) return false;
+    const claimed = await this.store.claimDue(
+      due.map((d) => d.gid),
+      this.replica.id,
+      this.config.leaseMs,
+      permit.fence,
     );
-    this.scans++;
+    const timedOut = new Set(due.filter((d) => d.status === GlobalStatus.TRYING).map((d) => d.gid));
+    for (const c of claimed) {
+      if (this.stopped) break;
+      const kind = timedOut.has(c.gid) ? 'timeout' : 'retry';
+      this.metrics.recoveryClaims.inc({ kind });
+      if (kind === 'timeout') this.logger.log(`gid=${c.gid} try phase timed out: rolling back`);
+      void this.driver.drive(c.gid, { status: c.status, rounds: c.rounds });
+    }
     return due.length >= limit;
   }
 }

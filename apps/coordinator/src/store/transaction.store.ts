@@ -21,6 +21,8 @@ export interface TransactionRecord {
   owner: string | null;
   leaseExpiresAt: number | null;
   rounds: number;
+  decidedAt: number | null;
+  attentionAt: number | null;
 }
 
 export interface BranchRecord {
@@ -58,6 +60,23 @@ export interface DueTransaction {
   status: GlobalStatus;
 }
 
+export interface ClaimedTransaction {
+  gid: string;
+  status: 'COMMITTING' | 'ROLLING_BACK';
+  rounds: number;
+}
+
+export interface TransactionFilter {
+  status?: GlobalStatus;
+  participant?: string;
+  attention?: boolean;
+  createdFrom?: number;
+  createdTo?: number;
+  /** Page after this gid (gids are ordered; generated ones are time-sortable). */
+  after?: string;
+  limit: number;
+}
+
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -76,6 +95,8 @@ function toTransaction(r: Row): TransactionRecord {
     owner: strOrNull(r.owner),
     leaseExpiresAt: numOrNull(r.lease_expires_at),
     rounds: num(r.rounds),
+    decidedAt: numOrNull(r.decided_at),
+    attentionAt: numOrNull(r.attention_at),
   };
 }
 
@@ -170,7 +191,7 @@ export class TransactionStore {
   ): Promise<boolean> {
     const deadline = opts.deadline === 'ahead' ? ` AND expires_at > ${this.now}` : opts.deadline === 'past' ? ` AND expires_at <= ${this.now}` : '';
     const affected = await this.db.execute(
-      `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now},
+      `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
          lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
        WHERE gid = ? AND status = ?${deadline}`,
       [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, GlobalStatus.TRYING],
@@ -186,14 +207,134 @@ export class TransactionStore {
     return rows.map((r) => ({ gid: String(r.gid), status: r.status as GlobalStatus }));
   }
 
-  /** Claims a due phase-two transaction for `owner` until the lease expires; false if another got it. */
-  async claim(gid: string, owner: string, leaseMs: number): Promise<boolean> {
-    const affected = await this.db.execute(
+  /**
+   * Claims a batch of due transactions for `owner` until the lease expires: TRYING ones past their
+   * deadline are decided ROLLING_BACK, phase-two ones whose retry time or lease expiry has come
+   * are taken over. Point updates by primary key only. With a `fence`, the claims succeed only
+   * while that epoch is still the scan leader's (a paused old leader cannot claim after losing).
+   * Answers what this owner now holds among `gids`.
+   */
+  async claimDue(gids: string[], owner: string, leaseMs: number, fence: number | null): Promise<ClaimedTransaction[]> {
+    if (gids.length === 0) return [];
+    const list = gids.map(() => '?').join(', ');
+    const fenced = fence === null ? '' : " AND EXISTS (SELECT 1 FROM tcc_coordination c WHERE c.name = 'scan-leader' AND c.epoch = ?)";
+    const fenceParams = fence === null ? [] : [fence];
+    await this.db.execute(
+      `UPDATE tcc_transactions SET status = ?, reason = 'timeout', owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
+         lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
+       WHERE gid IN (${list}) AND status = ? AND expires_at <= ${this.now}${fenced}`,
+      [GlobalStatus.ROLLING_BACK, owner, leaseMs, leaseMs, ...gids, GlobalStatus.TRYING, ...fenceParams],
+    );
+    await this.db.execute(
       `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-       WHERE gid = ? AND status IN (?, ?) AND next_attempt_at <= ${this.now}`,
-      [owner, leaseMs, leaseMs, gid, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+       WHERE gid IN (${list}) AND status IN (?, ?) AND next_attempt_at <= ${this.now}${fenced}`,
+      [owner, leaseMs, leaseMs, ...gids, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, ...fenceParams],
+    );
+    const rows = await this.db.select(
+      `SELECT gid, status, rounds FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status IN (?, ?)`,
+      [...gids, owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+    );
+    return rows.map((r) => ({ gid: String(r.gid), status: r.status as ClaimedTransaction['status'], rounds: num(r.rounds) }));
+  }
+
+  /** Gives back every lease `owner` holds, due at once, so another replica takes over without waiting. */
+  async releaseAllLeases(owner: string): Promise<number> {
+    return this.db.execute(
+      `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, next_attempt_at = ${this.now}
+       WHERE owner = ? AND status IN (?, ?)`,
+      [owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+    );
+  }
+
+  /** The scan leader's fencing epoch as the database knows it. */
+  async currentFence(): Promise<number> {
+    const rows = await this.db.select("SELECT epoch FROM tcc_coordination WHERE name = 'scan-leader'");
+    return rows.length ? num(rows[0].epoch) : 0;
+  }
+
+  /** Moves the fencing epoch one up for a new scan leader (compare-and-set); null if it lost a race. */
+  async advanceFence(holder: string): Promise<number | null> {
+    const current = await this.currentFence();
+    const affected = await this.db.execute(
+      `UPDATE tcc_coordination SET epoch = ?, holder = ?, updated_at = ${this.now} WHERE name = 'scan-leader' AND epoch = ?`,
+      [current + 1, holder, current],
+    );
+    return affected === 1 ? current + 1 : null;
+  }
+
+  /**
+   * Flags a transaction whose phase two has kept failing for `afterMs` since its decision; true
+   * only for the call that set the flag (so the alert goes out once).
+   */
+  async flagAttention(gid: string, afterMs: number): Promise<boolean> {
+    const affected = await this.db.execute(
+      `UPDATE tcc_transactions SET attention_at = ${this.now}
+       WHERE gid = ? AND attention_at IS NULL AND status IN (?, ?) AND decided_at <= ${this.now} - ?`,
+      [gid, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, afterMs],
     );
     return affected === 1;
+  }
+
+  /** Unfinished transactions flagged for attention. */
+  async countAttention(): Promise<number> {
+    const rows = await this.db.select(
+      'SELECT COUNT(*) AS n FROM tcc_transactions WHERE attention_at IS NOT NULL AND status IN (?, ?)',
+      [GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+    );
+    return num(rows[0].n);
+  }
+
+  /** A page of transactions, ordered by gid, for the admin list. */
+  async listTransactions(f: TransactionFilter): Promise<TransactionRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.status) {
+      where.push('t.status = ?');
+      params.push(f.status);
+    }
+    if (f.attention !== undefined) {
+      where.push(f.attention ? 't.attention_at IS NOT NULL AND t.status IN (?, ?)' : '(t.attention_at IS NULL OR t.status NOT IN (?, ?))');
+      params.push(GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK);
+    }
+    if (f.createdFrom !== undefined) {
+      where.push('t.created_at >= ?');
+      params.push(f.createdFrom);
+    }
+    if (f.createdTo !== undefined) {
+      where.push('t.created_at < ?');
+      params.push(f.createdTo);
+    }
+    if (f.participant) {
+      where.push('EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = t.gid AND b.participant = ?)');
+      params.push(f.participant);
+    }
+    if (f.after) {
+      where.push('t.gid > ?');
+      params.push(f.after);
+    }
+    const rows = await this.db.select(
+      `SELECT t.* FROM tcc_transactions t${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t.gid LIMIT ${Math.max(1, Math.floor(f.limit))}`,
+      params,
+    );
+    return rows.map(toTransaction);
+  }
+
+  /** Open transactions by status and the creation time of the oldest unfinished one, for metrics. */
+  async openSummary(): Promise<{ byStatus: Record<string, number>; oldestCreatedAt: number | null; now: number }> {
+    const rows = await this.db.select(
+      `SELECT status, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(${this.now}) AS now_ms FROM tcc_transactions
+       WHERE next_attempt_at IS NOT NULL GROUP BY status`,
+    );
+    const byStatus: Record<string, number> = {};
+    let oldest: number | null = null;
+    let now = Date.now();
+    for (const r of rows) {
+      byStatus[String(r.status)] = num(r.n);
+      const o = num(r.oldest);
+      oldest = oldest === null ? o : Math.min(oldest, o);
+      now = num(r.now_ms);
+    }
+    return { byStatus, oldestCreatedAt: oldest, now };
   }
 
   /**

@@ -20,8 +20,10 @@ import { TransactionStore, type BranchRecord, type TransactionRecord } from '../
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { CompletionWaiters } from '../phase-two/completion-waiters';
 import { ReplicaIdentity } from '../recovery/replica.identity';
+import { ReplicaCoordinator } from '../recovery/replica-coordinator';
+import { ShutdownState } from '../recovery/shutdown.state';
 import { decide, isFinal, isPhaseTwo } from './transaction.state-machine';
-import { invalidArgument, tooLarge, transactionConflict, transactionNotFound } from './transaction.errors';
+import { invalidArgument, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from './transaction.errors';
 import { parseTarget, TargetPolicy } from './target-policy';
 
 export interface BeginCommand {
@@ -40,8 +42,12 @@ export interface RegisterCommand {
 }
 
 const METADATA_MAX_BYTES = 16 * 1024;
-/** How often a waiting request re-reads the status when no in-process notification came. */
+/**
+ * How often a waiting request re-reads the status when no notification came: rarely when Redis
+ * tells us about transactions other replicas finish, more often without it.
+ */
 const WAIT_POLL_MS = 250;
+const WAIT_POLL_WITH_REDIS_MS = 1_000;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -56,11 +62,14 @@ export class TransactionService {
     private readonly driver: PhaseTwoDriver,
     private readonly waiters: CompletionWaiters,
     private readonly replica: ReplicaIdentity,
+    private readonly coordination: ReplicaCoordinator,
+    private readonly shutdown: ShutdownState,
   ) {
     this.targets = new TargetPolicy(config.allowedTargets);
   }
 
   async begin(cmd: BeginCommand): Promise<{ created: boolean; body: BeginResponse }> {
+    if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: begin on another one');
     const timeoutMs = cmd.timeoutMs ?? this.config.defaultTimeoutMs;
     if (timeoutMs > this.config.maxTimeoutMs) {
       throw invalidArgument('timeoutMs', `timeoutMs must not be greater than ${this.config.maxTimeoutMs}`);
@@ -193,7 +202,8 @@ export class TransactionService {
       if (status && isFinal(status)) return status;
     }
     while (Date.now() < deadline) {
-      const notified = await this.waiters.wait(gid, Math.min(WAIT_POLL_MS, Math.max(1, deadline - Date.now())));
+      const poll = this.coordination.redisUp ? WAIT_POLL_WITH_REDIS_MS : WAIT_POLL_MS;
+      const notified = await this.waiters.wait(gid, Math.min(poll, Math.max(1, deadline - Date.now())));
       if (notified) return notified;
       const tx = await this.store.findTransaction(gid);
       if (!tx) throw transactionNotFound(gid);

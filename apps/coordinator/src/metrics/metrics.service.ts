@@ -1,0 +1,97 @@
+/**
+ * Prometheus metrics (prom-client), every name prefixed `tcc_`. Counters and histograms are
+ * updated where things happen; gauges about stored state are computed when scraped.
+ */
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TransactionStore } from '../store/transaction.store';
+
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly transactions = new Counter({
+    name: 'tcc_transactions_total',
+    help: 'Global transactions finished, by outcome (committed, rolled_back)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly phaseTwoCalls = new Counter({
+    name: 'tcc_phase_two_calls_total',
+    help: 'Confirm and cancel calls to participants, by phase and outcome (success, failure)',
+    labelNames: ['phase', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly phaseTwoLatency = new Histogram({
+    name: 'tcc_phase_two_call_duration_seconds',
+    help: 'Duration of confirm and cancel calls, by phase and outcome',
+    labelNames: ['phase', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly recoveryScans = new Counter({
+    name: 'tcc_recovery_scans_total',
+    help: 'Scheduler scans run by this replica',
+    registers: [this.registry],
+  });
+
+  readonly recoveryClaims = new Counter({
+    name: 'tcc_recovery_claims_total',
+    help: 'Transactions claimed by the scheduler, by kind (timeout, retry)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly redisUp = new Gauge({
+    name: 'tcc_redis_up',
+    help: '1 when Redis coordination is configured and reachable, 0 when configured and down (database leases alone)',
+    registers: [this.registry],
+  });
+
+  readonly scanLeader = new Gauge({
+    name: 'tcc_scan_leader',
+    help: '1 when this replica holds the scan leadership (always 1 without Redis: every replica scans)',
+    registers: [this.registry],
+  });
+
+  readonly attentionAlerts = new Counter({
+    name: 'tcc_attention_alerts_total',
+    help: 'Transactions flagged for attention by this replica',
+    registers: [this.registry],
+  });
+
+  constructor(store: TransactionStore) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tcc_process_' });
+    new Gauge({
+      name: 'tcc_attention_transactions',
+      help: 'Unfinished transactions whose phase two has kept failing past TCC_ATTENTION_AFTER_MS',
+      registers: [this.registry],
+      async collect() {
+        this.set(await store.countAttention());
+      },
+    });
+    new Gauge({
+      name: 'tcc_open_transactions',
+      help: 'Unfinished transactions, by status',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const summary = await store.openSummary();
+        this.reset();
+        for (const status of ['TRYING', 'COMMITTING', 'ROLLING_BACK']) this.set({ status }, summary.byStatus[status] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tcc_oldest_open_transaction_age_seconds',
+      help: 'Age of the oldest unfinished transaction (0 when none)',
+      registers: [this.registry],
+      async collect() {
+        const summary = await store.openSummary();
+        this.set(summary.oldestCreatedAt === null ? 0 : Math.max(0, (summary.now - summary.oldestCreatedAt) / 1000));
+      },
+    });
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Flags a transaction whose phase two keeps failing past TCC_ATTENTION_AFTER_MS: it shows in the
+ * admin list and the `tcc_attention_transactions` gauge, and TCC_ALERT_WEBHOOK_URL (if set) gets
+ * one POST `{ gid, status, branchId, lastError, attempts }`. The transaction keeps being retried.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { request } from 'undici';
+import type { GlobalStatus } from '@tcc/client';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
+import { TransactionStore } from '../store/transaction.store';
+import { MetricsService } from '../metrics/metrics.service';
+
+export interface FailingBranch {
+  branchId: string;
+  lastError: string;
+  attempts: number;
+}
+
+const WEBHOOK_TIMEOUT_MS = 5_000;
+const WEBHOOK_TRIES = 3;
+
+@Injectable()
+export class AttentionNotifier {
+  private readonly logger = new Logger(AttentionNotifier.name);
+
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    private readonly store: TransactionStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Called after a failed round; flags (once) and alerts when the transaction is old enough. */
+  async afterFailedRound(gid: string, status: GlobalStatus, worst: FailingBranch): Promise<void> {
+    if (!(await this.store.flagAttention(gid, this.config.attentionAfterMs))) return;
+    this.metrics.attentionAlerts.inc();
+    this.logger.warn(
+      `gid=${gid} needs attention: ${status} for over ${this.config.attentionAfterMs} ms, branch ${worst.branchId} failed ${worst.attempts} times: ${worst.lastError}`,
+    );
+    if (this.config.alertWebhookUrl) void this.sendWebhook(this.config.alertWebhookUrl, { gid, status, ...worst });
+  }
+
+  private async sendWebhook(url: string, body: Record<string, unknown>): Promise<void> {
+    for (let attempt = 1; attempt <= WEBHOOK_TRIES; attempt++) {
+      try {
+        const res = await request(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        await res.body.dump();
+        if (res.statusCode < 300) return;
+        this.logger.warn(`gid=${String(body.gid)} alert webhook answered ${res.statusCode}`);
+      } catch (error) {
+        this.logger.warn(`gid=${String(body.gid)} alert webhook failed: ${(error as Error).message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt).unref());
+    }
+  }
+}

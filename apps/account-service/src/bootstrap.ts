@@ -30,7 +30,6 @@ export async function createAccountService(env: Record<string, string | undefine
     abortOnError: false,
   });
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
   try {
     await app.listen(config.http.port, config.http.host);
   } catch (error) {

@@ -13,6 +13,8 @@ async function main(): Promise<void> {
     return;
   }
   const service = await createAccountService(process.env);
+  // Only the process entry listens for signals: services created in-process by tests must not.
+  service.app.enableShutdownHooks();
   console.log(`account-service listening on ${service.url}`);
 }
 

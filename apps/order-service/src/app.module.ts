@@ -1,0 +1,44 @@
+/** The order service: places orders as global transactions and hosts the "order" TCC participant. */
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { TccModule, dataSourceOptions } from '@tcc/client';
+import type { OrderConfig } from './config/order.config';
+import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
+import { ORDER_CONFIG } from './orders/order.config.token';
+import { OrderParticipant } from './orders/order.participant';
+import { OrderStore } from './orders/order.store';
+import { OrdersController } from './orders/orders.controller';
+import { OrdersService } from './orders/orders.service';
+
+@Module({})
+export class OrderServiceModule {
+  static forRoot(config: OrderConfig): DynamicModule {
+    return {
+      module: OrderServiceModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({
+            url: config.db.url,
+            sqlitePath: config.db.sqlitePath,
+            poolSize: config.db.poolSize,
+            migrations: ORDER_MIGRATIONS,
+            migrationsTableName: ORDER_MIGRATIONS_TABLE,
+          }),
+          migrationsRun: config.db.migrateOnStart,
+          retryAttempts: 3,
+        }),
+        TccModule.forRoot({
+          serviceName: 'order-service',
+          coordinatorUrl: config.coordinatorUrl,
+          selfUrl: config.publicUrl,
+          requestTimeoutMs: config.requestTimeoutMs,
+          decisionTimeoutMs: config.decisionTimeoutMs,
+          defaultTransactionTimeoutMs: config.transactionTimeoutMs,
+          barrierCleanup: config.barrierCleanup,
+        }),
+      ],
+      controllers: [OrdersController],
+      providers: [{ provide: ORDER_CONFIG, useValue: config }, OrderStore, OrdersService, OrderParticipant],
+    };
+  }
+}

@@ -1,0 +1,64 @@
+/** Builds and starts the order service from an environment: used by main.ts and by tests in-process. */
+import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '@tcc/client';
+import { OrderServiceModule } from './app.module';
+import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
+import { createValidationPipe } from './common/validation';
+import { loadOrderConfig, type OrderConfig, type LogLevel } from './config/order.config';
+
+export interface RunningOrderService {
+  app: NestFastifyApplication;
+  config: OrderConfig;
+  url: string;
+  close(): Promise<void>;
+}
+
+const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+export async function createOrderService(env: Record<string, string | undefined> = process.env): Promise<RunningOrderService> {
+  const config = loadOrderConfig(env);
+  const app = await NestFactory.create<NestFastifyApplication>(OrderServiceModule.forRoot(config), new FastifyAdapter(), {
+    logger: NEST_LEVELS[config.logLevel],
+    abortOnError: false,
+  });
+  app.useGlobalPipes(createValidationPipe());
+  try {
+    await app.listen(config.http.port, config.http.host);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  return { app, config, url: `http://${host}:${port}`, close: () => app.close() };
+}
+
+/** `main.js migrate`: applies the order migrations to ORDER_DB_URL (or the embedded file). */
+export async function migrateOrderDatabase(env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  const config = loadOrderConfig(env);
+  const dataSource = new DataSource(
+    dataSourceOptions({
+      url: config.db.url,
+      sqlitePath: config.db.sqlitePath,
+      poolSize: 2,
+      migrations: ORDER_MIGRATIONS,
+      migrationsTableName: ORDER_MIGRATIONS_TABLE,
+    }),
+  );
+  await dataSource.initialize();
+  try {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}

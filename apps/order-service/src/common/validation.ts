@@ -1,0 +1,31 @@
+/** Body validation: unknown fields are refused, and a 400 names every bad field. */
+import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
+
+function flatten(errors: ValidationError[], prefix = ''): { fields: string[]; messages: string[] } {
+  const fields: string[] = [];
+  const messages: string[] = [];
+  for (const error of errors) {
+    const path = prefix ? `${prefix}.${error.property}` : error.property;
+    if (error.constraints) {
+      fields.push(path);
+      messages.push(...Object.values(error.constraints));
+    }
+    const nested = flatten(error.children ?? [], path);
+    fields.push(...nested.fields);
+    messages.push(...nested.messages);
+  }
+  return { fields, messages };
+}
+
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    exceptionFactory: (errors) => {
+      const { fields, messages } = flatten(errors);
+      return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: messages, fields });
+    },
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * Every order-service setting, read from the environment once at start and validated: a bad value
+ * stops the process with a message naming the variable and what it accepts.
+ */
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { MAX_TIMEOUT_MS, type BarrierCleanupSettings } from '@tcc/client';
+
+const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no') return false;
+  return value;
+};
+const HTTP_URL = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+class OrderEnvironment {
+  @IsOptional() @IsString() @Matches(/^mysql:\/\/.+\/[A-Za-z0-9_$-]+(\?.*)?$/, { message: 'must look like mysql://user:password@host:3306/database (unset: the embedded SQLite file)' })
+  ORDER_DB_URL?: string;
+
+  @IsString()
+  ORDER_SQLITE_PATH = 'data/order.sqlite';
+
+  @IsString()
+  ORDER_HOST = '0.0.0.0';
+
+  @Transform(toInt) @IsInt({ message: 'must be an integer port between 0 and 65535' }) @Min(0) @Max(65535)
+  ORDER_HTTP_PORT = 7090;
+
+  @IsOptional() @Matches(HTTP_URL, { message: 'must be an http:// or https:// base URL at which the coordinator reaches this service' })
+  ORDER_PUBLIC_URL?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
+  ORDER_MIGRATE_ON_START?: boolean;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  ORDER_DB_POOL_SIZE = 20;
+
+  @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  ORDER_LOG_LEVEL: LogLevel = 'info';
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(MAX_TIMEOUT_MS)
+  ORDER_TRANSACTION_TIMEOUT_MS = 30_000;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  ORDER_REQUEST_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  ORDER_DECISION_TIMEOUT_MS = 60_000;
+
+  @Transform(toInt) @IsInt() @Min(60_000)
+  ORDER_BARRIER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+  @Transform(toInt) @IsInt() @Min(0)
+  ORDER_BARRIER_CLEANUP_INTERVAL_MS = 60 * 60 * 1000;
+
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// base URL of the coordinator' })
+  TCC_COORDINATOR_URL = 'http://127.0.0.1:7070';
+
+  @Matches(HTTP_URL, { message: 'must be an http:// or https:// base URL of the account service' })
+  ACCOUNT_SERVICE_URL = 'http://127.0.0.1:7080';
+}
+
+const READ = ['ORDER_', 'TCC_COORDINATOR_URL', 'ACCOUNT_SERVICE_URL'];
+
+export interface OrderConfig {
+  db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
+  http: { host: string; port: number };
+  publicUrl: string | undefined;
+  logLevel: LogLevel;
+  coordinatorUrl: string;
+  accountServiceUrl: string;
+  transactionTimeoutMs: number;
+  requestTimeoutMs: number;
+  decisionTimeoutMs: number;
+  barrierCleanup: Partial<BarrierCleanupSettings>;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadOrderConfig(env: Record<string, string | undefined>): OrderConfig {
+  const present: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (READ.some((prefix) => key.startsWith(prefix)) && value !== undefined && value.trim() !== '') present[key] = value.trim();
+  }
+  const parsed = plainToInstance(OrderEnvironment, present);
+  const problems = validateSync(parsed).map(
+    (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+  );
+  if (problems.length > 0) throw new ConfigError(`invalid order-service settings:\n  ${problems.join('\n  ')}`);
+  return {
+    db: {
+      url: parsed.ORDER_DB_URL,
+      sqlitePath: parsed.ORDER_SQLITE_PATH,
+      poolSize: parsed.ORDER_DB_POOL_SIZE,
+      migrateOnStart: parsed.ORDER_MIGRATE_ON_START ?? !parsed.ORDER_DB_URL,
+    },
+    http: { host: parsed.ORDER_HOST, port: parsed.ORDER_HTTP_PORT },
+    publicUrl: parsed.ORDER_PUBLIC_URL,
+    logLevel: parsed.ORDER_LOG_LEVEL,
+    coordinatorUrl: parsed.TCC_COORDINATOR_URL,
+    accountServiceUrl: parsed.ACCOUNT_SERVICE_URL,
+    transactionTimeoutMs: parsed.ORDER_TRANSACTION_TIMEOUT_MS,
+    requestTimeoutMs: parsed.ORDER_REQUEST_TIMEOUT_MS,
+    decisionTimeoutMs: parsed.ORDER_DECISION_TIMEOUT_MS,
+    barrierCleanup: { retentionMs: parsed.ORDER_BARRIER_RETENTION_MS, intervalMs: parsed.ORDER_BARRIER_CLEANUP_INTERVAL_MS },
+  };
+}

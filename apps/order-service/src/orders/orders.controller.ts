@@ -1,0 +1,50 @@
+/**
+ * `POST /orders`: 201 `{ id, status: "PAID", gid }` when the transaction commits, 409
+ * `{ id, status: "CANCELLED", reason }` when a try refused or the transaction timed out, 502/503
+ * when a branch or the coordinator could not be reached (the transaction is rolled back).
+ */
+import { Body, ConflictException, Controller, Get, HttpException, HttpStatus, Param, Post } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { BranchFailedError, BranchRefusedError, CoordinatorError, CoordinatorUnavailableError, TransactionAbortedError } from '@tcc/client';
+import type { OrderRow } from './order.store';
+import { OrdersService } from './orders.service';
+import { PlaceOrderDto } from './place-order.dto';
+
+export interface PlacedOrder {
+  id: string;
+  status: 'PAID';
+  gid: string;
+}
+
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Post()
+  async place(@Body() body: PlaceOrderDto): Promise<PlacedOrder> {
+    const id = randomUUID();
+    try {
+      const gid = await this.orders.place({ orderId: id, accountId: body.accountId, amount: body.amount });
+      return { id, status: 'PAID', gid };
+    } catch (error) {
+      if (error instanceof BranchRefusedError) {
+        throw new ConflictException({ id, status: 'CANCELLED', reason: error.code, gid: error.gid });
+      }
+      if (error instanceof TransactionAbortedError) {
+        throw new ConflictException({ id, status: 'CANCELLED', reason: 'TRANSACTION_ABORTED', gid: error.gid });
+      }
+      if (error instanceof BranchFailedError) {
+        throw new HttpException({ id, status: 'CANCELLED', reason: 'BRANCH_UNAVAILABLE', gid: error.gid }, HttpStatus.BAD_GATEWAY);
+      }
+      if (error instanceof CoordinatorUnavailableError || error instanceof CoordinatorError) {
+        throw new HttpException({ id, reason: 'COORDINATOR_UNAVAILABLE', message: error.message }, HttpStatus.SERVICE_UNAVAILABLE);
+      }
+      throw error;
+    }
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string): Promise<OrderRow> {
+    return this.orders.get(id);
+  }
+}

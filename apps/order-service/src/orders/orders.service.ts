@@ -1,0 +1,41 @@
+/**
+ * Placing an order: one global transaction with two branches, the order itself and the account
+ * freeze. The decorator begins, commits or rolls back; this code only says what the order is.
+ */
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TccInitiator, TccTransactional, runRead } from '@tcc/client';
+import type { OrderConfig } from '../config/order.config';
+import { ORDER_CONFIG } from './order.config.token';
+import { ORDER_BRANCH, OrderPayload } from './order.participant';
+import { OrderRow, OrderStore } from './order.store';
+
+export const ACCOUNT_FREEZE = 'account-freeze';
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly tcc: TccInitiator,
+    private readonly dataSource: DataSource,
+    private readonly store: OrderStore,
+    @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
+  ) {}
+
+  /** Answers the gid of the committed transaction; throws (after rollback) when a try refused. */
+  @TccTransactional()
+  async place(order: OrderPayload): Promise<string> {
+    await this.tcc.branch({ participant: ORDER_BRANCH, payload: { ...order } });
+    await this.tcc.branch({
+      participant: ACCOUNT_FREEZE,
+      service: this.config.accountServiceUrl,
+      payload: { accountId: order.accountId, amount: order.amount },
+    });
+    return this.tcc.gid;
+  }
+
+  async get(id: string): Promise<OrderRow> {
+    const order = await runRead(this.dataSource, (manager) => this.store.find(manager, id));
+    if (!order) throw new NotFoundException({ statusCode: 404, error: 'ORDER_NOT_FOUND', message: `no order ${id}` });
+    return order;
+  }
+}

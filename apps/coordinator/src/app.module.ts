@@ -19,6 +19,8 @@ import { ShutdownState } from './recovery/shutdown.state';
 import { AttentionNotifier } from './phase-two/attention.notifier';
 import { AdminController } from './admin/admin.controller';
 import { AdminTokenGuard } from './admin/admin-token.guard';
+import { GrpcParticipantCaller } from './phase-two/grpc-participant.caller';
+import { TransactionsGrpcController } from './grpc/transactions.grpc-controller';
 
 @Module({})
 export class AppModule {
@@ -32,7 +34,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [configModule, StoreModule.forRoot()],
-      controllers: [TransactionsController, HealthController, MetricsController, AdminController],
+      controllers: [TransactionsController, TransactionsGrpcController, HealthController, MetricsController, AdminController],
       providers: [
         ReplicaIdentity,
         ShutdownState,
@@ -40,6 +42,7 @@ export class AppModule {
         ReplicaCoordinator,
         AttentionNotifier,
         AdminTokenGuard,
+        GrpcParticipantCaller,
         ParticipantCaller,
         CompletionWaiters,
         PhaseTwoDriver,

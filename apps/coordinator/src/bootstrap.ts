@@ -2,6 +2,10 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { createServer } from 'node:net';
+import { PROTO_PACKAGE, protoFiles } from '@tcc/client';
+import { PROTO_LOADER_OPTIONS } from './grpc/grpc-options';
 import { AppModule } from './app.module';
 import { loadCoordinatorConfig, type CoordinatorConfig, type LogLevel } from './config/coordinator.config';
 import { createValidationPipe } from './common/validation';
@@ -11,6 +15,8 @@ export interface RunningCoordinator {
   app: NestFastifyApplication;
   config: CoordinatorConfig;
   url: string;
+  /** `host:port` of the gRPC API. */
+  grpcAddress: string;
   close(): Promise<void>;
 }
 
@@ -32,11 +38,39 @@ export async function createCoordinator(env: Record<string, string | undefined> 
     abortOnError: false,
   });
   app.useGlobalPipes(createValidationPipe());
+  const grpcPort = config.grpc.port === 0 ? await freePort(config.http.host) : config.grpc.port;
+  const files = protoFiles();
+  app.connectMicroservice<MicroserviceOptions>(
+    {
+      transport: Transport.GRPC,
+      options: {
+        package: PROTO_PACKAGE,
+        protoPath: [files.coordinator, files.participant],
+        url: `${config.http.host}:${grpcPort}`,
+        loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [files.root] },
+      },
+    },
+    { inheritAppConfig: true },
+  );
+  await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  return { app, config, url: `http://${host}:${port}`, close: () => app.close() };
+  return { app, config, url: `http://${host}:${port}`, grpcAddress: `${host}:${grpcPort}`, close: () => app.close() };
+}
+
+/** A port nobody listens on now, for `TCC_GRPC_PORT=0` (the gRPC server does not report the one it bound). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** `main.js migrate`: applies the coordinator's migrations to TCC_DB_URL (or the embedded file). */

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  console.log(`tcc coordinator listening on ${coordinator.url}`);
+  console.log(`tcc coordinator listening on ${coordinator.url} (gRPC on ${coordinator.grpcAddress})`);
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,8 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { throwError, type Observable } from 'rxjs';
+import { toGrpcError } from './grpc-errors';
 import type { ErrorBody } from '@tcc/client';
 import { TccError, TccErrorCode } from '../transactions/transaction.errors';
 import { isTransient } from '../store/database';
@@ -36,7 +38,12 @@ export function errorBody(statusCode: number, message: string | string[], extra:
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Api');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
+    if (host.getType() === 'rpc') {
+      const error = toGrpcError(exception);
+      if (error.code === 13) this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      return throwError(() => error);
+    }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = this.toBody(exception);
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);

@@ -33,3 +33,10 @@ export function createValidationPipe(): ValidationPipe {
     },
   });
 }
+
+const sharedPipe = createValidationPipe();
+
+/** Validates a plain object against a DTO class outside HTTP (gRPC): same rules, same errors. */
+export async function validateDto<T extends object>(dto: new () => T, plain: Record<string, unknown>): Promise<T> {
+  return (await sharedPipe.transform(plain, { type: 'body', metatype: dto })) as T;
+}

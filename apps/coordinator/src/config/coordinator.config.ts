@@ -33,6 +33,9 @@ class CoordinatorEnvironment {
   @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   TCC_HTTP_PORT = 7070;
 
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  TCC_GRPC_PORT = 7071;
+
   @IsString()
   TCC_ALLOWED_TARGETS = '127.0.0.1:*,localhost:*,[::1]:*';
 
@@ -103,6 +106,7 @@ class CoordinatorEnvironment {
 export interface CoordinatorConfig {
   db: { url?: string; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
   http: { host: string; port: number };
+  grpc: { port: number };
   allowedTargets: string;
   requestTimeoutMs: number;
   retry: { baseMs: number; maxMs: number };
@@ -153,6 +157,7 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
       migrateOnStart: parsed.TCC_MIGRATE_ON_START ?? embedded,
     },
     http: { host: parsed.TCC_HOST, port: parsed.TCC_HTTP_PORT },
+    grpc: { port: parsed.TCC_GRPC_PORT },
     allowedTargets: parsed.TCC_ALLOWED_TARGETS,
     requestTimeoutMs: parsed.TCC_REQUEST_TIMEOUT_MS,
     retry: { baseMs: parsed.TCC_RETRY_BASE_MS, maxMs: parsed.TCC_RETRY_MAX_MS },

@@ -1,10 +1,12 @@
 /**
  * Calls a participant's confirm or cancel (DESIGN.md §5). HTTP goes over undici's keep-alive
- * connection pools, one pool per origin, shared by every call; each call has a hard timeout.
+ * connection pools, one pool per origin, shared by every call; gRPC over one reused channel per
+ * address. Each call has a hard timeout.
  */
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import { TCC_HEADERS, type BranchCallBody, type Protocol } from '@tcc/client';
+import { GrpcParticipantCaller } from './grpc-participant.caller';
 
 export interface CallResult {
   ok: boolean;
@@ -25,6 +27,8 @@ const ERROR_BODY_MAX = 300;
 
 @Injectable()
 export class ParticipantCaller implements OnModuleDestroy {
+  constructor(private readonly grpc: GrpcParticipantCaller) {}
+
   private readonly agent = new Agent({
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 120_000,
@@ -35,7 +39,10 @@ export class ParticipantCaller implements OnModuleDestroy {
   async call(c: BranchCall): Promise<CallResult> {
     const started = performance.now();
     const done = (ok: boolean, error?: string): CallResult => ({ ok, error, durationMs: performance.now() - started });
-    if (c.protocol !== 'http') return done(false, `protocol ${c.protocol} is not supported by this coordinator version`);
+    if (c.protocol === 'grpc') {
+      const result = await this.grpc.call(c.target, c.body, c.timeoutMs, c.traceparent);
+      return done(result.ok, result.error);
+    }
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       [TCC_HEADERS.gid]: c.body.gid,

@@ -2,3 +2,4 @@ export * from './status';
 export * from './limits';
 export * from './coordinator-api';
 export * from './participant';
+export * from './proto-files';

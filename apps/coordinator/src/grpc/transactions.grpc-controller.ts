@@ -1,0 +1,89 @@
+/**
+ * The coordinator's gRPC API (DESIGN.md §4): the same service calls and validation as HTTP,
+ * translated from proto messages (JSON fields travel as text).
+ */
+import { Controller } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import type { JsonValue } from '@tcc/client';
+import { TransactionService } from '../transactions/transaction.service';
+import { BeginDto } from '../transactions/dto/begin.dto';
+import { RegisterBranchDto } from '../transactions/dto/register-branch.dto';
+import { CommitDto, RollbackDto } from '../transactions/dto/decision.dto';
+import { GidPipe } from '../transactions/gid.pipe';
+import { invalidArgument } from '../transactions/transaction.errors';
+import { validateDto } from '../common/validation';
+
+interface BeginMsg { gid?: string; timeoutMs?: number; metadata?: string }
+interface RegisterMsg { gid?: string; branchId?: string; participant?: string; protocol?: string; confirm?: string; cancel?: string; payload?: string }
+interface CommitMsg { gid?: string; wait?: boolean }
+interface RollbackMsg { gid?: string; wait?: boolean; reason?: string }
+interface GetMsg { gid?: string }
+
+const gidPipe = new GidPipe();
+
+function json(field: string, text: string | undefined): JsonValue | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw invalidArgument(field, `${field} must be JSON text`);
+  }
+}
+
+@Controller()
+export class TransactionsGrpcController {
+  constructor(private readonly transactions: TransactionService) {}
+
+  @GrpcMethod('Coordinator', 'Begin')
+  async begin(msg: BeginMsg): Promise<object> {
+    const dto = await validateDto(BeginDto, {
+      ...(msg.gid ? { gid: msg.gid } : {}),
+      ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
+      ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+    });
+    const { created, body } = await this.transactions.begin(dto);
+    return { ...body, created };
+  }
+
+  @GrpcMethod('Coordinator', 'RegisterBranch')
+  async registerBranch(msg: RegisterMsg): Promise<object> {
+    const gid = gidPipe.transform(msg.gid ?? '');
+    const dto = await validateDto(RegisterBranchDto, {
+      branchId: msg.branchId,
+      ...(msg.participant ? { participant: msg.participant } : {}),
+      protocol: msg.protocol,
+      confirm: msg.confirm,
+      cancel: msg.cancel,
+      ...(msg.payload ? { payload: json('payload', msg.payload) } : {}),
+    });
+    const { created, body } = await this.transactions.registerBranch(gid, dto);
+    return { ...body, created };
+  }
+
+  @GrpcMethod('Coordinator', 'Commit')
+  async commit(msg: CommitMsg): Promise<object> {
+    const gid = gidPipe.transform(msg.gid ?? '');
+    const dto = await validateDto(CommitDto, msg.wait === undefined ? {} : { wait: msg.wait });
+    return this.transactions.commit(gid, dto.wait ?? true);
+  }
+
+  @GrpcMethod('Coordinator', 'Rollback')
+  async rollback(msg: RollbackMsg): Promise<object> {
+    const gid = gidPipe.transform(msg.gid ?? '');
+    const dto = await validateDto(RollbackDto, {
+      ...(msg.wait === undefined ? {} : { wait: msg.wait }),
+      ...(msg.reason ? { reason: msg.reason } : {}),
+    });
+    return this.transactions.rollback(gid, dto.wait ?? true, dto.reason);
+  }
+
+  @GrpcMethod('Coordinator', 'GetTransaction')
+  async get(msg: GetMsg): Promise<object> {
+    const view = await this.transactions.get(gidPipe.transform(msg.gid ?? ''));
+    return {
+      ...view,
+      metadata: view.metadata === null ? '' : JSON.stringify(view.metadata),
+      branches: view.branches.map((b) => ({ ...b, participant: b.participant ?? '', lastError: b.lastError ?? '' })),
+    };
+  }
+}

@@ -3,7 +3,7 @@
  * beyond the balance), while a proxy in front of the account service fails 10% of confirms and
  * cancels on their first attempt. After convergence the books must balance to the cent.
  */
-import type { TransactionView } from '@tcc/client';
+import { localTransactionStats, type TransactionView } from '@tcc/client';
 import { randomId } from './support/databases';
 import { startFaultyProxy, type FaultyProxy } from './support/faulty-proxy';
 import { Answer, Http } from './support/http';
@@ -72,6 +72,7 @@ describe('money: 200 concurrent orders over 10 accounts with failing confirms an
       accountId: ids[Math.floor(Math.random() * ids.length)],
       amount: 100 + Math.floor(Math.random() * 3_900),
     }));
+    const deadlocksBefore = localTransactionStats.deadlockRetries;
     const started = Date.now();
     const answers: Answer[] = await Promise.all(placed.map((order) => http.post(`${stack.order.url}/orders`, order)));
     const placedMs = Date.now() - started;
@@ -139,6 +140,8 @@ describe('money: 200 concurrent orders over 10 accounts with failing confirms an
     }
 
     expect(violations).toBe(0);
+    // No local transaction of either service was a deadlock victim.
+    expect(localTransactionStats.deadlockRetries - deadlocksBefore).toBe(0);
     expect(samples).toBeGreaterThan(0);
     // The faults really happened, both kinds, and were retried to success.
     expect(proxy!.stats.droppedBefore).toBeGreaterThan(0);

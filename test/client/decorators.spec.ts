@@ -1,0 +1,302 @@
+/**
+ * The decorators against a real coordinator: @TccTransactional commits what returns and rolls back
+ * (then rethrows) what throws, joins when nested and keeps the method's metadata; the participant
+ * explorer refuses to start a class missing a partner method, naming class and method.
+ */
+import 'reflect-metadata';
+import { Injectable, Module, SetMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EntityManager } from 'typeorm';
+import {
+  BranchCall,
+  BranchFailedError,
+  BranchRefusal,
+  BranchRefusedError,
+  NoTransactionError,
+  TccCancel,
+  TccConfirm,
+  TccInitiator,
+  TccModule,
+  TccParticipant,
+  TccTransactional,
+  TccTry,
+  TransactionAbortedError,
+  dataSourceOptions,
+} from '@tcc/client';
+import type { TransactionView } from '@tcc/client';
+import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
+import { CreateTccBarrier1763900000000 } from '../../migrations/barrier/1763900000000-create-tcc-barrier';
+import { Http } from './support/http';
+import { FAST_COORDINATOR } from './support/stack';
+
+const calls: string[] = [];
+const ROLE = 'test:role';
+
+class PaymentDeclined extends Error {}
+
+@TccParticipant('ledger')
+@Injectable()
+class LedgerParticipant {
+  @TccTry()
+  async reserve(call: BranchCall, manager: EntityManager): Promise<{ reserved: true }> {
+    expect(manager.queryRunner?.isTransactionActive).toBe(true);
+    calls.push(`try:${call.gid}:${call.branchId}`);
+    if ((call.payload as { refuse?: boolean } | null)?.refuse) throw new BranchRefusal('NOT_TODAY', 'refused on purpose', 422);
+    return { reserved: true };
+  }
+
+  @TccConfirm()
+  async settle(call: BranchCall): Promise<void> {
+    calls.push(`confirm:${call.gid}:${call.branchId}`);
+  }
+
+  @TccCancel()
+  async release(call: BranchCall): Promise<void> {
+    calls.push(`cancel:${call.gid}:${call.branchId}`);
+  }
+}
+
+@Injectable()
+class CheckoutService {
+  seenGids: string[] = [];
+  recorder = '';
+
+  constructor(private readonly tcc: TccInitiator) {}
+
+  @TccTransactional({ timeoutMs: 10_000 })
+  @SetMetadata(ROLE, 'checkout')
+  async succeed(): Promise<string> {
+    await this.tcc.branch({ participant: 'ledger' });
+    return this.tcc.gid;
+  }
+
+  @TccTransactional()
+  async fail(): Promise<never> {
+    this.seenGids.push(this.tcc.gid);
+    await this.tcc.branch({ participant: 'ledger' });
+    throw new PaymentDeclined('declined by the business');
+  }
+
+  @TccTransactional()
+  async refuse(): Promise<void> {
+    this.seenGids.push(this.tcc.gid);
+    await this.tcc.branch({ participant: 'ledger', branchId: 'first' });
+    await this.tcc.branch({ participant: 'ledger', branchId: 'second', payload: { refuse: true } });
+  }
+
+  @TccTransactional()
+  async outer(): Promise<[string, string]> {
+    const gid = this.tcc.gid;
+    await this.tcc.branch({ participant: 'ledger', branchId: 'outer' });
+    return [gid, await this.inner()];
+  }
+
+  @TccTransactional()
+  async inner(): Promise<string> {
+    await this.tcc.branch({ participant: 'ledger', branchId: 'inner' });
+    return this.tcc.gid;
+  }
+
+  @TccTransactional({ timeoutMs: 300 })
+  async slow(): Promise<void> {
+    this.seenGids.push(this.tcc.gid);
+    await this.tcc.branch({ participant: 'ledger' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+
+  @TccTransactional()
+  async unreachable(): Promise<void> {
+    this.seenGids.push(this.tcc.gid);
+    await this.tcc.branch({ participant: 'ledger', service: 'http://127.0.0.1:1' });
+  }
+
+  @TccTransactional()
+  async external(): Promise<void> {
+    const base = this.recorder;
+    await this.tcc.branch({
+      participant: 'external',
+      branchId: 'ext-1',
+      payload: { n: 1 },
+      urls: { try: `${base}/try`, confirm: `${base}/confirm`, cancel: `${base}/cancel` },
+    });
+  }
+}
+
+describe('decorators against a real coordinator', () => {
+  let dir: string;
+  let coordinator: Awaited<ReturnType<typeof createCoordinator>>;
+  let app: NestFastifyApplication;
+  let checkout: CheckoutService;
+  let recorder: Server;
+  const recorded: Array<{ url: string; headers: IncomingHttpHeaders; body: unknown }> = [];
+  const http = new Http();
+
+  const transaction = async (gid: string): Promise<TransactionView> =>
+    (await http.get<TransactionView>(`${coordinator.url}/v1/transactions/${gid}`)).body;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tcc-decorators-'));
+    // A short wait bound: one test rolls back a branch whose cancel can never be delivered.
+    coordinator = await createCoordinator({ ...FAST_COORDINATOR, TCC_COMMIT_WAIT_MS: '1500', TCC_SQLITE_PATH: join(dir, 'coordinator.sqlite') });
+
+    recorder = createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      req.on('end', () => {
+        recorded.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(text) as unknown });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+
+    @Module({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({ sqlitePath: join(dir, 'participant.sqlite'), migrations: [CreateTccBarrier1763900000000] }),
+          migrationsRun: true,
+        }),
+        TccModule.forRootAsync({ useFactory: () => ({ coordinatorUrl: coordinator.url, requestTimeoutMs: 3_000 }) }),
+      ],
+      providers: [LedgerParticipant, CheckoutService],
+    })
+    class TestAppModule {}
+
+    app = await NestFactory.create<NestFastifyApplication>(TestAppModule, new FastifyAdapter(), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    checkout = app.get(CheckoutService);
+    checkout.recorder = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await coordinator?.close();
+    recorder?.close();
+    await http.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('commits a method that returns: its branches are confirmed', async () => {
+    const gid = await checkout.succeed();
+    expect(calls).toContain(`try:${gid}:ledger`);
+    expect(calls).toContain(`confirm:${gid}:ledger`);
+    expect(calls).not.toContain(`cancel:${gid}:ledger`);
+    const view = await transaction(gid);
+    expect(view.status).toBe('COMMITTED');
+    expect(view.branches.map((b) => [b.branchId, b.status])).toEqual([['ledger', 'CONFIRMED']]);
+  });
+
+  it('rolls back a method that throws and rethrows its original error', async () => {
+    const error = await checkout.fail().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PaymentDeclined);
+    expect((error as Error).message).toBe('declined by the business');
+    const gid = checkout.seenGids.at(-1)!;
+    expect((await transaction(gid)).status).toBe('ROLLED_BACK');
+    expect(calls).toContain(`cancel:${gid}:ledger`);
+    expect(calls).not.toContain(`confirm:${gid}:ledger`);
+  });
+
+  it('rolls back when a try refuses, cancelling the branches that did try and the one that refused', async () => {
+    const error = await checkout.refuse().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BranchRefusedError);
+    expect(error).toMatchObject({ statusCode: 422, code: 'NOT_TODAY', branchId: 'second' });
+    const gid = checkout.seenGids.at(-1)!;
+    const view = await transaction(gid);
+    expect(view.status).toBe('ROLLED_BACK');
+    expect(view.branches.map((b) => [b.branchId, b.status]).sort()).toEqual([
+      ['first', 'CANCELLED'],
+      ['second', 'CANCELLED'],
+    ]);
+    expect(calls).toContain(`cancel:${gid}:first`);
+  });
+
+  it('joins the current transaction in a nested decorated call', async () => {
+    const [outerGid, innerGid] = await checkout.outer();
+    expect(innerGid).toBe(outerGid);
+    const view = await transaction(outerGid);
+    expect(view.status).toBe('COMMITTED');
+    expect(view.branches.map((b) => b.branchId).sort()).toEqual(['inner', 'outer']);
+  });
+
+  it('keeps the wrapped method name and its other metadata', () => {
+    const method = CheckoutService.prototype.succeed;
+    expect(method.name).toBe('succeed');
+    expect(Reflect.getMetadata(ROLE, method)).toBe('checkout');
+  });
+
+  it('reports a transaction that timed out before its commit as aborted, and it is rolled back', async () => {
+    const error = await checkout.slow().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionAbortedError);
+    const gid = checkout.seenGids.at(-1)!;
+    expect(['ROLLING_BACK', 'ROLLED_BACK']).toContain((await transaction(gid)).status);
+  });
+
+  it('rolls back when a try cannot be reached', async () => {
+    const error = await checkout.unreachable().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BranchFailedError);
+    const gid = checkout.seenGids.at(-1)!;
+    expect((await transaction(gid)).status).toMatch(/^ROLL/);
+  });
+
+  it('calls a try with the contract body and x-tcc headers', async () => {
+    await checkout.external();
+    const tried = recorded.find((r) => r.url === '/try')!;
+    expect(tried.body).toEqual({ gid: expect.any(String), branchId: 'ext-1', phase: 'try', payload: { n: 1 } });
+    const gid = (tried.body as { gid: string }).gid;
+    expect(tried.headers).toMatchObject({ 'x-tcc-gid': gid, 'x-tcc-branch-id': 'ext-1', 'x-tcc-phase': 'try' });
+    expect((await transaction(gid)).status).toBe('COMMITTED');
+    expect(recorded.find((r) => r.url === '/confirm')?.body).toEqual({ gid, branchId: 'ext-1', phase: 'confirm', payload: { n: 1 } });
+  });
+
+  it('refuses a branch outside any transaction', async () => {
+    await expect(app.get(TccInitiator).branch({ participant: 'ledger' })).rejects.toBeInstanceOf(NoTransactionError);
+  });
+});
+
+describe('participant explorer at start-up', () => {
+  async function start(provider: new (...args: never[]) => unknown): Promise<unknown> {
+    @Module({ imports: [TccModule.forRoot()], providers: [provider] })
+    class BrokenModule {}
+    const context = await NestFactory.createApplicationContext(BrokenModule, { logger: false, abortOnError: false }).catch(
+      (e: unknown) => e,
+    );
+    if (!(context instanceof Error)) await (context as { close(): Promise<void> }).close();
+    return context;
+  }
+
+  it('fails when a participant has no cancel partner, naming the class and the method', async () => {
+    @TccParticipant('no-cancel')
+    @Injectable()
+    class NoCancelParticipant {
+      @TccTry() reserve(): void {}
+      @TccConfirm() settle(): void {}
+    }
+    const error = await start(NoCancelParticipant);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('NoCancelParticipant.reserve() (participant "no-cancel") has no @TccCancel() partner method in NoCancelParticipant');
+  });
+
+  it('fails when a participant has no confirm partner', async () => {
+    @TccParticipant('no-confirm')
+    @Injectable()
+    class NoConfirmParticipant {
+      @TccTry() reserve(): void {}
+      @TccCancel() release(): void {}
+    }
+    expect(((await start(NoConfirmParticipant)) as Error).message).toMatch(/NoConfirmParticipant\.reserve\(\).*no @TccConfirm\(\) partner/);
+  });
+
+  it('fails when phase methods are marked on a class that is no participant', async () => {
+    @Injectable()
+    class Unnamed {
+      @TccConfirm() settle(): void {}
+    }
+    expect(((await start(Unnamed)) as Error).message).toMatch(/Unnamed\.settle\(\) is marked @TccConfirm\(\) but Unnamed has no @TccParticipant/);
+  });
+});

@@ -1,5 +1,6 @@
 /** Coordinator schema migrations, in order. Listed explicitly: the app is bundled, globs do not survive. */
 import { CreateTransactions1732300000000 } from './1732300000000-create-transactions';
 import { LeasesAttentionCoordination1732400000000 } from './1732400000000-leases-attention-coordination';
+import { AuditAndFailures1732500000000 } from './1732500000000-audit-and-failures';
 
-export const coordinatorMigrations = [CreateTransactions1732300000000, LeasesAttentionCoordination1732400000000];
+export const coordinatorMigrations = [CreateTransactions1732300000000, LeasesAttentionCoordination1732400000000, AuditAndFailures1732500000000];

@@ -19,6 +19,7 @@ import { ShutdownState } from './recovery/shutdown.state';
 import { AttentionNotifier } from './phase-two/attention.notifier';
 import { AdminController } from './admin/admin.controller';
 import { AdminTokenGuard } from './admin/admin-token.guard';
+import { AdminService } from './admin/admin.service';
 import { GrpcParticipantCaller } from './phase-two/grpc-participant.caller';
 import { TransactionsGrpcController } from './grpc/transactions.grpc-controller';
 
@@ -42,6 +43,7 @@ export class AppModule {
         ReplicaCoordinator,
         AttentionNotifier,
         AdminTokenGuard,
+        AdminService,
         GrpcParticipantCaller,
         ParticipantCaller,
         CompletionWaiters,

@@ -1,6 +1,9 @@
 /** Admin REST for inspection (DESIGN.md §7): every route needs the admin token. */
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
-import type { TransactionView } from '@tcc/client';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type TransactionView } from '@tcc/client';
+import { invalidArgument } from '../transactions/transaction.errors';
+import { AdminService } from './admin.service';
+import { ReasonDto, RetryDto } from './admin-action.dto';
 import { TransactionStore } from '../store/transaction.store';
 import { toView } from '../transactions/transaction.service';
 import { transactionNotFound } from '../transactions/transaction.errors';
@@ -22,12 +25,43 @@ export interface AdminTransactionSummary {
   reason: string | null;
 }
 
+/** Who acted: the `x-tcc-actor` header when given, otherwise the holder of the admin token. */
+function actorOf(header: string | undefined): string {
+  if (header === undefined || header === '') return 'admin';
+  if (header.length > 128 || !/^[\x20-\x7e]+$/.test(header)) throw invalidArgument('x-tcc-actor', 'x-tcc-actor must be 1 to 128 printable ASCII characters');
+  return header;
+}
+
+function branchIdOf(value: string): string {
+  if (value.length < 1 || value.length > BRANCH_ID_MAX_LENGTH || !ID_PATTERN.test(value)) {
+    throw invalidArgument('branchId', `branchId must be 1 to ${BRANCH_ID_MAX_LENGTH} characters of A-Z a-z 0-9 _ . : -`);
+  }
+  return value;
+}
+
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export interface AdminTransactionDetail extends TransactionView {
+  reason: string | null;
+  decidedAt: string | null;
+  attentionAt: string | null;
+  owner: string | null;
+  nextAttemptAt: string | null;
+  rounds: number;
+  failures: { branchId: string; phase: string; attempt: number; error: string; createdAt: string }[];
+  audit: { action: string; actor: string; reason: string | null; branchId: string | null; createdAt: string }[];
+}
+
+/** Failed attempts shown with a transaction: the newest ones. */
+const FAILURES_SHOWN = 50;
 
 @Controller('admin/v1')
 @UseGuards(AdminTokenGuard)
 export class AdminController {
-  constructor(private readonly store: TransactionStore) {}
+  constructor(
+    private readonly store: TransactionStore,
+    private readonly admin: AdminService,
+  ) {}
 
   @Get('transactions')
   async list(@Query() q: ListTransactionsDto): Promise<{ items: AdminTransactionSummary[]; nextCursor: string | null }> {
@@ -61,10 +95,47 @@ export class AdminController {
   }
 
   @Get('transactions/:gid')
-  async get(@Param('gid', GidPipe) gid: string): Promise<TransactionView & { reason: string | null; attentionAt: string | null; owner: string | null }> {
+  async get(@Param('gid', GidPipe) gid: string): Promise<AdminTransactionDetail> {
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
-    const branches = await this.store.findBranches(gid);
-    return { ...toView(tx, branches), reason: tx.reason, attentionAt: isoOrNull(tx.attentionAt), owner: tx.owner };
+    const [branches, failures, audit] = await Promise.all([
+      this.store.findBranches(gid),
+      this.store.findFailures(gid, FAILURES_SHOWN),
+      this.store.findAudit(gid),
+    ]);
+    return {
+      ...toView(tx, branches),
+      reason: tx.reason,
+      decidedAt: isoOrNull(tx.decidedAt),
+      attentionAt: isoOrNull(tx.attentionAt),
+      owner: tx.owner,
+      nextAttemptAt: isoOrNull(tx.nextAttemptAt),
+      rounds: tx.rounds,
+      failures: failures.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString() })),
+      audit: audit.map((a) => ({ action: a.action, actor: a.actor, reason: a.reason, branchId: a.branchId, createdAt: new Date(a.createdAt).toISOString() })),
+    };
+  }
+
+  @Post('transactions/:gid/retry')
+  @HttpCode(200)
+  retry(@Param('gid', GidPipe) gid: string, @Body() dto: RetryDto, @Headers('x-tcc-actor') actor?: string): Promise<DecisionResponse> {
+    return this.admin.retryNow(gid, actorOf(actor), dto?.reason ?? null);
+  }
+
+  @Post('transactions/:gid/force-rollback')
+  @HttpCode(200)
+  forceRollback(@Param('gid', GidPipe) gid: string, @Body() dto: ReasonDto, @Headers('x-tcc-actor') actor?: string): Promise<DecisionResponse> {
+    return this.admin.forceRollback(gid, actorOf(actor), dto.reason);
+  }
+
+  @Post('transactions/:gid/branches/:branchId/resolve')
+  @HttpCode(200)
+  resolve(
+    @Param('gid', GidPipe) gid: string,
+    @Param('branchId') branchId: string,
+    @Body() dto: ReasonDto,
+    @Headers('x-tcc-actor') actor?: string,
+  ): Promise<DecisionResponse> {
+    return this.admin.resolveBranch(gid, branchIdOf(branchId), actorOf(actor), dto.reason);
   }
 }

@@ -111,6 +111,7 @@ export class PhaseTwoDriver {
       from: state.status,
       finalStatus,
       branchDone,
+      phase: phase as 'confirm' | 'cancel',
       outcomes,
       allDone,
       retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),

@@ -49,6 +49,26 @@ export interface NewBranch {
   payload: string | null;
 }
 
+export interface AuditRecord {
+  id: number;
+  gid: string;
+  branchId: string | null;
+  action: string;
+  actor: string;
+  reason: string | null;
+  createdAt: number;
+}
+
+export interface FailureRecord {
+  branchId: string;
+  phase: string;
+  attempt: number;
+  error: string;
+  createdAt: number;
+}
+
+export type AdminOutcome = 'done' | 'not-found' | 'conflict' | 'busy';
+
 export interface BranchOutcome {
   branchId: string;
   ok: boolean;
@@ -349,6 +369,7 @@ export class TransactionStore {
     from: 'COMMITTING' | 'ROLLING_BACK';
     finalStatus: 'COMMITTED' | 'ROLLED_BACK';
     branchDone: BranchStatus;
+    phase: 'confirm' | 'cancel';
     outcomes: BranchOutcome[];
     allDone: boolean;
     retryDelayMs: number;
@@ -364,10 +385,16 @@ export class TransactionStore {
         );
       }
       for (const failed of outcomes.filter((o) => !o.ok)) {
+        const error = (failed.error ?? 'failed').slice(0, LAST_ERROR_MAX);
         await tx.execute(
           `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?, updated_at = ${this.now}
            WHERE gid = ? AND branch_id = ? AND status = ?`,
-          [(failed.error ?? 'failed').slice(0, LAST_ERROR_MAX), gid, failed.branchId, BranchStatus.REGISTERED],
+          [error, gid, failed.branchId, BranchStatus.REGISTERED],
+        );
+        await tx.execute(
+          `INSERT INTO tcc_branch_failures (gid, branch_id, phase, attempt, error, created_at)
+           SELECT gid, branch_id, ?, attempts, ?, ${this.now} FROM tcc_branches WHERE gid = ? AND branch_id = ?`,
+          [args.phase, error, gid, failed.branchId],
         );
       }
       if (args.allDone) {
@@ -393,14 +420,90 @@ export class TransactionStore {
    * Marks a phase-two transaction finished when no branch is left to call (e.g. it had none, or a
    * crash hit between the last branch update and the status change).
    */
-  async finishIfNoPending(gid: string, owner: string, from: 'COMMITTING' | 'ROLLING_BACK', finalStatus: 'COMMITTED' | 'ROLLED_BACK'): Promise<boolean> {
+  async finishIfNoPending(gid: string, owner: string | null, from: 'COMMITTING' | 'ROLLING_BACK', finalStatus: 'COMMITTED' | 'ROLLED_BACK'): Promise<boolean> {
     const affected = await this.db.execute(
       `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = ${this.now}
-       WHERE gid = ? AND status = ? AND owner = ?
+       WHERE gid = ? AND status = ?${owner === null ? '' : ' AND owner = ?'}
          AND NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = ? AND b.status = ?)`,
-      [finalStatus, gid, from, owner, gid, BranchStatus.REGISTERED],
+      [finalStatus, gid, from, ...(owner === null ? [] : [owner]), gid, BranchStatus.REGISTERED],
     );
     return affected === 1;
+  }
+
+  /** Operator: roll back a TRYING transaction, recording who and why in the same local transaction. */
+  async forceRollback(gid: string, actor: string, reason: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const won = await tx.execute(
+        `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
+           lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
+         WHERE gid = ? AND status = ?`,
+        [GlobalStatus.ROLLING_BACK, `forced by ${actor}: ${reason}`.slice(0, 1024), owner, leaseMs, leaseMs, gid, GlobalStatus.TRYING],
+      );
+      if (won === 1) await this.audit(tx, gid, null, 'force-rollback', actor, reason);
+      return won === 1;
+    });
+  }
+
+  /**
+   * Operator: make a phase-two transaction due now and claim it for `owner`, unless another
+   * replica's lease is live (its round is under way). Audited with the claim.
+   */
+  async retryNow(gid: string, actor: string, reason: string | null, owner: string, leaseMs: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const claimed = await tx.execute(
+        `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
+         WHERE gid = ? AND status IN (?, ?) AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
+        [owner, leaseMs, leaseMs, gid, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, owner],
+      );
+      if (claimed === 1) await this.audit(tx, gid, null, 'retry', actor, reason);
+      return claimed === 1;
+    });
+  }
+
+  /**
+   * Operator: count a branch as done by hand (confirmed while committing, cancelled while rolling
+   * back), with a reason, in the same local transaction as the audit row.
+   */
+  async resolveBranch(gid: string, branchId: string, branchDone: BranchStatus, from: 'COMMITTING' | 'ROLLING_BACK', actor: string, reason: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const resolved = await tx.execute(
+        `UPDATE tcc_branches SET status = ?, last_error = ?, updated_at = ${this.now}
+         WHERE gid = ? AND branch_id = ? AND status = ?
+           AND EXISTS (SELECT 1 FROM tcc_transactions t WHERE t.gid = ? AND t.status = ?)`,
+        [branchDone, `resolved by ${actor}: ${reason}`.slice(0, LAST_ERROR_MAX), gid, branchId, BranchStatus.REGISTERED, gid, from],
+      );
+      if (resolved === 1) await this.audit(tx, gid, branchId, 'resolve-branch', actor, reason);
+      return resolved === 1;
+    });
+  }
+
+  async findAudit(gid: string): Promise<AuditRecord[]> {
+    const rows = await this.db.select('SELECT * FROM tcc_audit WHERE gid = ? ORDER BY id', [gid]);
+    return rows.map((r) => ({
+      id: num(r.id),
+      gid: String(r.gid),
+      branchId: strOrNull(r.branch_id),
+      action: String(r.action),
+      actor: String(r.actor),
+      reason: strOrNull(r.reason),
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  /** The latest failed attempts of a transaction's branches, newest first. */
+  async findFailures(gid: string, limit: number): Promise<FailureRecord[]> {
+    const rows = await this.db.select(
+      `SELECT branch_id, phase, attempt, error, created_at FROM tcc_branch_failures WHERE gid = ? ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [gid],
+    );
+    return rows.map((r) => ({ branchId: String(r.branch_id), phase: String(r.phase), attempt: num(r.attempt), error: String(r.error), createdAt: num(r.created_at) }));
+  }
+
+  private async audit(ex: Executor, gid: string, branchId: string | null, action: string, actor: string, reason: string | null): Promise<void> {
+    await ex.execute(
+      `INSERT INTO tcc_audit (gid, branch_id, action, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ${this.now})`,
+      [gid, branchId, action, actor.slice(0, 128), reason === null ? null : reason.slice(0, 1024)],
+    );
   }
 
   private async release(ex: Executor, gid: string, owner: string, delayMs: number): Promise<void> {

@@ -1,0 +1,17 @@
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { REASON_MAX_LENGTH } from '@tcc/client';
+
+export class RetryDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(REASON_MAX_LENGTH)
+  reason?: string;
+}
+
+/** A manual action that changes an outcome must say why. */
+export class ReasonDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(REASON_MAX_LENGTH)
+  reason!: string;
+}

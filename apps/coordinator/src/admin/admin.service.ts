@@ -1,0 +1,78 @@
+/**
+ * Manual intervention (DESIGN.md §7): retry now, force a TRYING transaction to roll back, count a
+ * branch as done by hand. Every action is audited in the same local transaction as its effect,
+ * and goes through the same state machine and leases as everything else.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GlobalStatus, type DecisionResponse } from '@tcc/client';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
+import { TransactionStore } from '../store/transaction.store';
+import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
+import { ReplicaIdentity } from '../recovery/replica.identity';
+import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
+import { TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../transactions/transaction.errors';
+
+@Injectable()
+export class AdminService {
+  private readonly logger = new Logger(AdminService.name);
+
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    private readonly store: TransactionStore,
+    private readonly driver: PhaseTwoDriver,
+    private readonly replica: ReplicaIdentity,
+  ) {}
+
+  /** Runs a phase-two round now instead of at the next retry time; answers the status after it. */
+  async retryNow(gid: string, actor: string, reason: string | null): Promise<DecisionResponse> {
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    if (!isPhaseTwo(tx.status)) throw transactionConflict(gid, tx.status, 'only a COMMITTING or ROLLING_BACK transaction can be retried');
+    if (!(await this.store.retryNow(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
+      const now = await this.store.findTransaction(gid);
+      if (now && isPhaseTwo(now.status)) {
+        throw transactionConflict(gid, now.status, `a phase-two round is under way on ${now.owner ?? 'another replica'}; try again when it ends`);
+      }
+      return { gid, status: now?.status ?? tx.status };
+    }
+    this.logger.log(`gid=${gid} retry now, by ${actor}`);
+    const status = await this.driver.drive(gid);
+    return { gid, status: status ?? tx.status };
+  }
+
+  /** Rolls back a TRYING transaction at once (409 in any other status). */
+  async forceRollback(gid: string, actor: string, reason: string): Promise<DecisionResponse> {
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    if (decide(tx.status, 'rollback').kind !== 'transition') {
+      throw transactionConflict(gid, tx.status, 'only a TRYING transaction can be forced to roll back');
+    }
+    if (!(await this.store.forceRollback(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
+      const now = await this.store.findTransaction(gid);
+      throw transactionConflict(gid, now?.status ?? tx.status, 'the transaction was decided meanwhile');
+    }
+    this.logger.warn(`gid=${gid} forced to roll back by ${actor}: ${reason}`);
+    const status = await this.driver.drive(gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });
+    return { gid, status: status ?? GlobalStatus.ROLLING_BACK };
+  }
+
+  /** Counts one branch as done by hand; the transaction finishes if it was the last one. */
+  async resolveBranch(gid: string, branchId: string, actor: string, reason: string): Promise<DecisionResponse> {
+    const tx = await this.store.findTransaction(gid);
+    if (!tx) throw transactionNotFound(gid);
+    const branch = await this.store.findBranch(gid, branchId);
+    if (!branch) throw new TccError(TccErrorCode.NOT_FOUND, `branch ${branchId} of transaction ${gid} not found`);
+    if (!isPhaseTwo(tx.status)) throw transactionConflict(gid, tx.status, 'branches can be resolved only while COMMITTING or ROLLING_BACK');
+    const { branchDone } = phaseTwoOf(tx.status);
+    if (!(await this.store.resolveBranch(gid, branchId, branchDone, tx.status, actor, reason))) {
+      const now = await this.store.findTransaction(gid);
+      throw transactionConflict(gid, now?.status ?? tx.status, `branch ${branchId} is no longer waiting for its ${tx.status === 'COMMITTING' ? 'confirm' : 'cancel'}`);
+    }
+    this.logger.warn(`gid=${gid} branch=${branchId} resolved by hand by ${actor}: ${reason}`);
+    const finish = decide(tx.status, 'finish');
+    if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null, tx.status, finish.to as 'COMMITTED' | 'ROLLED_BACK'))) {
+      return { gid, status: finish.to };
+    }
+    return { gid, status: tx.status };
+  }
+}

@@ -19,6 +19,9 @@ import {
   BranchFailedError,
   BranchRefusal,
   BranchRefusedError,
+  CoordinatorClient,
+  CoordinatorError,
+  CoordinatorUnavailableError,
   NoTransactionError,
   TccCancel,
   TccConfirm,
@@ -29,7 +32,9 @@ import {
   TccTry,
   TransactionAbortedError,
   dataSourceOptions,
+  resolveTccOptions,
 } from '@tcc/client';
+import { HttpTransport } from '@tcc/client/client/http.transport';
 import type { TransactionView } from '@tcc/client';
 import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CreateTccBarrier1763900000000 } from '../../migrations/barrier/1763900000000-create-tcc-barrier';
@@ -109,6 +114,13 @@ class CheckoutService {
     this.seenGids.push(this.tcc.gid);
     await this.tcc.branch({ participant: 'ledger' });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+
+  @TccTransactional({ timeoutMs: 300 })
+  async lateBranch(): Promise<void> {
+    this.seenGids.push(this.tcc.gid);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await this.tcc.branch({ participant: 'ledger' });
   }
 
   @TccTransactional()
@@ -237,6 +249,14 @@ describe('decorators against a real coordinator', () => {
     expect(['ROLLING_BACK', 'ROLLED_BACK']).toContain((await transaction(gid)).status);
   });
 
+  it('reports a branch begun after the deadline as aborted, never calling its try', async () => {
+    const error = await checkout.lateBranch().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionAbortedError);
+    const gid = checkout.seenGids.at(-1)!;
+    expect(calls.filter((c) => c.includes(gid))).toEqual([]);
+    expect((await transaction(gid)).status).toBe('ROLLED_BACK');
+  });
+
   it('rolls back when a try cannot be reached', async () => {
     const error = await checkout.unreachable().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BranchFailedError);
@@ -252,6 +272,25 @@ describe('decorators against a real coordinator', () => {
     expect(tried.headers).toMatchObject({ 'x-tcc-gid': gid, 'x-tcc-branch-id': 'ext-1', 'x-tcc-phase': 'try' });
     expect((await transaction(gid)).status).toBe('COMMITTED');
     expect(recorded.find((r) => r.url === '/confirm')?.body).toEqual({ gid, branchId: 'ext-1', phase: 'confirm', payload: { n: 1 } });
+  });
+
+  it('surfaces coordinator answers as typed errors carrying the status', async () => {
+    const client = app.get(CoordinatorClient);
+    const begun = await client.begin({ timeoutMs: 5_000, metadata: { note: 'client test' } });
+    expect(begun.status).toBe('TRYING');
+    expect((await client.get(begun.gid)).metadata).toEqual({ note: 'client test' });
+    expect(await client.rollback(begun.gid)).toEqual({ gid: begun.gid, status: 'ROLLED_BACK' });
+    const conflict = await client.commit(begun.gid).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(CoordinatorError);
+    expect(conflict).toMatchObject({ statusCode: 409, transactionStatus: 'ROLLED_BACK' });
+    expect(await client.get('no-such-gid').catch((e: unknown) => e)).toMatchObject({ statusCode: 404 });
+    const invalid = await client.begin({ gid: 'not a gid!' }).catch((e: unknown) => e);
+    expect(invalid).toBeInstanceOf(CoordinatorError);
+    expect((invalid as CoordinatorError).statusCode).toBe(400);
+
+    const nowhere = new CoordinatorClient(resolveTccOptions({ coordinatorUrl: 'http://127.0.0.1:1', requestTimeoutMs: 500 }), new HttpTransport());
+    await expect(nowhere.get('x')).rejects.toBeInstanceOf(CoordinatorUnavailableError);
+    await nowhere.onApplicationShutdown();
   });
 
   it('refuses a branch outside any transaction', async () => {

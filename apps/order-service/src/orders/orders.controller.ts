@@ -1,7 +1,7 @@
 /**
  * `POST /orders`: 201 `{ id, status: "PAID", gid }` when the transaction commits, 409
  * `{ id, status: "CANCELLED", reason }` when a try refused or the transaction timed out, 502/503
- * when a branch or the coordinator could not be reached (the transaction is rolled back).
+ * when a branch or the coordinator failed (any transaction begun is rolled back).
  */
 import { Body, ConflictException, Controller, Get, HttpException, HttpStatus, Param, Post } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -36,8 +36,13 @@ export class OrdersController {
       if (error instanceof BranchFailedError) {
         throw new HttpException({ id, status: 'CANCELLED', reason: 'BRANCH_UNAVAILABLE', gid: error.gid }, HttpStatus.BAD_GATEWAY);
       }
-      if (error instanceof CoordinatorUnavailableError || error instanceof CoordinatorError) {
+      if (error instanceof CoordinatorUnavailableError) {
         throw new HttpException({ id, reason: 'COORDINATOR_UNAVAILABLE', message: error.message }, HttpStatus.SERVICE_UNAVAILABLE);
+      }
+      if (error instanceof CoordinatorError) {
+        // The coordinator refused a call this service made: a configuration problem (e.g. a target
+        // outside TCC_ALLOWED_TARGETS), not the buyer's; any transaction begun is rolled back.
+        throw new HttpException({ id, reason: 'COORDINATOR_REFUSED', message: error.message }, HttpStatus.BAD_GATEWAY);
       }
       throw error;
     }

@@ -72,14 +72,20 @@ export class TransactionRunner {
       cancel: this.selfUrl.endpoint(spec.participant, 'cancel', spec.service),
     };
     const payload = spec.payload ?? null;
-    await this.coordinator.registerBranch(gid, {
-      branchId,
-      participant: spec.participant,
-      protocol: 'http',
-      confirm: urls.confirm,
-      cancel: urls.cancel,
-      payload,
-    });
+    try {
+      await this.coordinator.registerBranch(gid, {
+        branchId,
+        participant: spec.participant,
+        protocol: 'http',
+        confirm: urls.confirm,
+        cancel: urls.cancel,
+        payload,
+      });
+    } catch (error) {
+      // 409: the transaction left TRYING (its deadline passed), so it can only roll back now.
+      if (error instanceof CoordinatorError && error.statusCode === 409) throw new TransactionAbortedError(gid, error.transactionStatus);
+      throw error;
+    }
     const body: BranchCallBody = { gid, branchId, phase: 'try', payload };
     let answer;
     try {

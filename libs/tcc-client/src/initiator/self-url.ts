@@ -2,7 +2,7 @@
  * This service's own base URL, as the coordinator should call it back: the configured `selfUrl`, or
  * else the address the HTTP server actually listens on (so port 0 works), asked lazily at first use.
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
@@ -32,6 +32,13 @@ export class SelfUrl {
           ? `[${address.address}]`
           : address.address;
     this.resolved = `http://${host}:${address.port}`;
+    if (host === '127.0.0.1' && !/^https?:\/\/(127\.|localhost[:/]|\[::1\])/.test(this.options.coordinatorUrl + '/')) {
+      // A coordinator on another host cannot call 127.0.0.1 back: the selfUrl must be configured.
+      new Logger('TccInitiator').warn(
+        `participant endpoints are registered at ${this.resolved}, which the coordinator at ${this.options.coordinatorUrl} ` +
+          'probably cannot reach: configure selfUrl (ORDER_PUBLIC_URL in the example order service)',
+      );
+    }
     return this.resolved;
   }
 

@@ -8,7 +8,7 @@ import type { EntityManager } from 'typeorm';
 import { BranchCall, BranchRefusal, ID_PATTERN, TccCancel, TccConfirm, TccParticipant, TccTry } from '@tcc/client';
 import { AccountErrorCode } from './account.errors';
 import { AccountStore } from './account.store';
-import { isAmount } from './money';
+import { isAmount } from './amount.rules';
 
 export const ACCOUNT_FREEZE = 'account-freeze';
 

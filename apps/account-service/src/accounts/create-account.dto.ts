@@ -1,7 +1,7 @@
 /** Body of `POST /accounts`. */
 import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { ID_PATTERN } from '@tcc/client';
-import { MAX_AMOUNT } from './money';
+import { MAX_AMOUNT } from './amount.rules';
 
 export class CreateAccountDto {
   @IsString() @Length(1, 64) @Matches(ID_PATTERN, { message: 'id must be 1 to 64 characters of [A-Za-z0-9_.:-]' })

@@ -5,8 +5,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BranchPhase } from '../protocol';
 import { BARRIER_TABLE } from './barrier.table';
-import { dialectOf, insertIgnore, lockInShareMode } from './sql-dialect';
-import { execute, select } from './sql-result';
+import { dialectOf, insertIgnore, lockInShareMode } from './sql.dialect';
+import { execute, select } from './sql.result';
 
 export class BarrierStore {
   /** Inserts the row unless one with the same key exists; true when this call inserted it. */

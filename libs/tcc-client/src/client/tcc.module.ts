@@ -6,11 +6,11 @@ import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from
 import { DiscoveryModule } from '@nestjs/core';
 import { BarrierCleanupService } from '../barrier/barrier-cleanup.service';
 import { InitiatorExplorer } from '../initiator/initiator.explorer';
-import { SelfUrl } from '../initiator/self-url';
-import { TccInitiator } from '../initiator/tcc-initiator';
+import { SelfUrl } from '../initiator/self-url.service';
+import { TccInitiator } from '../initiator/tcc-initiator.service';
 import { TransactionRunner } from '../initiator/transaction.runner';
 import { participantControllerFor } from '../participant/participant.controller';
-import { ParticipantDataSource } from '../participant/participant-data-source';
+import { ParticipantDataSource } from '../participant/participant-data-source.provider';
 import { ParticipantDispatcher } from '../participant/participant.dispatcher';
 import { ParticipantExplorer } from '../participant/participant.explorer';
 import { ParticipantRegistry } from '../participant/participant.registry';

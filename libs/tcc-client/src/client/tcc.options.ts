@@ -1,6 +1,6 @@
 /** Settings of TccModule: where the coordinator is, how long calls may take, how this service is reached. */
-import type { BarrierCleanupSettings } from '../barrier/barrier-cleanup';
-import { DEFAULT_BARRIER_CLEANUP } from '../barrier/barrier-cleanup';
+import type { BarrierCleanupSettings } from '../barrier/barrier-cleanup.job';
+import { DEFAULT_BARRIER_CLEANUP } from '../barrier/barrier-cleanup.job';
 import { DEFAULT_TIMEOUT_MS } from '../protocol';
 
 export interface TccModuleOptions {

@@ -11,9 +11,9 @@ import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
 import { GlobalStatus, JsonValue, REASON_MAX_LENGTH, TCC_HEADERS } from '../protocol';
 import type { BranchCallBody } from '../protocol';
 import type { BranchOptions } from './branch.options';
-import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction';
+import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError } from './initiator.errors';
-import { SelfUrl } from './self-url';
+import { SelfUrl } from './self-url.service';
 
 export interface TransactionalOptions {
   /** Deadline of the try phase; the coordinator rolls back past it. Default: the module's. */

@@ -20,8 +20,8 @@ import {
 } from '@nestjs/common';
 import { BRANCH_ID_MAX_LENGTH, GID_MAX_LENGTH, ID_PATTERN, TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
-import type { BranchCall } from './branch-call';
-import { BranchRefusal } from './branch-refusal';
+import type { BranchCall } from './branch-call.types';
+import { BranchRefusal } from './branch-refusal.error';
 import { CallOutcome, ParticipantDispatcher } from './participant.dispatcher';
 
 const PHASES: readonly BranchPhase[] = ['try', 'confirm', 'cancel'];

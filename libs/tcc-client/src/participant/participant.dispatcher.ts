@@ -5,9 +5,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { BranchPhase } from '../protocol';
 import { BranchBarrier } from '../barrier/branch.barrier';
-import { runInLocalTransaction } from '../barrier/local-transaction';
-import type { BranchCall } from './branch-call';
-import { ParticipantDataSource } from './participant-data-source';
+import { runInLocalTransaction } from '../barrier/local-transaction.runner';
+import type { BranchCall } from './branch-call.types';
+import { ParticipantDataSource } from './participant-data-source.provider';
 import { ParticipantRegistry } from './participant.registry';
 
 /** `applied`: the business method ran; `duplicate` and `empty-rollback`: done without running it. */

@@ -6,15 +6,12 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { BranchPhase } from '../protocol';
-import type { BranchMethod } from './branch-call';
+import type { BranchMethod } from './branch-call.types';
+import { ParticipantDefinitionError } from './participant-definition.error';
 import { TCC_PARTICIPANT, TCC_PHASE } from './participant.metadata';
 import { ParticipantRegistry } from './participant.registry';
 
 const DECORATOR: Record<BranchPhase, string> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
-
-export class ParticipantDefinitionError extends Error {
-  override readonly name = 'ParticipantDefinitionError';
-}
 
 @Injectable()
 export class ParticipantExplorer implements OnModuleInit {

@@ -1,7 +1,7 @@
 /** The participants found at start-up, by name, with their three bound methods. */
 import { Injectable } from '@nestjs/common';
 import type { BranchPhase } from '../protocol';
-import type { BranchMethod } from './branch-call';
+import type { BranchMethod } from './branch-call.types';
 
 export interface RegisteredParticipant {
   name: string;

@@ -4,7 +4,7 @@
  * victim is retried a few times, because InnoDB already rolled its work back.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import { dialectOf } from './sql-dialect';
+import { dialectOf } from './sql.dialect';
 
 const queues = new WeakMap<DataSource, Promise<unknown>>();
 const DEADLOCK_RETRIES = 3;

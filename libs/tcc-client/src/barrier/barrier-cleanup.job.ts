@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { BarrierStore } from './barrier.store';
-import { runInLocalTransaction } from './local-transaction';
+import { runInLocalTransaction } from './local-transaction.runner';
 
 export interface BarrierCleanupSettings {
   /** Rows older than this are removed. */

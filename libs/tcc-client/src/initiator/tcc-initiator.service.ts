@@ -2,7 +2,7 @@
 import { Injectable } from '@nestjs/common';
 import type { JsonValue } from '../protocol';
 import type { BranchOptions } from './branch.options';
-import { currentTransaction } from './global-transaction';
+import { currentTransaction } from './global-transaction.context';
 import { NoTransactionError } from './initiator.errors';
 import { TransactionRunner, TransactionalOptions } from './transaction.runner';
 

@@ -2,5 +2,11 @@
 import { CreateTransactions1732300000000 } from './1732300000000-create-transactions';
 import { LeasesAttentionCoordination1732400000000 } from './1732400000000-leases-attention-coordination';
 import { AuditAndFailures1732500000000 } from './1732500000000-audit-and-failures';
+import { Traceparent1732600000000 } from './1732600000000-traceparent';
 
-export const coordinatorMigrations = [CreateTransactions1732300000000, LeasesAttentionCoordination1732400000000, AuditAndFailures1732500000000];
+export const coordinatorMigrations = [
+  CreateTransactions1732300000000,
+  LeasesAttentionCoordination1732400000000,
+  AuditAndFailures1732500000000,
+  Traceparent1732600000000,
+];

@@ -20,6 +20,9 @@ import { AttentionNotifier } from './phase-two/attention.notifier';
 import { AdminController } from './admin/admin.controller';
 import { AdminTokenGuard } from './admin/admin-token.guard';
 import { AdminService } from './admin/admin.service';
+import { AdminPageController } from './admin/page/admin-page.controller';
+import { loggingModule } from './logging/logging.module';
+import { TerminusModule } from '@nestjs/terminus';
 import { GrpcParticipantCaller } from './phase-two/grpc-participant.caller';
 import { TransactionsGrpcController } from './grpc/transactions.grpc-controller';
 
@@ -34,8 +37,8 @@ export class AppModule {
     };
     return {
       module: AppModule,
-      imports: [configModule, StoreModule.forRoot()],
-      controllers: [TransactionsController, TransactionsGrpcController, HealthController, MetricsController, AdminController],
+      imports: [configModule, loggingModule(config.logLevel, 'tcc-coordinator'), TerminusModule.forRoot({ logger: false }), StoreModule.forRoot()],
+      controllers: [TransactionsController, TransactionsGrpcController, HealthController, MetricsController, AdminController, AdminPageController],
       providers: [
         ReplicaIdentity,
         ShutdownState,

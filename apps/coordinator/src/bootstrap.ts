@@ -1,13 +1,14 @@
 /** Builds and starts a coordinator from an environment: used by main.ts and by tests in-process. */
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { createServer } from 'node:net';
 import { PROTO_PACKAGE, protoFiles } from '@tcc/client';
 import { PROTO_LOADER_OPTIONS } from './grpc/grpc-options';
 import { AppModule } from './app.module';
-import { loadCoordinatorConfig, type CoordinatorConfig, type LogLevel } from './config/coordinator.config';
+import { loadCoordinatorConfig, type CoordinatorConfig } from './config/coordinator.config';
 import { createValidationPipe } from './common/validation';
 import { Database } from './store/database';
 
@@ -20,13 +21,6 @@ export interface RunningCoordinator {
   close(): Promise<void>;
 }
 
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 /** Room in a request body for everything besides the payload (URLs, ids, metadata). */
 const BODY_OVERHEAD_BYTES = 64 * 1024;
 
@@ -34,10 +28,26 @@ export async function createCoordinator(env: Record<string, string | undefined> 
   const config = loadCoordinatorConfig(env);
   const adapter = new FastifyAdapter({ bodyLimit: config.maxPayloadBytes + BODY_OVERHEAD_BYTES, keepAliveTimeout: 65_000 });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: NEST_LEVELS[config.logLevel],
+    bufferLogs: true,
     abortOnError: false,
   });
+  app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(createValidationPipe());
+  SwaggerModule.setup(
+    'docs',
+    app,
+    () =>
+      SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('TCC coordinator')
+          .setDescription('HTTP API v1 for global transactions, and the admin API (bearer TCC_ADMIN_TOKEN). gRPC: libs/tcc-client proto files.')
+          .setVersion('1')
+          .addBearerAuth()
+          .build(),
+      ),
+    { jsonDocumentUrl: 'docs-json' },
+  );
   const grpcPort = config.grpc.port === 0 ? await freePort(config.http.host) : config.grpc.port;
   const files = protoFiles();
   app.connectMicroservice<MicroserviceOptions>(

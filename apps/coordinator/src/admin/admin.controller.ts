@@ -1,4 +1,5 @@
 /** Admin REST for inspection (DESIGN.md §7): every route needs the admin token. */
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type TransactionView } from '@tcc/client';
 import { invalidArgument } from '../transactions/transaction.errors';
@@ -55,6 +56,8 @@ export interface AdminTransactionDetail extends TransactionView {
 /** Failed attempts shown with a transaction: the newest ones. */
 const FAILURES_SHOWN = 50;
 
+@ApiTags('admin')
+@ApiBearerAuth()
 @Controller('admin/v1')
 @UseGuards(AdminTokenGuard)
 export class AdminController {

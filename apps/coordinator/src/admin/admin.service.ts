@@ -35,7 +35,7 @@ export class AdminService {
       }
       return { gid, status: now?.status ?? tx.status };
     }
-    this.logger.log(`gid=${gid} retry now, by ${actor}`);
+    this.logger.log({ gid, msg: `retry now, by ${actor}` });
     const status = await this.driver.drive(gid);
     return { gid, status: status ?? tx.status };
   }
@@ -51,7 +51,7 @@ export class AdminService {
       const now = await this.store.findTransaction(gid);
       throw transactionConflict(gid, now?.status ?? tx.status, 'the transaction was decided meanwhile');
     }
-    this.logger.warn(`gid=${gid} forced to roll back by ${actor}: ${reason}`);
+    this.logger.warn({ gid, msg: `forced to roll back by ${actor}: ${reason}` });
     const status = await this.driver.drive(gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });
     return { gid, status: status ?? GlobalStatus.ROLLING_BACK };
   }
@@ -68,7 +68,7 @@ export class AdminService {
       const now = await this.store.findTransaction(gid);
       throw transactionConflict(gid, now?.status ?? tx.status, `branch ${branchId} is no longer waiting for its ${tx.status === 'COMMITTING' ? 'confirm' : 'cancel'}`);
     }
-    this.logger.warn(`gid=${gid} branch=${branchId} resolved by hand by ${actor}: ${reason}`);
+    this.logger.warn({ gid, branchId, msg: `resolved by hand by ${actor}: ${reason}` });
     const finish = decide(tx.status, 'finish');
     if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null, tx.status, finish.to as 'COMMITTED' | 'ROLLED_BACK'))) {
       return { gid, status: finish.to };

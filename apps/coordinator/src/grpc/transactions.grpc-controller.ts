@@ -4,6 +4,7 @@
  */
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
 import type { JsonValue } from '@tcc/client';
 import { TransactionService } from '../transactions/transaction.service';
 import { BeginDto } from '../transactions/dto/begin.dto';
@@ -21,6 +22,11 @@ interface GetMsg { gid?: string }
 
 const gidPipe = new GidPipe();
 
+function traceparentOf(metadata: Metadata | undefined): string | undefined {
+  const value = metadata?.get('traceparent')[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
 function json(field: string, text: string | undefined): JsonValue | undefined {
   if (text === undefined || text === '') return undefined;
   try {
@@ -35,13 +41,13 @@ export class TransactionsGrpcController {
   constructor(private readonly transactions: TransactionService) {}
 
   @GrpcMethod('Coordinator', 'Begin')
-  async begin(msg: BeginMsg): Promise<object> {
+  async begin(msg: BeginMsg, metadata?: Metadata): Promise<object> {
     const dto = await validateDto(BeginDto, {
       ...(msg.gid ? { gid: msg.gid } : {}),
       ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
     });
-    const { created, body } = await this.transactions.begin(dto);
+    const { created, body } = await this.transactions.begin(dto, traceparentOf(metadata));
     return { ...body, created };
   }
 
@@ -61,20 +67,20 @@ export class TransactionsGrpcController {
   }
 
   @GrpcMethod('Coordinator', 'Commit')
-  async commit(msg: CommitMsg): Promise<object> {
+  async commit(msg: CommitMsg, metadata?: Metadata): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = await validateDto(CommitDto, msg.wait === undefined ? {} : { wait: msg.wait });
-    return this.transactions.commit(gid, dto.wait ?? true);
+    return this.transactions.commit(gid, dto.wait ?? true, traceparentOf(metadata));
   }
 
   @GrpcMethod('Coordinator', 'Rollback')
-  async rollback(msg: RollbackMsg): Promise<object> {
+  async rollback(msg: RollbackMsg, metadata?: Metadata): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = await validateDto(RollbackDto, {
       ...(msg.wait === undefined ? {} : { wait: msg.wait }),
       ...(msg.reason ? { reason: msg.reason } : {}),
     });
-    return this.transactions.rollback(gid, dto.wait ?? true, dto.reason);
+    return this.transactions.rollback(gid, dto.wait ?? true, dto.reason, traceparentOf(metadata));
   }
 
   @GrpcMethod('Coordinator', 'GetTransaction')

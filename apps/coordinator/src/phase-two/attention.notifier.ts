@@ -33,9 +33,11 @@ export class AttentionNotifier {
   async afterFailedRound(gid: string, status: GlobalStatus, worst: FailingBranch): Promise<void> {
     if (!(await this.store.flagAttention(gid, this.config.attentionAfterMs))) return;
     this.metrics.attentionAlerts.inc();
-    this.logger.warn(
-      `gid=${gid} needs attention: ${status} for over ${this.config.attentionAfterMs} ms, branch ${worst.branchId} failed ${worst.attempts} times: ${worst.lastError}`,
-    );
+    this.logger.warn({
+      gid,
+      branchId: worst.branchId,
+      msg: `needs attention: ${status} for over ${this.config.attentionAfterMs} ms, branch ${worst.branchId} failed ${worst.attempts} times: ${worst.lastError}`,
+    });
     if (this.config.alertWebhookUrl) void this.sendWebhook(this.config.alertWebhookUrl, { gid, status, ...worst });
   }
 
@@ -50,9 +52,9 @@ export class AttentionNotifier {
         });
         await res.body.dump();
         if (res.statusCode < 300) return;
-        this.logger.warn(`gid=${String(body.gid)} alert webhook answered ${res.statusCode}`);
+        this.logger.warn({ gid: String(body.gid), msg: `alert webhook answered ${res.statusCode}` });
       } catch (error) {
-        this.logger.warn(`gid=${String(body.gid)} alert webhook failed: ${(error as Error).message}`);
+        this.logger.warn({ gid: String(body.gid), msg: `alert webhook failed: ${(error as Error).message}` });
       }
       await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt).unref());
     }

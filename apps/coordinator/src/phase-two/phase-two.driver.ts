@@ -20,6 +20,8 @@ import { retryDelayMs } from './retry-policy';
 export interface KnownState {
   status: 'COMMITTING' | 'ROLLING_BACK';
   rounds: number;
+  /** The W3C trace context to pass on, when known. */
+  traceparent?: string | null;
 }
 
 @Injectable()
@@ -54,7 +56,7 @@ export class PhaseTwoDriver {
     const round = this.round(gid, known)
       .catch((error: Error) => {
         // The lease expires and the scheduler (here or on another replica) takes over.
-        this.logger.error(`gid=${gid} phase-two round failed: ${error.message}`);
+        this.logger.error({ gid, msg: `phase-two round failed: ${error.message}` });
         return null;
       })
       .finally(() => this.inFlight.delete(gid));
@@ -75,7 +77,7 @@ export class PhaseTwoDriver {
       const tx = await this.store.findTransaction(gid);
       if (!tx) return null;
       if (!isPhaseTwo(tx.status) || tx.owner !== owner) return tx.status;
-      state = { status: tx.status, rounds: tx.rounds };
+      state = { status: tx.status, rounds: tx.rounds, traceparent: tx.traceparent };
     }
     const { phase, branchDone } = phaseTwoOf(state.status);
     const finish = decide(state.status, 'finish');
@@ -96,11 +98,12 @@ export class PhaseTwoDriver {
           target: phase === 'confirm' ? b.confirmTarget : b.cancelTarget,
           body: { gid, branchId: b.branchId, phase, payload: b.payload === null ? null : (JSON.parse(b.payload) as JsonValue) },
           timeoutMs: this.config.requestTimeoutMs,
+          traceparent: state.traceparent ?? undefined,
         });
         const outcome = result.ok ? 'success' : 'failure';
         this.metrics.phaseTwoCalls.inc({ phase, outcome });
         this.metrics.phaseTwoLatency.observe({ phase, outcome }, result.durationMs / 1000);
-        if (!result.ok) this.logger.warn(`gid=${gid} branch=${b.branchId} ${phase} failed (attempt ${b.attempts + 1}): ${result.error}`);
+        if (!result.ok) this.logger.warn({ gid, branchId: b.branchId, msg: `${phase} failed (attempt ${b.attempts + 1}): ${result.error}` });
         return { branchId: b.branchId, ok: result.ok, error: result.error, attempts: b.attempts + 1 };
       }),
     );
@@ -124,7 +127,7 @@ export class PhaseTwoDriver {
       const worst = outcomes.filter((o) => !o.ok).sort((a, b) => b.attempts - a.attempts)[0];
       await this.attention
         .afterFailedRound(gid, state.status, { branchId: worst.branchId, lastError: worst.error ?? 'failed', attempts: worst.attempts })
-        .catch((error: Error) => this.logger.warn(`gid=${gid} attention check failed: ${error.message}`));
+        .catch((error: Error) => this.logger.warn({ gid, msg: `attention check failed: ${error.message}` }));
     }
     return state.status;
   }

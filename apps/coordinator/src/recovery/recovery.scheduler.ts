@@ -86,8 +86,8 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
       if (this.stopped) break;
       const kind = timedOut.has(c.gid) ? 'timeout' : 'retry';
       this.metrics.recoveryClaims.inc({ kind });
-      if (kind === 'timeout') this.logger.log(`gid=${c.gid} try phase timed out: rolling back`);
-      void this.driver.drive(c.gid, { status: c.status, rounds: c.rounds });
+      if (kind === 'timeout') this.logger.log({ gid: c.gid, msg: `try phase timed out: rolling back` });
+      void this.driver.drive(c.gid, { status: c.status, rounds: c.rounds, traceparent: c.traceparent });
     }
     return due.length >= limit;
   }

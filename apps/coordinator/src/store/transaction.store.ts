@@ -23,6 +23,7 @@ export interface TransactionRecord {
   rounds: number;
   decidedAt: number | null;
   attentionAt: number | null;
+  traceparent: string | null;
 }
 
 export interface BranchRecord {
@@ -84,6 +85,7 @@ export interface ClaimedTransaction {
   gid: string;
   status: 'COMMITTING' | 'ROLLING_BACK';
   rounds: number;
+  traceparent: string | null;
 }
 
 export interface TransactionFilter {
@@ -117,6 +119,7 @@ function toTransaction(r: Row): TransactionRecord {
     rounds: num(r.rounds),
     decidedAt: numOrNull(r.decided_at),
     attentionAt: numOrNull(r.attention_at),
+    traceparent: strOrNull(r.traceparent),
   };
 }
 
@@ -160,11 +163,11 @@ export class TransactionStore {
   }
 
   /** Inserts a TRYING transaction; false when the gid exists already. */
-  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null): Promise<boolean> {
+  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<boolean> {
     const affected = await this.db.execute(
-      `${this.insertIgnore} INTO tcc_transactions (gid, status, timeout_ms, metadata, created_at, updated_at, expires_at, next_attempt_at, rounds)
-       SELECT ?, ?, ?, ?, t.now_ms, t.now_ms, t.now_ms + ?, t.now_ms + ?, 0 FROM (SELECT ${this.now} AS now_ms) t`,
-      [gid, GlobalStatus.TRYING, timeoutMs, metadata, timeoutMs, timeoutMs],
+      `${this.insertIgnore} INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
+       SELECT ?, ?, ?, ?, ?, t.now_ms, t.now_ms, t.now_ms + ?, t.now_ms + ?, 0 FROM (SELECT ${this.now} AS now_ms) t`,
+      [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
     );
     return affected === 1;
   }
@@ -251,10 +254,15 @@ export class TransactionStore {
       [owner, leaseMs, leaseMs, ...gids, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, ...fenceParams],
     );
     const rows = await this.db.select(
-      `SELECT gid, status, rounds FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status IN (?, ?)`,
+      `SELECT gid, status, rounds, traceparent FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status IN (?, ?)`,
       [...gids, owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
     );
-    return rows.map((r) => ({ gid: String(r.gid), status: r.status as ClaimedTransaction['status'], rounds: num(r.rounds) }));
+    return rows.map((r) => ({
+      gid: String(r.gid),
+      status: r.status as ClaimedTransaction['status'],
+      rounds: num(r.rounds),
+      traceparent: strOrNull(r.traceparent),
+    }));
   }
 
   /** Gives back every lease `owner` holds, due at once, so another replica takes over without waiting. */

@@ -32,6 +32,9 @@ export interface BeginCommand {
   metadata?: Record<string, JsonValue>;
 }
 
+/** W3C trace context: version-traceid-parentid-flags, lower-case hex. */
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 export interface RegisterCommand {
   branchId: string;
   participant?: string;
@@ -68,7 +71,8 @@ export class TransactionService {
     this.targets = new TargetPolicy(config.allowedTargets);
   }
 
-  async begin(cmd: BeginCommand): Promise<{ created: boolean; body: BeginResponse }> {
+  /** `traceparent`: the initiator's trace context, passed on to confirms and cancels (ignored when malformed). */
+  async begin(cmd: BeginCommand, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: begin on another one');
     const timeoutMs = cmd.timeoutMs ?? this.config.defaultTimeoutMs;
     if (timeoutMs > this.config.maxTimeoutMs) {
@@ -77,13 +81,13 @@ export class TransactionService {
     const metadata = cmd.metadata === undefined ? null : JSON.stringify(cmd.metadata);
     if (metadata !== null && Buffer.byteLength(metadata) > METADATA_MAX_BYTES) throw tooLarge('metadata', METADATA_MAX_BYTES);
     const gid = cmd.gid ?? uuidv7();
-    const created = await this.store.insertTransaction(gid, timeoutMs, metadata);
+    const created = await this.store.insertTransaction(gid, timeoutMs, metadata, validTraceparent(traceparent));
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
     if (!created && tx.status !== GlobalStatus.TRYING) {
       throw transactionConflict(gid, tx.status, 'a transaction with this gid exists and is no longer TRYING');
     }
-    if (created) this.logger.debug?.(`gid=${gid} begun, timeout ${timeoutMs} ms`);
+    if (created) this.logger.debug?.({ gid, msg: `begun, timeout ${timeoutMs} ms` });
     return { created, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
   }
 
@@ -129,12 +133,13 @@ export class TransactionService {
     throw transactionConflict(gid, tx.status, 'branches can be registered only while the transaction is TRYING');
   }
 
-  async commit(gid: string, wait: boolean): Promise<DecisionResponse> {
-    return this.conclude(gid, 'commit', wait);
+  /** `traceparent`: the caller's trace context, passed on to the confirms this call sends. */
+  async commit(gid: string, wait: boolean, traceparent?: string): Promise<DecisionResponse> {
+    return this.conclude(gid, 'commit', wait, undefined, validTraceparent(traceparent));
   }
 
-  async rollback(gid: string, wait: boolean, reason?: string): Promise<DecisionResponse> {
-    return this.conclude(gid, 'rollback', wait, reason);
+  async rollback(gid: string, wait: boolean, reason?: string, traceparent?: string): Promise<DecisionResponse> {
+    return this.conclude(gid, 'rollback', wait, reason, validTraceparent(traceparent));
   }
 
   async get(gid: string): Promise<TransactionView> {
@@ -144,7 +149,7 @@ export class TransactionService {
     return toView(tx, branches);
   }
 
-  private async conclude(gid: string, event: 'commit' | 'rollback', wait: boolean, reason?: string): Promise<DecisionResponse> {
+  private async conclude(gid: string, event: 'commit' | 'rollback', wait: boolean, reason: string | undefined, traceparent: string | null): Promise<DecisionResponse> {
     const to = event === 'commit' ? GlobalStatus.COMMITTING : GlobalStatus.ROLLING_BACK;
     const won = await this.store.decide(gid, to, {
       owner: this.replica.id,
@@ -153,8 +158,8 @@ export class TransactionService {
       reason: event === 'rollback' ? (reason ?? 'rollback requested') : null,
     });
     if (won) {
-      this.logger.log(`gid=${gid} decided ${to}`);
-      const round = this.driver.drive(gid, { status: to, rounds: 0 });
+      this.logger.log({ gid, msg: `decided ${to}` });
+      const round = this.driver.drive(gid, { status: to, rounds: 0, traceparent });
       return { gid, status: wait ? await this.awaitFinal(gid, round) : to };
     }
     const tx = await this.store.findTransaction(gid);
@@ -181,7 +186,7 @@ export class TransactionService {
       reason: 'timeout',
     });
     if (won) {
-      this.logger.log(`gid=${tx.gid} try phase timed out: rolling back`);
+      this.logger.log({ gid: tx.gid, msg: `try phase timed out: rolling back` });
       void this.driver.drive(tx.gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });
       return GlobalStatus.ROLLING_BACK;
     }
@@ -215,6 +220,10 @@ export class TransactionService {
     if (!tx) throw transactionNotFound(gid);
     return tx.status;
   }
+}
+
+function validTraceparent(value: string | undefined): string | null {
+  return value && TRACEPARENT.test(value) ? value : null;
 }
 
 function sleep(ms: number): Promise<void> {

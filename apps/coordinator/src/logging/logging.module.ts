@@ -12,10 +12,10 @@ const GID_IN_PATH = /\/transactions\/([A-Za-z0-9_.:-]{1,128})(?:[/?]|$)/;
 
 export function loggingModule(level: LogLevel, service: string): DynamicModule {
   return LoggerModule.forRoot({
-    // Lines logged while serving a request carry its id, not the whole request.
-    quietReqLogger: true,
     pinoHttp: {
       level,
+      // Lines logged while serving a request carry its id, not the whole request.
+      quietReqLogger: true,
       base: { service },
       redact: ['req.headers.authorization'],
       // Successful and refused calls are routine (debug); only server errors are worth a line.

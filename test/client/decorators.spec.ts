@@ -33,6 +33,7 @@ import {
   TransactionAbortedError,
   dataSourceOptions,
   resolveTccOptions,
+  withTraceparent,
 } from '@tcc/client';
 import { HttpTransport } from '@tcc/client/client/http.transport';
 import type { TransactionView } from '@tcc/client';
@@ -272,6 +273,14 @@ describe('decorators against a real coordinator', () => {
     expect(tried.headers).toMatchObject({ 'x-tcc-gid': gid, 'x-tcc-branch-id': 'ext-1', 'x-tcc-phase': 'try' });
     expect((await transaction(gid)).status).toBe('COMMITTED');
     expect(recorded.find((r) => r.url === '/confirm')?.body).toEqual({ gid, branchId: 'ext-1', phase: 'confirm', payload: { n: 1 } });
+  });
+
+  it('sends the current traceparent with the try, and the coordinator passes it on to the confirm', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    recorded.length = 0;
+    await withTraceparent(traceparent, () => checkout.external());
+    expect(recorded.find((r) => r.url === '/try')?.headers.traceparent).toBe(traceparent);
+    expect(recorded.find((r) => r.url === '/confirm')?.headers.traceparent).toBe(traceparent);
   });
 
   it('surfaces coordinator answers as typed errors carrying the status', async () => {

@@ -2,6 +2,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule, dataSourceOptions } from '@tcc/client';
+import { loggingModule } from './logging/logging.module';
 import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
 import { AccountStore } from './accounts/account.store';
 import { AccountsController } from './accounts/accounts.controller';
@@ -15,6 +16,7 @@ export class AccountServiceModule {
     return {
       module: AccountServiceModule,
       imports: [
+        loggingModule(config.logLevel, 'account-service'),
         TypeOrmModule.forRoot({
           ...dataSourceOptions({
             url: config.db.url,

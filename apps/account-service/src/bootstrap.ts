@@ -1,13 +1,13 @@
 /** Builds and starts the account service from an environment: used by main.ts and by tests in-process. */
-import type { LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@tcc/client';
 import { AccountServiceModule } from './app.module';
 import { ACCOUNT_MIGRATIONS, ACCOUNT_MIGRATIONS_TABLE } from './account.migrations';
 import { createValidationPipe } from './common/validation';
-import { loadAccountConfig, type AccountConfig, type LogLevel } from './config/account.config';
+import { loadAccountConfig, type AccountConfig } from './config/account.config';
 
 export interface RunningAccountService {
   app: NestFastifyApplication;
@@ -16,19 +16,13 @@ export interface RunningAccountService {
   close(): Promise<void>;
 }
 
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 export async function createAccountService(env: Record<string, string | undefined> = process.env): Promise<RunningAccountService> {
   const config = loadAccountConfig(env);
   const app = await NestFactory.create<NestFastifyApplication>(AccountServiceModule.forRoot(config), new FastifyAdapter(), {
-    logger: NEST_LEVELS[config.logLevel],
+    bufferLogs: true,
     abortOnError: false,
   });
+  app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(createValidationPipe());
   try {
     await app.listen(config.http.port, config.http.host);

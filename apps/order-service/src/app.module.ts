@@ -2,6 +2,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule, dataSourceOptions } from '@tcc/client';
+import { loggingModule } from './logging/logging.module';
 import type { OrderConfig } from './config/order.config';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { ORDER_CONFIG } from './orders/order.config.token';
@@ -16,6 +17,7 @@ export class OrderServiceModule {
     return {
       module: OrderServiceModule,
       imports: [
+        loggingModule(config.logLevel, 'order-service'),
         TypeOrmModule.forRoot({
           ...dataSourceOptions({
             url: config.db.url,

@@ -1,13 +1,13 @@
 /** Builds and starts the order service from an environment: used by main.ts and by tests in-process. */
-import type { LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@tcc/client';
 import { OrderServiceModule } from './app.module';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { createValidationPipe } from './common/validation';
-import { loadOrderConfig, type OrderConfig, type LogLevel } from './config/order.config';
+import { loadOrderConfig, type OrderConfig } from './config/order.config';
 
 export interface RunningOrderService {
   app: NestFastifyApplication;
@@ -16,19 +16,13 @@ export interface RunningOrderService {
   close(): Promise<void>;
 }
 
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
 export async function createOrderService(env: Record<string, string | undefined> = process.env): Promise<RunningOrderService> {
   const config = loadOrderConfig(env);
   const app = await NestFactory.create<NestFastifyApplication>(OrderServiceModule.forRoot(config), new FastifyAdapter(), {
-    logger: NEST_LEVELS[config.logLevel],
+    bufferLogs: true,
     abortOnError: false,
   });
+  app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(createValidationPipe());
   try {
     await app.listen(config.http.port, config.http.host);

@@ -22,3 +22,4 @@ export * from './barrier/local-transaction.runner';
 export * from './barrier/sql.dialect';
 export * from './barrier/sql.result';
 export * from './barrier/barrier.table';
+export * from './initiator/trace-context';

@@ -68,7 +68,7 @@ export class AccountFreezeParticipant {
   async release(call: BranchCall, manager: EntityManager): Promise<void> {
     const freeze = await this.store.findFreeze(manager, call.gid, call.branchId);
     if (!freeze) {
-      this.logger.warn({ gid: call.gid, branchId: call.branchId, message: 'cancel found no freeze to release' });
+      this.logger.warn({ gid: call.gid, branchId: call.branchId, msg: 'cancel found no freeze to release' });
       return;
     }
     if (!(await this.store.settleFreeze(manager, call.gid, call.branchId, 'RELEASED'))) {

@@ -19,7 +19,7 @@ export class BarrierCleanupService implements OnApplicationBootstrap, BeforeAppl
   onApplicationBootstrap(): void {
     if (this.registry.size === 0) return;
     this.cleanup = new BarrierCleanup(this.dataSource.get(), this.options.barrierCleanup, (error) =>
-      this.logger.warn({ message: 'barrier cleanup failed', error: error instanceof Error ? error.message : String(error) }),
+      this.logger.warn({ msg: 'barrier cleanup failed', error: error instanceof Error ? error.message : String(error) }),
     );
     this.cleanup.start();
   }

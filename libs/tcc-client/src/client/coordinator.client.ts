@@ -16,6 +16,7 @@ import type {
   RollbackRequest,
   TransactionView,
 } from '../protocol';
+import { TCC_HEADERS } from '../protocol';
 import { CoordinatorError, CoordinatorUnavailableError } from './coordinator.errors';
 import { HttpTransport } from './http.transport';
 import { ResolvedTccOptions, TCC_OPTIONS } from './tcc.options';
@@ -36,22 +37,24 @@ export class CoordinatorClient implements OnApplicationShutdown {
     private readonly http: HttpTransport,
   ) {}
 
-  begin(request: BeginRequest = {}): Promise<BeginResponse> {
-    return this.call('begin', 'POST', '/v1/transactions', request, 1, this.options.requestTimeoutMs);
+  /** `traceparent`: the initiator's trace context, which the coordinator passes on to phase two. */
+  begin(request: BeginRequest = {}, traceparent?: string): Promise<BeginResponse> {
+    return this.call('begin', 'POST', '/v1/transactions', request, 1, this.options.requestTimeoutMs, traceparent);
   }
 
-  registerBranch(gid: string, request: RegisterBranchRequest): Promise<RegisterBranchResponse> {
-    return this.call('register', 'POST', `/v1/transactions/${encodeURIComponent(gid)}/branches`, request);
+  registerBranch(gid: string, request: RegisterBranchRequest, traceparent?: string): Promise<RegisterBranchResponse> {
+    const path = `/v1/transactions/${encodeURIComponent(gid)}/branches`;
+    return this.call('register', 'POST', path, request, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, traceparent);
   }
 
-  commit(gid: string, request: CommitRequest = { wait: true }): Promise<DecisionResponse> {
+  commit(gid: string, request: CommitRequest = { wait: true }, traceparent?: string): Promise<DecisionResponse> {
     const path = `/v1/transactions/${encodeURIComponent(gid)}/commit`;
-    return this.call('commit', 'POST', path, request, IDEMPOTENT_ATTEMPTS, this.options.decisionTimeoutMs);
+    return this.call('commit', 'POST', path, request, IDEMPOTENT_ATTEMPTS, this.options.decisionTimeoutMs, traceparent);
   }
 
-  rollback(gid: string, request: RollbackRequest = { wait: true }): Promise<DecisionResponse> {
+  rollback(gid: string, request: RollbackRequest = { wait: true }, traceparent?: string): Promise<DecisionResponse> {
     const path = `/v1/transactions/${encodeURIComponent(gid)}/rollback`;
-    return this.call('rollback', 'POST', path, request, IDEMPOTENT_ATTEMPTS, this.options.decisionTimeoutMs);
+    return this.call('rollback', 'POST', path, request, IDEMPOTENT_ATTEMPTS, this.options.decisionTimeoutMs, traceparent);
   }
 
   get(gid: string): Promise<TransactionView> {
@@ -69,12 +72,14 @@ export class CoordinatorClient implements OnApplicationShutdown {
     body: unknown,
     attempts = IDEMPOTENT_ATTEMPTS,
     timeoutMs = this.options.requestTimeoutMs,
+    traceparent?: string,
   ): Promise<T> {
+    const headers: Record<string, string> = traceparent ? { [TCC_HEADERS.traceparent]: traceparent } : {};
     let lastFailure: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * Math.random()));
       try {
-        const answer = await this.http.send(method, this.options.coordinatorUrl + path, timeoutMs, body);
+        const answer = await this.http.send(method, this.options.coordinatorUrl + path, timeoutMs, body, headers);
         if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body as T;
         if (answer.statusCode < 500) throw new CoordinatorError(answer.statusCode, toErrorBody(answer.statusCode, answer.body), operation);
         lastFailure = new Error(`HTTP ${answer.statusCode}`);

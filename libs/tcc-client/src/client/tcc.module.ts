@@ -3,11 +3,12 @@
  * initiator (@TccTransactional, TccInitiator) and the participant endpoints with their barrier.
  */
 import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { BarrierCleanupService } from '../barrier/barrier-cleanup.service';
 import { InitiatorExplorer } from '../initiator/initiator.explorer';
 import { SelfUrl } from '../initiator/self-url.service';
 import { TccInitiator } from '../initiator/tcc-initiator.service';
+import { TraceparentInterceptor } from '../initiator/traceparent.interceptor';
 import { TransactionRunner } from '../initiator/transaction.runner';
 import { participantControllerFor } from '../participant/participant.controller';
 import { ParticipantDataSource } from '../participant/participant-data-source.provider';
@@ -37,6 +38,7 @@ const SERVICES: Provider[] = [
   ParticipantDispatcher,
   ParticipantExplorer,
   BarrierCleanupService,
+  { provide: APP_INTERCEPTOR, useClass: TraceparentInterceptor },
 ];
 const EXPORTS = [CoordinatorClient, TccInitiator, ParticipantRegistry, BarrierCleanupService, TCC_OPTIONS];
 

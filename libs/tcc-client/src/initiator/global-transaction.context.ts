@@ -4,7 +4,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export class GlobalTransaction {
   private open = true;
 
-  constructor(readonly gid: string) {}
+  constructor(
+    readonly gid: string,
+    /** Trace context current when the transaction began, sent with each of its calls. */
+    readonly traceparent: string | undefined,
+  ) {}
 
   get isOpen(): boolean {
     return this.open;

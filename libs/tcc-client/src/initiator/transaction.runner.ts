@@ -14,6 +14,7 @@ import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError } from './initiator.errors';
 import { SelfUrl } from './self-url.service';
+import { currentTraceparent } from './trace-context';
 
 export interface TransactionalOptions {
   /** Deadline of the try phase; the coordinator rolls back past it. Default: the module's. */
@@ -42,21 +43,25 @@ export class TransactionRunner {
 
   async run<T>(options: TransactionalOptions, work: () => Promise<T>): Promise<T> {
     if (currentTransaction()) return work();
-    const begun = await this.coordinator.begin({
-      timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
-      ...(options.metadata ? { metadata: options.metadata } : {}),
-    });
-    const transaction = new GlobalTransaction(begun.gid);
+    const traceparent = currentTraceparent();
+    const begun = await this.coordinator.begin(
+      {
+        timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      },
+      traceparent,
+    );
+    const transaction = new GlobalTransaction(begun.gid, traceparent);
     let result: T;
     try {
       result = await transactionStorage.run(transaction, work);
     } catch (error) {
       transaction.close();
-      await this.rollbackQuietly(transaction.gid, error);
+      await this.rollbackQuietly(transaction, error);
       throw error;
     }
     transaction.close();
-    await this.commit(transaction.gid);
+    await this.commit(transaction);
     return result;
   }
 
@@ -80,7 +85,7 @@ export class TransactionRunner {
         confirm: urls.confirm,
         cancel: urls.cancel,
         payload,
-      });
+      }, transaction.traceparent);
     } catch (error) {
       // 409: the transaction left TRYING (its deadline passed), so it can only roll back now.
       if (error instanceof CoordinatorError && error.statusCode === 409) throw new TransactionAbortedError(gid, error.transactionStatus);
@@ -93,6 +98,7 @@ export class TransactionRunner {
         [TCC_HEADERS.gid]: gid,
         [TCC_HEADERS.branchId]: branchId,
         [TCC_HEADERS.phase]: 'try',
+        ...(transaction.traceparent ? { [TCC_HEADERS.traceparent]: transaction.traceparent } : {}),
       });
     } catch (error) {
       throw new BranchFailedError(gid, branchId, error instanceof Error ? error.message : String(error));
@@ -104,9 +110,9 @@ export class TransactionRunner {
     throw new BranchFailedError(gid, branchId, `try answered ${answer.statusCode}`);
   }
 
-  private async commit(gid: string): Promise<void> {
+  private async commit({ gid, traceparent }: GlobalTransaction): Promise<void> {
     try {
-      const decision = await this.coordinator.commit(gid, { wait: true });
+      const decision = await this.coordinator.commit(gid, { wait: true }, traceparent);
       if (decision.status === GlobalStatus.COMMITTED || decision.status === GlobalStatus.COMMITTING) return;
       throw new TransactionAbortedError(gid, decision.status);
     } catch (error) {
@@ -116,9 +122,9 @@ export class TransactionRunner {
       if (!(error instanceof CoordinatorUnavailableError)) throw error;
       // The commit may or may not have been recorded. Rollback is a compare-and-set against it:
       // a 409 saying COMMITTING/COMMITTED means the commit won; a success means it never landed.
-      this.logger.warn({ gid, message: 'commit unanswered, settling the outcome with a rollback', error: error.message });
+      this.logger.warn({ gid, msg: 'commit unanswered, settling the outcome with a rollback', error: error.message });
       try {
-        const rolledBack = await this.coordinator.rollback(gid, { wait: false, reason: 'commit unanswered' });
+        const rolledBack = await this.coordinator.rollback(gid, { wait: false, reason: 'commit unanswered' }, traceparent);
         throw new TransactionAbortedError(gid, rolledBack.status);
       } catch (settle) {
         if (settle instanceof CoordinatorError && settle.statusCode === 409) {
@@ -131,13 +137,13 @@ export class TransactionRunner {
     }
   }
 
-  private async rollbackQuietly(gid: string, cause: unknown): Promise<void> {
+  private async rollbackQuietly({ gid, traceparent }: GlobalTransaction, cause: unknown): Promise<void> {
     const reason = (cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)).slice(0, REASON_MAX_LENGTH);
     try {
-      await this.coordinator.rollback(gid, { wait: true, reason });
+      await this.coordinator.rollback(gid, { wait: true, reason }, traceparent);
     } catch (error) {
       // The original error matters more to the caller; the deadline rolls the transaction back anyway.
-      this.logger.warn({ gid, message: 'rollback failed', error: error instanceof Error ? error.message : String(error) });
+      this.logger.warn({ gid, msg: 'rollback failed', error: error instanceof Error ? error.message : String(error) });
     }
   }
 }

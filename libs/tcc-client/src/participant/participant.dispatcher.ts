@@ -49,7 +49,7 @@ export class ParticipantDispatcher {
       branchId: call.branchId,
       participant,
       phase,
-      outcome: result.kind === 'done' ? result.outcome : result.kind,
+      msg: `${phase} ${result.kind === 'done' ? result.outcome : result.kind}`,
     });
     return result;
   }

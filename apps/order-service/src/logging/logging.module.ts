@@ -1,0 +1,26 @@
+/**
+ * Structured JSON logs through nestjs-pino, like the coordinator's: one line per event, and every
+ * line about a participant call carries its gid (taken from the x-tcc-gid header).
+ */
+import type { DynamicModule } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoggerModule } from 'nestjs-pino';
+import { TCC_HEADERS } from '@tcc/client';
+import type { LogLevel } from '../config/order.config';
+
+export function loggingModule(level: LogLevel, service: string): DynamicModule {
+  return LoggerModule.forRoot({
+    pinoHttp: {
+      level,
+      base: { service },
+      quietReqLogger: true,
+      // Routine answers (refusals included) are debug; only server errors are worth a line.
+      customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
+        error || res.statusCode >= 500 ? 'error' : 'debug',
+      customProps: (req: IncomingMessage) => {
+        const gid = req.headers[TCC_HEADERS.gid];
+        return typeof gid === 'string' ? { gid } : {};
+      },
+    },
+  });
+}

@@ -22,6 +22,11 @@ export interface TransactionalOptions {
   metadata?: Record<string, JsonValue>;
 }
 
+const urlsOf = (urls: { confirm: string; cancel: string }): { confirm: string; cancel: string } => ({
+  confirm: urls.confirm,
+  cancel: urls.cancel,
+});
+
 function errorCode(body: JsonValue | undefined, statusCode: number): string {
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     const code = body.code ?? body.error;
@@ -65,7 +70,10 @@ export class TransactionRunner {
     return result;
   }
 
-  /** Registers a branch of the current transaction, then calls its try; answers the try's body. */
+  /**
+   * Registers a branch of the current transaction, then calls its try; answers the try's body (for a
+   * participant built with this library: `{ gid, branchId, phase, outcome, result }`).
+   */
   async branch(spec: BranchOptions): Promise<JsonValue | undefined> {
     const transaction = currentTransaction();
     if (!transaction?.isOpen) throw new NoTransactionError(`cannot run branch "${spec.branchId ?? spec.participant}"`);
@@ -78,14 +86,8 @@ export class TransactionRunner {
     };
     const payload = spec.payload ?? null;
     try {
-      await this.coordinator.registerBranch(gid, {
-        branchId,
-        participant: spec.participant,
-        protocol: 'http',
-        confirm: urls.confirm,
-        cancel: urls.cancel,
-        payload,
-      }, transaction.traceparent);
+      const registration = { branchId, participant: spec.participant, protocol: 'http' as const, ...urlsOf(urls), payload };
+      await this.coordinator.registerBranch(gid, registration, transaction.traceparent);
     } catch (error) {
       // 409: the transaction left TRYING (its deadline passed), so it can only roll back now.
       if (error instanceof CoordinatorError && error.statusCode === 409) throw new TransactionAbortedError(gid, error.transactionStatus);

@@ -10,8 +10,9 @@ import { ParticipantServer } from '../support/participant.server';
 import { randomSuffix, sleep } from '../support/wait';
 
 const PAYLOAD_LIMIT = 4096;
-const COMMIT_WAIT_MS = 1500;
-const REQUEST_TIMEOUT_MS = 1000;
+// A confirm that hangs outlives the commit wait bound: the request timeout is longer.
+const COMMIT_WAIT_MS = 1000;
+const REQUEST_TIMEOUT_MS = 2500;
 const DEFAULT_TIMEOUT_MS = 20_000;
 const MAX_TIMEOUT_MS = 3_600_000;
 
@@ -20,7 +21,7 @@ const SETTINGS = {
   TCC_RETRY_BASE_MS: '100',
   TCC_RETRY_MAX_MS: '500',
   TCC_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-  TCC_LEASE_MS: '5000',
+  TCC_LEASE_MS: '6000',
   TCC_COMMIT_WAIT_MS: String(COMMIT_WAIT_MS),
   TCC_MAX_PAYLOAD_BYTES: String(PAYLOAD_LIMIT),
   TCC_DEFAULT_TIMEOUT_MS: String(DEFAULT_TIMEOUT_MS),
@@ -147,7 +148,15 @@ describe.each(['mariadb', 'sqlite'] as StoreKind[])('coordinator HTTP API v1 on 
       const gid = `L${randomSuffix()}`.padEnd(GID_MAX_LENGTH, 'x');
       const res = await api.begin({ gid, timeoutMs: MAX_TIMEOUT_MS });
       expect(answer(res)).toMatchObject({ status: 201, body: { gid } });
-      expect((await api.view(gid)).gid).toBe(gid);
+      // Every path that carries the gid must take the longest valid one.
+      expect(answer(await api.get(gid))).toMatchObject({ status: 200, body: { gid, status: 'TRYING' } });
+      const route = newRoute('long-gid');
+      expect(answer(await api.register(gid, branchBody('b1', route)))).toMatchObject({ status: 201, body: { gid } });
+      expect(answer(await api.commit(gid, {}))).toEqual({ status: 200, body: { gid, status: 'COMMITTED' } });
+      expect(participant.callsFor(gid, 'b1', 'confirm')).toHaveLength(1);
+      const other = await api.begin({ gid: gid.slice(0, -1) + 'y' });
+      expect(other.status).toBe(201);
+      expect(answer(await api.rollback(other.body.gid, {}))).toEqual({ status: 200, body: { gid: other.body.gid, status: 'ROLLED_BACK' } });
     });
 
     it('answers 200 with the same transaction when begin is repeated with the gid of a TRYING one', async () => {

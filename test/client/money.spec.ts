@@ -3,14 +3,20 @@
  * beyond the balance), while a proxy in front of the account service fails 10% of confirms and
  * cancels on their first attempt. After convergence the books must balance to the cent.
  */
-import { localTransactionStats, type TransactionView } from '@tcc/client';
+import type { RowDataPacket } from 'mysql2';
+import { DataSource } from 'typeorm';
+import { localTransactionStats, runRead, type TransactionView } from '@tcc/client';
 import { randomId } from './support/databases';
 import { startFaultyProxy, type FaultyProxy } from './support/faulty-proxy';
 import { Answer, Http } from './support/http';
 import { startStack, type Stack } from './support/stack';
 
-const ACCOUNTS = 10;
-const ORDERS = 200;
+import type { StoreKind } from './support/stack';
+
+/** Reads under the service's own SQLite queue, so it never sees a transaction half done. */
+function sqliteQuery(dataSource: DataSource): { query(sql: string): Promise<RowDataPacket[]> } {
+  return { query: (sql) => runRead(dataSource, (manager) => manager.query(sql) as Promise<RowDataPacket[]>) };
+}
 
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -22,14 +28,18 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
   }
 }
 
-describe('money: 200 concurrent orders over 10 accounts with failing confirms and cancels (MariaDB)', () => {
+describe.each([
+  { store: 'mariadb' as StoreKind, ACCOUNTS: 10, ORDERS: 200 },
+  // The embedded default serialises local transactions; a smaller run proves it under the same faults.
+  { store: 'sqlite' as StoreKind, ACCOUNTS: 4, ORDERS: 60 },
+])('money: $ORDERS concurrent orders over $ACCOUNTS accounts with failing confirms and cancels ($store)', ({ store, ACCOUNTS, ORDERS }) => {
   let stack: Stack;
   let proxy: FaultyProxy | undefined;
   const http = new Http();
 
   beforeAll(async () => {
     stack = await startStack({
-      store: 'mariadb',
+      store,
       accountUrlFor: async (account) => {
         proxy = await startFaultyProxy(account.url, 0.1);
         return proxy.url;
@@ -44,12 +54,12 @@ describe('money: 200 concurrent orders over 10 accounts with failing confirms an
   });
 
   it('converges with every balance equal to its opening balance minus its PAID orders and nothing frozen', async () => {
-    const accountDb = stack.databases.account!;
-    const orderDb = stack.databases.order!;
+    const accountDb = stack.databases.account ?? sqliteQuery(stack.account.app.get(DataSource));
+    const orderDb = stack.databases.order ?? sqliteQuery(stack.order.app.get(DataSource));
     const opening = new Map<string, number>();
     for (let i = 0; i < ACCOUNTS; i++) {
       const id = `money-${i}-${randomId(4)}`;
-      const balance = 20_000 + Math.floor(Math.random() * 30_000);
+      const balance = (ORDERS / ACCOUNTS) * (1_000 + Math.floor(Math.random() * 1_500));
       expect((await http.post(`${stack.account.url}/accounts`, { id, balance })).status).toBe(201);
       opening.set(id, balance);
     }
@@ -68,10 +78,12 @@ describe('money: 200 concurrent orders over 10 accounts with failing confirms an
       }
     })();
 
-    const placed = Array.from({ length: ORDERS }, () => ({
-      accountId: ids[Math.floor(Math.random() * ids.length)],
-      amount: 100 + Math.floor(Math.random() * 3_900),
-    }));
+    // Random amounts, a few of them beyond any balance, so both outcomes surely happen.
+    const placed = Array.from({ length: ORDERS }, (_, i) => {
+      const accountId = ids[Math.floor(Math.random() * ids.length)];
+      const amount = i % 20 === 7 ? opening.get(accountId)! + 1 : 100 + Math.floor(Math.random() * 3_900);
+      return { accountId, amount };
+    });
     const deadlocksBefore = localTransactionStats.deadlockRetries;
     const started = Date.now();
     const answers: Answer[] = await Promise.all(placed.map((order) => http.post(`${stack.order.url}/orders`, order)));
@@ -149,7 +161,7 @@ describe('money: 200 concurrent orders over 10 accounts with failing confirms an
     const retried = views.filter((v) => v.branches.some((b) => b.attempts > 1)).length;
     expect(retried).toBeGreaterThan(0);
     console.log(
-      `money: ${paidCount} paid, ${ORDERS - paidCount} refused in ${placedMs} ms; ` +
+      `money (${store}): ${paidCount} paid, ${ORDERS - paidCount} refused in ${placedMs} ms; ` +
         `faults: ${proxy!.stats.droppedBefore} dropped before, ${proxy!.stats.droppedAfter} lost after; ${retried} transactions retried`,
     );
   });

@@ -22,7 +22,11 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export async function startFaultyProxy(target: string, failureRate: number, random: () => number = Math.random): Promise<FaultyProxy> {
+/** Fails every `1 / failureRate`-th first attempt (exactly that share), alternating the two kinds of fault. */
+export async function startFaultyProxy(target: string, failureRate: number): Promise<FaultyProxy> {
+  const every = Math.round(1 / failureRate);
+  let firstAttempts = 0;
+  let faults = 0;
   const agent = new Agent({ connections: 256, keepAliveTimeout: 4_000 });
   const seen = new Set<string>();
   const stats = { forwarded: 0, droppedBefore: 0, droppedAfter: 0 };
@@ -37,7 +41,7 @@ export async function startFaultyProxy(target: string, failureRate: number, rand
         const key = `${gid}/${branchId}/${phase}`;
         if (!seen.has(key)) {
           seen.add(key);
-          if (random() < failureRate) fault = random() < 0.5 ? 'before' : 'after';
+          if (++firstAttempts % every === 0) fault = faults++ % 2 === 0 ? 'before' : 'after';
         }
       }
       if (fault === 'before') {

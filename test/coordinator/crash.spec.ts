@@ -203,6 +203,7 @@ describe('coordinator process: migrate and configuration', () => {
     const result = await runCoordinatorToExit([], {
       TCC_SQLITE_PATH: join(sqliteDir, `${randomSuffix()}.sqlite`),
       TCC_HTTP_PORT: '0',
+      TCC_GRPC_PORT: '0',
       TCC_HOST: '127.0.0.1',
       ...env,
     }, 20_000);

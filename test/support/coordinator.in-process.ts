@@ -40,6 +40,8 @@ export async function createStore(kind: StoreKind): Promise<TestStore> {
 export const TEST_DEFAULTS: Env = {
   TCC_HOST: '127.0.0.1',
   TCC_HTTP_PORT: '0',
+  // Random ports for gRPC too, so coordinators of parallel specs never collide on 7071.
+  TCC_GRPC_PORT: '0',
   TCC_MIGRATE_ON_START: 'true',
   TCC_LOG_LEVEL: 'warn',
 };

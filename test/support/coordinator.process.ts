@@ -112,7 +112,7 @@ export class CoordinatorProcess {
     assertBuilt();
     this.starts++;
     const child = spawn(process.execPath, [COORDINATOR_MAIN], {
-      env: childEnv({ TCC_HTTP_PORT: '0', ...this.env }),
+      env: childEnv({ TCC_HTTP_PORT: '0', TCC_GRPC_PORT: '0', ...this.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

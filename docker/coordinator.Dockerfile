@@ -16,7 +16,9 @@ COPY nest-cli.json tsconfig.json .swcrc ./
 COPY apps ./apps
 COPY libs ./libs
 COPY migrations ./migrations
-RUN npx nest build coordinator
+COPY scripts ./scripts
+# The same steps as `npm run build` for this one app: compile, then ship the .proto files beside it.
+RUN npx nest build coordinator && node scripts/copy-protos.js
 # What stays in node_modules is exactly what the runtime stage ships.
 RUN npm prune --omit=dev --no-audit --no-fund
 

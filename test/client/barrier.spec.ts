@@ -152,6 +152,35 @@ describe('barrier on MariaDB (account-freeze participant over HTTP)', () => {
     expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000 });
   });
 
+  it('stays consistent when tries and cancels of one branch are duplicated and race each other', async () => {
+    const account = await client.open(1_000_000);
+    const deadlocksBefore = localTransactionStats.deadlockRetries;
+    await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const id = gid();
+        const payload = { accountId: account, amount: 10 };
+        const answers = await Promise.all(
+          (['try', 'cancel', 'try', 'cancel'] as const).map((phase) => client.call(phase, id, 'freeze', payload).then((a) => ({ phase, ...a }))),
+        );
+        const cancels = answers.filter((a) => a.phase === 'cancel');
+        const tries = answers.filter((a) => a.phase === 'try');
+        expect(cancels.map((c) => c.status)).toEqual([200, 200]);
+        const cancelOutcomes = cancels.map((c) => String(c.body.outcome)).sort();
+        if (cancelOutcomes[0] === 'applied') {
+          // A try ran, then one cancel released it; the other copies are duplicates.
+          expect(cancelOutcomes).toEqual(['applied', 'duplicate']);
+          expect(tries.map((t) => `${t.status}:${String(t.body.outcome)}`).sort()).toEqual(['200:applied', '200:duplicate']);
+        } else {
+          // The cancel came first: no try may run after it.
+          expect(cancelOutcomes).toEqual(['duplicate', 'empty-rollback']);
+          expect(tries.map((t) => t.status)).toEqual([409, 409]);
+        }
+      }),
+    );
+    expect(localTransactionStats.deadlockRetries - deadlocksBefore).toBe(0);
+    expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000 });
+  });
+
   it('confirms with the amount the try recorded, never one sent with the confirm', async () => {
     const account = await client.open(1000);
     const id = gid();

@@ -13,7 +13,14 @@ export class AdminPageController {
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('cache-control', 'no-store')
-  @Header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'")
+  // The page is inline script and style only; it may not be framed (its buttons act with the
+  // token) and its forms never submit natively (the token must not end up in a URL).
+  @Header(
+    'content-security-policy',
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  )
+  @Header('referrer-policy', 'no-referrer')
+  @Header('x-content-type-options', 'nosniff')
   page(): string {
     return ADMIN_PAGE_HTML;
   }

@@ -59,7 +59,16 @@ describe('migrations on MariaDB', () => {
 
   it('does not touch the schema on start unless ACCOUNT_MIGRATE_ON_START=true', async () => {
     const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
-    await service.close();
+    const http = new Http();
+    try {
+      expect((await http.get(`${service.url}/health/live`)).status).toBe(200);
+      const ready = await http.get(`${service.url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(ready.body.error).toBe('MIGRATIONS_PENDING');
+    } finally {
+      await service.close();
+      await http.close();
+    }
     expect(await account.query('SHOW TABLES')).toHaveLength(0);
   });
 
@@ -67,6 +76,14 @@ describe('migrations on MariaDB', () => {
     expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateAccounts1763900000100']);
     expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual([]);
     expect(await migrateOrderDatabase({ ORDER_DB_URL: order.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateOrders1763900000200']);
+    const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
+    const http = new Http();
+    try {
+      expect((await http.get(`${service.url}/health/ready`)).status).toBe(200);
+    } finally {
+      await service.close();
+      await http.close();
+    }
     const tables = (await account.query('SHOW TABLES')).map((row) => String(Object.values(row)[0])).sort();
     expect(tables).toEqual(['account_freezes', 'account_migrations', 'accounts', 'tcc_barrier']);
     const collations = await account.query(

@@ -2,6 +2,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule, dataSourceOptions } from '@tcc/client';
+import { HealthController } from './health/health.controller';
 import { loggingModule } from './logging/logging.module';
 import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
 import { AccountStore } from './accounts/account.store';
@@ -30,7 +31,7 @@ export class AccountServiceModule {
         }),
         TccModule.forRoot({ serviceName: 'account-service', barrierCleanup: config.barrierCleanup }),
       ],
-      controllers: [AccountsController],
+      controllers: [AccountsController, HealthController],
       providers: [AccountStore, AccountsService, AccountFreezeParticipant],
     };
   }

@@ -2,6 +2,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule, dataSourceOptions } from '@tcc/client';
+import { HealthController } from './health/health.controller';
 import { loggingModule } from './logging/logging.module';
 import type { OrderConfig } from './config/order.config';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
@@ -39,7 +40,7 @@ export class OrderServiceModule {
           barrierCleanup: config.barrierCleanup,
         }),
       ],
-      controllers: [OrdersController],
+      controllers: [OrdersController, HealthController],
       providers: [{ provide: ORDER_CONFIG, useValue: config }, OrderStore, OrdersService, OrderParticipant],
     };
   }

@@ -37,7 +37,7 @@ import {
 } from '@tcc/client';
 import { HttpTransport } from '@tcc/client/client/http.transport';
 import type { TransactionView } from '@tcc/client';
-import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
+import { createCoordinator } from './support/coordinator';
 import { CreateTccBarrier1763900000000 } from '../../migrations/barrier/1763900000000-create-tcc-barrier';
 import { Http } from './support/http';
 import { FAST_COORDINATOR } from './support/stack';

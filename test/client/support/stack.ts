@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCoordinator } from '../../../apps/coordinator/src/bootstrap';
+import { createCoordinator } from './coordinator';
 import type { RunningAccountService } from '../../../apps/account-service/src/bootstrap';
 import type { RunningOrderService } from '../../../apps/order-service/src/bootstrap';
 import { createDatabase, type TestDatabase } from './databases';

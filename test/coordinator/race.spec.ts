@@ -10,6 +10,10 @@ import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 
 const TRANSACTIONS = 300;
+/** Every transaction is begun and registered within this time; the first deadline falls after it. */
+const SETUP_BUDGET_MS = 6_000;
+/** Deadlines are spread over this window, so commits, rollbacks and scans overlap heavily. */
+const DEADLINE_SPREAD_MS = 1_500;
 /** Commits (and rollbacks) fire at a random moment in [deadline + MIN, deadline + MAX]. */
 const OFFSET_MIN_MS = -150;
 const OFFSET_MAX_MS = 100;
@@ -62,12 +66,16 @@ describe('commit racing the timeout rollback on MariaDB', () => {
     const suffix = randomSuffix(6);
     const route = participant.branch('race');
 
-    const run = async (i: number): Promise<Outcome> => {
-      await sleep(i * 8);
+    // Set-up first (begin + register, 24 at a time), with deadlines placed after it so a slow,
+    // busy machine cannot push every commit past its deadline: then all the racing happens in a
+    // window of DEADLINE_SPREAD_MS, commits and explicit rollbacks against the scheduler's scans.
+    const started = Date.now();
+    const firstDeadline = started + SETUP_BUDGET_MS;
+    const setUp = async (i: number): Promise<Outcome> => {
       const gid = `race-${i}-${suffix}`;
-      const timeoutMs = 300 + Math.floor(Math.random() * 300);
+      const deadline = firstDeadline + Math.random() * DEADLINE_SPREAD_MS;
       const outcome: Outcome = { i, gid, expiresAt: 0, branches: [], errors: [] };
-      const begun = await api.begin({ gid, timeoutMs });
+      const begun = await api.begin({ gid, timeoutMs: Math.max(1, Math.round(deadline - Date.now())) });
       if (begun.status !== 201) {
         outcome.errors.push(`begin answered ${begun.status} ${begun.text}`);
         return outcome;
@@ -80,6 +88,20 @@ describe('commit racing the timeout rollback on MariaDB', () => {
           outcome.errors.push(`register ${branchId} answered ${reg.status} ${reg.text}`);
         }
       }
+      return outcome;
+    };
+    const prepared: Outcome[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 24 }, async () => {
+        while (next < TRANSACTIONS) prepared.push(await setUp(next++));
+      }),
+    );
+    const setupMs = Date.now() - started;
+
+    const race = async (outcome: Outcome): Promise<Outcome> => {
+      if (!outcome.expiresAt) return outcome;
+      const { gid } = outcome;
       const at = (): number => outcome.expiresAt + OFFSET_MIN_MS + Math.random() * (OFFSET_MAX_MS - OFFSET_MIN_MS);
       const fire = async (when: number, call: () => Promise<HttpResult<DecisionResponse>>) => {
         await sleep(Math.max(0, when - Date.now()));
@@ -87,14 +109,12 @@ describe('commit racing the timeout rollback on MariaDB', () => {
         return { sentAt, res: await call() };
       };
       const commit = fire(at(), () => api.commit(gid, { wait: true }));
-      const rollback = i % 4 === 0 ? fire(at(), () => api.rollback(gid, { wait: true, reason: 'race' })) : undefined;
+      const rollback = outcome.i % 4 === 0 ? fire(at(), () => api.rollback(gid, { wait: true, reason: 'race' })) : undefined;
       outcome.commit = await commit;
       if (rollback) outcome.rollback = await rollback;
       return outcome;
     };
-
-    const started = Date.now();
-    const outcomes = await Promise.all(Array.from({ length: TRANSACTIONS }, (_, i) => run(i)));
+    const outcomes = (await Promise.all(prepared.map(race))).sort((a, b) => a.i - b.i);
     const decidedIn = Date.now() - started;
 
     // Let every transaction finish phase two.
@@ -177,7 +197,7 @@ describe('commit racing the timeout rollback on MariaDB', () => {
 
     // eslint-disable-next-line no-console
     console.log(
-      `race: ${TRANSACTIONS} transactions decided in ${decidedIn} ms: ${committed} COMMITTED, ${rolledBack} ROLLED_BACK; ` +
+      `race: ${TRANSACTIONS} transactions set up in ${setupMs} ms, decided in ${decidedIn} ms: ${committed} COMMITTED, ${rolledBack} ROLLED_BACK; ` +
         `${contested} commits sent within 50 ms of the deadline, ${lateCommits} sent > ${LATE_MARGIN_MS} ms after it; ` +
         `${participant.calls.length} participant calls`,
     );

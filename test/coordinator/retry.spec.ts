@@ -90,7 +90,8 @@ describe('phase-two retries on MariaDB', () => {
     expect(calls.map((c) => c.answer)).toEqual(['hang', 'hang', 200]);
     expect(view.branches[0]).toMatchObject({ status: 'CONFIRMED', attempts: 3 });
     for (const gap of gaps(calls)) {
-      expect(gap).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 30);
+      // Arrival times: the first call may reach us a little after the coordinator started its timer.
+      expect(gap).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 80);
       expect(gap).toBeLessThan(REQUEST_TIMEOUT_MS + RETRY_MAX_MS + 2_000);
     }
   });

@@ -84,7 +84,8 @@ export function participantControllerFor(prefix: string): Type<unknown> {
         }
         if (error instanceof HttpException) throw error;
         const message = error instanceof Error ? error.message : String(error);
-        this.logger.error({ gid: call.gid, branchId: call.branchId, participant, phase: call.phase, msg: 'participant call failed', error: message });
+        const { gid, branchId } = call;
+        this.logger.error({ gid, branchId, participant, phase: call.phase, msg: 'participant call failed', error: message });
         throw new InternalServerErrorException({ statusCode: 500, error: 'Internal Server Error', message });
       }
       switch (result.kind) {

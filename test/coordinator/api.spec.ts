@@ -612,6 +612,59 @@ describe.each(['mariadb', 'sqlite'] as StoreKind[])('coordinator HTTP API v1 on 
   });
 
   // ------------------------------------------------------------------------------------------
+  describe('concurrent repeats', () => {
+    const times = <T>(n: number, f: () => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, f));
+
+    it('the same begin ten times at once: one 201, nine 200, one transaction', async () => {
+      const gid = newGid('par-begin');
+      const answers = await times(10, () => api.begin({ gid, timeoutMs: 60_000 }));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+      expect(new Set(answers.map((a) => a.body.createdAt)).size).toBe(1);
+      expect(new Set(answers.map((a) => a.body.expiresAt)).size).toBe(1);
+    });
+
+    it('the same registration ten times at once: one 201, nine 200, one branch; a conflicting one: 409', async () => {
+      const gid = await beginTx('par-reg');
+      const body = branchBody('b1', newRoute('par-reg'), { payload: { v: 1 } });
+      const answers = await times(10, () => api.register(gid, body));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+
+      const urls = Array.from({ length: 6 }, () => participant.branch(newRoute('par-x')));
+      const conflicting = await Promise.all(urls.map((u) => api.register(gid, { ...body, branchId: 'b2', ...u })));
+      expect(conflicting.map((a) => a.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+      const view = await api.view(gid);
+      expect(view.branches.map((b) => b.branchId).sort()).toEqual(['b1', 'b2']);
+    });
+
+    it('ten commits at once: all answer COMMITTED, each branch is confirmed once', async () => {
+      const gid = await txWithBranches('par-commit', [newRoute('pc1'), newRoute('pc2')]);
+      const answers = await times(10, () => api.commit(gid, {}));
+      for (const a of answers) expect(answer(a)).toEqual({ status: 200, body: { gid, status: 'COMMITTED' } });
+      await sleep(300);
+      expect(participant.callsFor(gid, 'b1', 'confirm')).toHaveLength(1);
+      expect(participant.callsFor(gid, 'b2', 'confirm')).toHaveLength(1);
+    });
+
+    it('commit and rollback fired together on 20 transactions: exactly one wins each', async () => {
+      const route = newRoute('duel');
+      const gids = await Promise.all(Array.from({ length: 20 }, () => txWithBranches('duel', [route])));
+      const results = await Promise.all(gids.map((gid) => Promise.all([api.commit(gid, {}), api.rollback(gid, {})])));
+      for (const [k, [c, r]] of results.entries()) {
+        const gid = gids[k];
+        const view = await api.view(gid);
+        const summary = { gid, commit: c.status, rollback: r.status, final: view.status };
+        if (c.status === 200) {
+          expect(summary).toEqual({ gid, commit: 200, rollback: 409, final: 'COMMITTED' });
+          expect(participant.callsFor(gid, undefined, 'cancel')).toHaveLength(0);
+        } else {
+          expect(summary).toEqual({ gid, commit: 409, rollback: 200, final: 'ROLLED_BACK' });
+          expect(participant.callsFor(gid, undefined, 'confirm')).toHaveLength(0);
+        }
+      }
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------
   describe('bad input', () => {
     it('never changes a transaction, never reaches a participant, and never gets a 5xx', async () => {
       const route = newRoute('untouched');

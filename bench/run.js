@@ -24,6 +24,8 @@
  *   --keep-database    BENCH_KEEP_DATABASE=1  leave the database in place for inspection
  *   --coordinator-env K=V  (repeatable) extra environment for the coordinator, e.g. pool sizes
  *   --json-out FILE    BENCH_JSON_OUT     also write the JSON figures to FILE
+ *   --profile          BENCH_PROFILE=1    run the coordinator under --cpu-prof (profile in
+ *                                        .bench/profiles/) and print its 25 hottest functions
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -84,6 +86,7 @@ function parseOptions(argv, env) {
     keepDatabase: env.BENCH_KEEP_DATABASE === '1' || env.BENCH_KEEP_DATABASE === 'true',
     coordinatorEnv: {},
     jsonOut: env.BENCH_JSON_OUT,
+    profile: env.BENCH_PROFILE === '1' || env.BENCH_PROFILE === 'true',
   };
   const valued = {
     '--concurrency': 'concurrency',
@@ -112,6 +115,7 @@ function parseOptions(argv, env) {
     if (arg in valued) o[valued[arg]] = next();
     else if (arg === '--redis') o.redis = true;
     else if (arg === '--keep-database') o.keepDatabase = true;
+    else if (arg === '--profile') o.profile = true;
     else if (arg === '--coordinator-env') {
       const kv = next();
       const k = kv.indexOf('=');
@@ -387,6 +391,7 @@ async function main() {
     ...baseEnv,
     NODE_ENV: 'production',
     TCC_DB_URL: dbUrl,
+    TCC_HOST: HOST,
     TCC_HTTP_PORT: String(httpPort),
     TCC_GRPC_PORT: String(grpcPort),
     TCC_ALLOWED_TARGETS: `${HOST}:*`,
@@ -421,7 +426,9 @@ async function main() {
   });
   const stubOrigin = `http://${HOST}:${stubPort}`;
 
-  const coordinator = startChild('coordinator', [COORDINATOR_MAIN], coordinatorEnv);
+  const profileDir = path.join(ROOT, '.bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+  const nodeArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const coordinator = startChild('coordinator', [...nodeArgs, COORDINATOR_MAIN], coordinatorEnv);
   const coordinatorOut = tail(coordinator.stdout);
   const coordinatorOrigin = `http://${HOST}:${httpPort}`;
   const readyStart = performance.now();
@@ -631,7 +638,43 @@ async function main() {
   const json = JSON.stringify(result);
   process.stdout.write(json + '\n');
   if (o.jsonOut) fs.writeFileSync(o.jsonOut, json + '\n');
+  if (o.profile) {
+    // The profile is written when the coordinator exits, so stop it now (gracefully) and read it.
+    await stopChild(coordinator);
+    printProfile(profileDir);
+  }
   return completed > 0 ? 0 : 1;
+}
+
+/** The hottest functions of a V8 .cpuprofile, by self time, to stderr. */
+function printProfile(dir) {
+  let files = [];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  } catch {
+    // no directory: no profile
+  }
+  if (files.length === 0) {
+    log(`no CPU profile was written in ${dir} (did the coordinator exit cleanly on SIGTERM?)`);
+    return;
+  }
+  const file = path.join(dir, files[0]);
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const interval = (prof.endTime - prof.startTime) / Math.max(1, prof.samples.length) / 1000; // ms per sample
+  const self = new Map();
+  let total = 0;
+  for (const node of prof.nodes) {
+    const cf = node.callFrame;
+    const url = (cf.url || '').replace(/^file:\/\//, '').replace(ROOT + '/', '');
+    const key = `${cf.functionName || '(anonymous)'}  ${url}${url ? `:${cf.lineNumber + 1}` : ''}`;
+    const ms = (node.hitCount || 0) * interval;
+    total += ms;
+    self.set(key, (self.get(key) || 0) + ms);
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  const lines = [`coordinator CPU profile (${path.relative(ROOT, file)}), self time, whole run:`];
+  for (const [k, ms] of top) lines.push(`  ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
+  process.stderr.write(lines.join('\n') + '\n');
 }
 
 // ---------------------------------------------------------------------------------------------

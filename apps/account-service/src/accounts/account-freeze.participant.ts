@@ -40,6 +40,9 @@ export class AccountFreezeParticipant {
   @TccTry()
   async freeze(call: BranchCall, manager: EntityManager): Promise<FreezePayload> {
     const { accountId, amount } = parsePayload(call.payload);
+    // The freeze record goes first so the hot account row is locked only for the last statement
+    // before commit; a refusal rolls the record back with everything else.
+    await this.store.recordFreeze(manager, call.gid, call.branchId, accountId, amount);
     if (!(await this.store.freeze(manager, accountId, amount))) {
       // Read only to name the refusal: the decision itself was the conditional UPDATE.
       if (!(await this.store.find(manager, accountId))) {
@@ -47,7 +50,6 @@ export class AccountFreezeParticipant {
       }
       throw new BranchRefusal(AccountErrorCode.INSUFFICIENT_FUNDS, `account ${accountId} has less than ${amount} available`, 409);
     }
-    await this.store.recordFreeze(manager, call.gid, call.branchId, accountId, amount);
     return { accountId, amount };
   }
 

@@ -50,6 +50,7 @@ th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfc
 tr.selected td { background: #eef3ff; }
 td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 td.error-text { color: var(--danger); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; white-space: pre-wrap; word-break: break-word; max-width: 520px; }
+td.error-text.done { color: var(--muted); }
 td.empty { color: var(--muted); font-style: italic; text-align: center; padding: 14px; }
 .nowrap { white-space: nowrap; }
 .muted { color: var(--muted); }
@@ -325,14 +326,21 @@ pre.metadata { margin: 0; font-size: 12px; background: #fafbfc; border: 1px soli
         timeCell(t.createdAt),
         timeCell(t.updatedAt),
         el('td', { class: 'mono' }, t.rounds),
-        el('td', { class: 'nowrap', title: fmtTime(t.nextAttemptAt) }, t.nextAttemptAt ? ago(t.nextAttemptAt) : ''),
+        el('td', { class: 'nowrap', title: fmtTime(t.nextAttemptAt) }, t.nextAttemptAt ? (t.status === 'TRYING' ? 'times out ' : '') + ago(t.nextAttemptAt) : ''),
         el('td', { class: 'mono' }, t.owner || ''),
-        el('td', {}, t.attentionAt ? el('span', { class: 'attention', title: fmtTime(t.attentionAt), testid: 'attention' }, 'flagged ' + ago(t.attentionAt)) : ''),
+        el('td', {}, attentionOf(t)),
         el('td', {}, t.reason || ''));
     });
     if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No transaction matches these filters.'))];
     $('tx-body').replaceChildren.apply($('tx-body'), rows);
     $('page-info').textContent = 'page ' + state.cursors.length + ' · ' + items.length + ' shown' + (state.nextCursor ? ', more after' : '');
+  }
+
+  /** The attention flag matters only while phase two is still failing; a finished one keeps its time. */
+  function attentionOf(t) {
+    if (!t.attentionAt) return '';
+    if (PHASE_TWO.indexOf(t.status) >= 0) return el('span', { class: 'attention', title: fmtTime(t.attentionAt), testid: 'attention' }, 'flagged ' + ago(t.attentionAt));
+    return el('span', { class: 'muted', title: 'flagged at ' + fmtTime(t.attentionAt) + ', finished since' }, 'was flagged');
   }
 
   function updatePager() {
@@ -414,7 +422,7 @@ pre.metadata { margin: 0; font-size: 12px; background: #fafbfc; border: 1px soli
       field('Decided', tx.decidedAt ? fmtTime(tx.decidedAt) + '  (' + ago(tx.decidedAt) + ')' : 'not yet'),
       field('Next attempt', tx.nextAttemptAt ? fmtTime(tx.nextAttemptAt) + '  (' + ago(tx.nextAttemptAt) + ')' : 'none'),
       field('Lease owner', tx.owner || 'none'),
-      field('Attention', tx.attentionAt ? 'flagged at ' + fmtTime(tx.attentionAt) : 'no', 'detail-field-attention'),
+      field('Attention', !tx.attentionAt ? 'no' : PHASE_TWO.indexOf(tx.status) >= 0 ? el('span', { class: 'attention' }, 'flagged at ' + fmtTime(tx.attentionAt)) : 'was flagged at ' + fmtTime(tx.attentionAt) + ', finished since', 'detail-field-attention'),
       field('Reason', tx.reason || ''),
       tx.metadata ? field('Metadata', el('pre', { class: 'metadata' }, JSON.stringify(tx.metadata, null, 2))) : null);
 
@@ -496,7 +504,7 @@ pre.metadata { margin: 0; font-size: 12px; background: #fafbfc; border: 1px soli
         el('td', {}, b.protocol),
         el('td', {}, badge(b.status)),
         el('td', { class: 'mono', testid: 'attempts' }, b.attempts),
-        el('td', { class: 'error-text', testid: 'last-error' }, b.lastError || ''),
+        el('td', { class: b.status === 'REGISTERED' ? 'error-text' : 'error-text done', testid: 'last-error', title: b.status === 'REGISTERED' ? '' : 'from an earlier attempt; the branch is ' + b.status }, b.lastError || ''),
         cell);
     });
     if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No branch registered.'))];

@@ -30,6 +30,8 @@ interface KillEvent {
   /** Of those, the ones still owned by the dead process right after: left for another replica. */
   orphaned: number;
   restartMs: number;
+  /** Whether the victim led the scans when it was killed (with Redis up, its successor must take over). */
+  wasLeader: boolean;
 }
 
 describe('three replicas, one SIGKILLed three times during phase two, Redis stopped and started', () => {
@@ -107,18 +109,24 @@ describe('three replicas, one SIGKILLed three times during phase two, Redis stop
     const kills: KillEvent[] = [];
     const killDuringPhaseTwo = async (label: string): Promise<void> => {
       // Wait for a moment when the victim holds phase-two leases, i.e. its confirms/cancels are in flight.
-      const held = await eventually(async () => {
-        const gids = await heldLeases(sql, victim.ownerPattern);
-        return gids.length > 0 ? gids : undefined;
-      }, { timeoutMs: 20_000, intervalMs: 5, what: `${victim.name} to hold a phase-two lease` });
+      // Prefer a moment with several in flight; settle for one after a few seconds.
+      const since = Date.now();
+      const held = await eventually(
+        async () => {
+          const gids = await heldLeases(sql, victim.ownerPattern);
+          return gids.length >= (Date.now() - since < 3_000 ? 3 : 1) ? gids : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 5, what: `${victim.name} to hold a phase-two lease` },
+      );
       const pid = victim.pid!;
       const pattern = victim.ownerPattern;
       const atDone = done;
+      const wasLeader = (await victim.metrics()).scanLeader === 1 && !!(await victim.metrics()).redisUp;
       await victim.kill('SIGKILL');
       const orphaned = (await heldLeases(sql, pattern)).length;
       const restartFrom = Date.now();
       await victim.start();
-      kills.push({ label, pid, atDone, heldBefore: held.length, orphaned, restartMs: Date.now() - restartFrom });
+      kills.push({ label, pid, atDone, heldBefore: held.length, orphaned, restartMs: Date.now() - restartFrom, wasLeader });
     };
     const allMetrics = () => Promise.all(replicas.map((r) => r.metrics()));
 

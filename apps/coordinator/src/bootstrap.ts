@@ -27,7 +27,7 @@ const BODY_OVERHEAD_BYTES = 64 * 1024;
 export async function createCoordinator(env: Record<string, string | undefined> = process.env): Promise<RunningCoordinator> {
   const config = loadCoordinatorConfig(env);
   // maxParamLength: a gid may be 128 characters; a longer one must reach the gid check (400), not Fastify's 414.
-  const adapter = new FastifyAdapter({ bodyLimit: config.maxPayloadBytes + BODY_OVERHEAD_BYTES, keepAliveTimeout: 65_000, maxParamLength: 1024 });
+  const adapter = new FastifyAdapter({ bodyLimit: config.maxPayloadBytes + BODY_OVERHEAD_BYTES, keepAliveTimeout: 65_000, routerOptions: { maxParamLength: 1024 } });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     abortOnError: false,

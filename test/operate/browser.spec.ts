@@ -301,7 +301,7 @@ if (!haveChromium) {
     const late = await begin('late', ['stock']);
     expect(await page.locator(row(late)).count()).toBe(0);
     await page.check('#auto-refresh');
-    await page.locator(row(late)).waitFor({ timeout: 8_000 });
+    await page.locator(row(late)).waitFor({ timeout: 12_000 });
     expect(await page.locator(row(gid)).getAttribute('data-status')).toBe('COMMITTED');
     await page.uncheck('#auto-refresh');
   });

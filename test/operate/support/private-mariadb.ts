@@ -1,8 +1,11 @@
 /**
  * A MariaDB server of the test's own (mariadb-install-db into a temp datadir, mariadbd on a free
  * port), so a spec can stop and start a database without touching the machine's shared one. It
- * only ever signals the pid it spawned; `destroy()` kills it and removes the directory, and the
- * server is SIGKILLed when the test process exits, whatever happened.
+ * only ever signals the pid it spawned; `destroy()` kills it and removes the directory.
+ *
+ * If the test process dies without cleaning up (jest aborted by a process.exit, a SIGKILL), a
+ * small watchdog process started with each server kills that server by pid and removes the
+ * directory: an exit hook alone is not enough, jest does not run the sandbox's 'exit' listeners.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -121,6 +124,7 @@ export class PrivateMariaDb {
     );
     this.child = child;
     live.add(child);
+    if (child.pid !== undefined) this.watch(child.pid);
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
         live.delete(child);
@@ -138,6 +142,26 @@ export class PrivateMariaDb {
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${this.log()}`);
     });
+  }
+
+  /**
+   * Starts a detached watchdog: every 500 ms it checks that this test process is alive; once it
+   * is not, it SIGKILLs `serverPid` and removes the directory. It exits by itself as soon as the
+   * server is gone, so a stop/start cycle leaves no watchdog behind.
+   */
+  private watch(serverPid: number): void {
+    const script = `
+      const [parent, server, dir] = [Number(process.argv[1]), Number(process.argv[2]), process.argv[3]];
+      const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+      setInterval(() => {
+        if (!alive(server)) process.exit(0);
+        if (!alive(parent)) {
+          try { process.kill(server, 'SIGKILL'); } catch {}
+          setTimeout(() => { require('node:fs').rmSync(dir, { recursive: true, force: true }); process.exit(0); }, 500);
+        }
+      }, 500);`;
+    const watchdog = spawn(process.execPath, ['-e', script, String(process.pid), String(serverPid), this.dir], { detached: true, stdio: 'ignore' });
+    watchdog.unref();
   }
 
   async query(sql: string): Promise<void> {

@@ -11,6 +11,7 @@ import { AppModule } from './app.module';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config/coordinator.config';
 import { createValidationPipe } from './common/validation';
 import { Database } from './store/database';
+import { RecoveryScheduler } from './recovery/recovery.scheduler';
 
 export interface RunningCoordinator {
   app: NestFastifyApplication;
@@ -68,7 +69,13 @@ export async function createCoordinator(env: Record<string, string | undefined> 
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  return { app, config, url: `http://${host}:${port}`, grpcAddress: `${host}:${grpcPort}`, close: () => app.close() };
+  const close = async (): Promise<void> => {
+    // Drain first (no new begins, bounded wait for calls in flight, leases handed back); only
+    // then tear down the HTTP server, the participant connections and the database pool.
+    await app.get(RecoveryScheduler).drainAndRelease();
+    await app.close();
+  };
+  return { app, config, url: `http://${host}:${port}`, grpcAddress: `${host}:${grpcPort}`, close };
 }
 
 /** A port nobody listens on now, for `TCC_GRPC_PORT=0` (the gRPC server does not report the one it bound). */

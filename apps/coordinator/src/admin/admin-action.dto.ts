@@ -1,4 +1,4 @@
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { REASON_MAX_LENGTH } from '@tcc/client';
 
 export class RetryDto {
@@ -12,6 +12,7 @@ export class RetryDto {
 export class ReasonDto {
   @IsString()
   @IsNotEmpty()
+  @Matches(/\S/, { message: 'reason must not be blank' })
   @MaxLength(REASON_MAX_LENGTH)
   reason!: string;
 }

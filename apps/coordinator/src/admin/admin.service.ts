@@ -3,17 +3,18 @@
  * branch as done by hand. Every action is audited in the same local transaction as its effect,
  * and goes through the same state machine and leases as everything else.
  */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GlobalStatus, type DecisionResponse } from '@tcc/client';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { ReplicaIdentity } from '../recovery/replica.identity';
+import { MetricsService } from '../metrics/metrics.service';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
 import { TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../transactions/transaction.errors';
 
 @Injectable()
-export class AdminService {
+export class AdminService implements OnModuleInit {
   private readonly logger = new Logger(AdminService.name);
 
   constructor(
@@ -21,7 +22,12 @@ export class AdminService {
     private readonly store: TransactionStore,
     private readonly driver: PhaseTwoDriver,
     private readonly replica: ReplicaIdentity,
+    private readonly metrics: MetricsService,
   ) {}
+
+  onModuleInit(): void {
+    if (!this.config.adminToken) this.logger.warn('TCC_ADMIN_TOKEN is not set: the admin API (/admin/v1) refuses every request');
+  }
 
   /** Runs a phase-two round now instead of at the next retry time; answers the status after it. */
   async retryNow(gid: string, actor: string, reason: string | null): Promise<DecisionResponse> {
@@ -71,6 +77,7 @@ export class AdminService {
     this.logger.warn({ gid, branchId, msg: `resolved by hand by ${actor}: ${reason}` });
     const finish = decide(tx.status, 'finish');
     if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null, tx.status, finish.to as 'COMMITTED' | 'ROLLED_BACK'))) {
+      this.metrics.transactions.inc({ outcome: finish.to === GlobalStatus.COMMITTED ? 'committed' : 'rolled_back' });
       return { gid, status: finish.to };
     }
     return { gid, status: tx.status };

@@ -34,6 +34,10 @@ export function errorBody(statusCode: number, message: string | string[], extra:
   return { statusCode, error: REASON[statusCode] ?? 'Error', message, ...extra };
 }
 
+function isHealthResult(response: unknown): boolean {
+  return typeof response === 'object' && response !== null && 'status' in response && 'details' in response && 'error' in response;
+}
+
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Api');
@@ -45,6 +49,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
       return throwError(() => error);
     }
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    // A health check's answer (terminus) is already the body: it names what is down.
+    if (exception instanceof HttpException && isHealthResult(exception.getResponse())) {
+      void reply.status(exception.getStatus()).header('content-type', 'application/json; charset=utf-8').send(exception.getResponse());
+      return;
+    }
     const body = this.toBody(exception);
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }

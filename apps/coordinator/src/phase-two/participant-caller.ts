@@ -75,7 +75,8 @@ export class ParticipantCaller implements OnModuleDestroy {
     }
   }
 
+  /** Calls still running after the shutdown grace period are abandoned: their leases were handed back. */
   async onModuleDestroy(): Promise<void> {
-    await this.agent.close().catch(() => undefined);
+    await this.agent.destroy().catch(() => undefined);
   }
 }

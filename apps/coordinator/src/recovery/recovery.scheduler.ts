@@ -36,11 +36,23 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
     this.schedule(0);
   }
 
+  private stopping: Promise<void> | null = null;
+
   /**
    * Graceful shutdown: take no new transactions, stop scanning, let phase-two calls in flight
    * finish (up to TCC_SHUTDOWN_GRACE_MS), then hand every lease still held back to the others.
+   * Runs before anything is torn down (bootstrap's close() calls it first); idempotent.
    */
+  drainAndRelease(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    await this.drainAndRelease();
+  }
+
+  private async stop(): Promise<void> {
     this.shutdown.draining = true;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -22,6 +22,7 @@ import {
   CoordinatorClient,
   CoordinatorError,
   CoordinatorUnavailableError,
+  HttpCoordinatorClient,
   NoTransactionError,
   TccCancel,
   TccConfirm,
@@ -297,9 +298,10 @@ describe('decorators against a real coordinator', () => {
     expect(invalid).toBeInstanceOf(CoordinatorError);
     expect((invalid as CoordinatorError).statusCode).toBe(400);
 
-    const nowhere = new CoordinatorClient(resolveTccOptions({ coordinatorUrl: 'http://127.0.0.1:1', requestTimeoutMs: 500 }), new HttpTransport());
+    const transport = new HttpTransport();
+    const nowhere = new HttpCoordinatorClient(resolveTccOptions({ coordinatorUrl: 'http://127.0.0.1:1', requestTimeoutMs: 500 }), transport);
     await expect(nowhere.get('x')).rejects.toBeInstanceOf(CoordinatorUnavailableError);
-    await nowhere.onApplicationShutdown();
+    await transport.close();
   });
 
   it('refuses a branch outside any transaction', async () => {

@@ -1,9 +1,4 @@
-/**
- * The coordinator's HTTP API (DESIGN.md §3) as typed calls. Idempotent calls (register, commit,
- * rollback, get) are retried a few times when there is no answer; begin is not, because a lost
- * answer may hide a created transaction (which then simply times out with no branches).
- */
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+/** The coordinator's HTTP API v1 (DESIGN.md §3) over keep-alive connections (see CoordinatorClient). */
 import type {
   BeginRequest,
   BeginResponse,
@@ -17,11 +12,10 @@ import type {
   TransactionView,
 } from '../protocol';
 import { TCC_HEADERS } from '../protocol';
-import { CoordinatorError, CoordinatorUnavailableError } from './coordinator.errors';
-import { HttpTransport } from './http.transport';
-import { ResolvedTccOptions, TCC_OPTIONS } from './tcc.options';
-
-const IDEMPOTENT_ATTEMPTS = 3;
+import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinator.client';
+import { CoordinatorError } from './coordinator.errors';
+import type { HttpTransport } from './http.transport';
+import type { ResolvedTccOptions } from './tcc.options';
 
 function toErrorBody(statusCode: number, body: JsonValue | undefined): ErrorBody {
   if (body && typeof body === 'object' && !Array.isArray(body) && 'message' in body) {
@@ -30,14 +24,14 @@ function toErrorBody(statusCode: number, body: JsonValue | undefined): ErrorBody
   return { statusCode, error: 'Error', message: typeof body === 'string' ? body : `HTTP ${statusCode}` };
 }
 
-@Injectable()
-export class CoordinatorClient implements OnApplicationShutdown {
+export class HttpCoordinatorClient extends CoordinatorClient {
   constructor(
-    @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
+    private readonly options: ResolvedTccOptions,
     private readonly http: HttpTransport,
-  ) {}
+  ) {
+    super();
+  }
 
-  /** `traceparent`: the initiator's trace context, which the coordinator passes on to phase two. */
   begin(request: BeginRequest = {}, traceparent?: string): Promise<BeginResponse> {
     return this.call('begin', 'POST', '/v1/transactions', request, 1, this.options.requestTimeoutMs, traceparent);
   }
@@ -61,11 +55,7 @@ export class CoordinatorClient implements OnApplicationShutdown {
     return this.call('get', 'GET', `/v1/transactions/${encodeURIComponent(gid)}`, undefined);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    await this.http.close();
-  }
-
-  private async call<T>(
+  private call<T>(
     operation: string,
     method: 'GET' | 'POST',
     path: string,
@@ -75,19 +65,11 @@ export class CoordinatorClient implements OnApplicationShutdown {
     traceparent?: string,
   ): Promise<T> {
     const headers: Record<string, string> = traceparent ? { [TCC_HEADERS.traceparent]: traceparent } : {};
-    let lastFailure: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt * Math.random()));
-      try {
-        const answer = await this.http.send(method, this.options.coordinatorUrl + path, timeoutMs, body, headers);
-        if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body as T;
-        if (answer.statusCode < 500) throw new CoordinatorError(answer.statusCode, toErrorBody(answer.statusCode, answer.body), operation);
-        lastFailure = new Error(`HTTP ${answer.statusCode}`);
-      } catch (error) {
-        if (error instanceof CoordinatorError) throw error;
-        lastFailure = error;
-      }
-    }
-    throw new CoordinatorUnavailableError(operation, lastFailure);
+    return withRetries(operation, attempts, async () => {
+      const answer = await this.http.send(method, this.options.coordinatorUrl + path, timeoutMs, body, headers);
+      if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body as T;
+      if (answer.statusCode < 500) throw new CoordinatorError(answer.statusCode, toErrorBody(answer.statusCode, answer.body), operation);
+      throw new Error(`HTTP ${answer.statusCode}`);
+    });
   }
 }

@@ -2,6 +2,7 @@
  * JSON over HTTP with keep-alive connections (undici), shared by the coordinator client and the
  * initiator's try calls. Answers every response, whatever its status; throws only when there is none.
  */
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { Agent, request } from 'undici';
 import type { JsonValue } from '../protocol';
 
@@ -10,7 +11,7 @@ export interface HttpAnswer {
   body: JsonValue | undefined;
 }
 
-export class HttpTransport {
+export class HttpTransport implements OnApplicationShutdown {
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 });
 
   async send(
@@ -43,5 +44,9 @@ export class HttpTransport {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.close();
   }
 }

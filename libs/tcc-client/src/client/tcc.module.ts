@@ -1,6 +1,7 @@
 /**
- * What an application imports to take part in TCC transactions: the coordinator client, the
- * initiator (@TccTransactional, TccInitiator) and the participant endpoints with their barrier.
+ * What an application imports to take part in TCC transactions: the coordinator client (HTTP or
+ * gRPC, `transport`), the initiator (@TccTransactional, TccInitiator) and the participant endpoints
+ * (HTTP always, gRPC with `grpc`) with their barrier.
  */
 import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
@@ -15,9 +16,14 @@ import { ParticipantDataSource } from '../participant/participant-data-source.pr
 import { ParticipantDispatcher } from '../participant/participant.dispatcher';
 import { ParticipantExplorer } from '../participant/participant.explorer';
 import { ParticipantRegistry } from '../participant/participant.registry';
+import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
+import { GrpcTryCaller } from '../initiator/grpc-try.caller';
+import { GrpcChannels } from '../grpc/grpc.channels';
 import { CoordinatorClient } from './coordinator.client';
+import { GrpcCoordinatorClient } from './grpc-coordinator.client';
+import { HttpCoordinatorClient } from './http-coordinator.client';
 import { HttpTransport } from './http.transport';
-import { DEFAULT_PARTICIPANT_PATH, TCC_OPTIONS, TccModuleOptions, resolveTccOptions } from './tcc.options';
+import { DEFAULT_PARTICIPANT_PATH, ResolvedTccOptions, TCC_OPTIONS, TccModuleOptions, resolveTccOptions } from './tcc.options';
 
 export interface TccModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   inject?: FactoryProvider['inject'];
@@ -28,7 +34,15 @@ export interface TccModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
 
 const SERVICES: Provider[] = [
   HttpTransport,
-  CoordinatorClient,
+  GrpcChannels,
+  {
+    provide: CoordinatorClient,
+    inject: [TCC_OPTIONS, HttpTransport, GrpcChannels],
+    useFactory: (options: ResolvedTccOptions, http: HttpTransport, channels: GrpcChannels): CoordinatorClient =>
+      options.transport === 'grpc' ? new GrpcCoordinatorClient(options, channels) : new HttpCoordinatorClient(options, http),
+  },
+  GrpcTryCaller,
+  ParticipantGrpcServer,
   SelfUrl,
   TransactionRunner,
   TccInitiator,
@@ -40,7 +54,7 @@ const SERVICES: Provider[] = [
   BarrierCleanupService,
   { provide: APP_INTERCEPTOR, useClass: TraceparentInterceptor },
 ];
-const EXPORTS = [CoordinatorClient, TccInitiator, ParticipantRegistry, BarrierCleanupService, TCC_OPTIONS];
+const EXPORTS = [CoordinatorClient, TccInitiator, ParticipantRegistry, ParticipantGrpcServer, BarrierCleanupService, TCC_OPTIONS];
 
 @Module({})
 export class TccModule {

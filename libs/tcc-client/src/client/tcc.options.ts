@@ -3,9 +3,32 @@ import type { BarrierCleanupSettings } from '../barrier/barrier-cleanup.job';
 import { DEFAULT_BARRIER_CLEANUP } from '../barrier/barrier-cleanup.job';
 import { DEFAULT_TIMEOUT_MS } from '../protocol';
 
+/** Where this service serves its participants over gRPC (see ParticipantGrpcServer). */
+export interface ParticipantGrpcOptions {
+  /** Port of the gRPC server; 0 picks a free one. */
+  port: number;
+  /** Interface to listen on. Default `0.0.0.0`. */
+  host?: string;
+  /**
+   * `host:port` at which the coordinator and initiators reach this server, used in the targets this
+   * service registers for its own gRPC branches. Default: 127.0.0.1 and the port actually bound.
+   */
+  publicAddress?: string;
+}
+
 export interface TccModuleOptions {
+  /** How to talk to the coordinator: its HTTP API (default) or its gRPC API. */
+  transport?: 'http' | 'grpc';
   /** Base URL of the coordinator's HTTP API. Default `http://127.0.0.1:7070`. */
   coordinatorUrl?: string;
+  /** `host:port` of the coordinator's gRPC API, used with `transport: 'grpc'`. Default `127.0.0.1:7071`. */
+  coordinatorGrpcAddress?: string;
+  /**
+   * Serve this service's participants over gRPC too (they are always served over HTTP): each
+   * @TccParticipant('name') becomes the service `tcc.v1.participants.<Name>` with the methods Try,
+   * Confirm and Cancel (see participantGrpcService). Unset: no gRPC server.
+   */
+  grpc?: ParticipantGrpcOptions;
   /** Bound on begin, register, get and on each try call. Default 10000 ms. */
   requestTimeoutMs?: number;
   /** Bound on commit and rollback, which wait for phase two. Default 60000 ms. */
@@ -28,7 +51,10 @@ export interface TccModuleOptions {
 }
 
 export interface ResolvedTccOptions {
+  transport: 'http' | 'grpc';
   coordinatorUrl: string;
+  coordinatorGrpcAddress: string;
+  grpc: { port: number; host: string; publicAddress: string | undefined } | undefined;
   requestTimeoutMs: number;
   decisionTimeoutMs: number;
   defaultTransactionTimeoutMs: number;
@@ -42,11 +68,36 @@ export interface ResolvedTccOptions {
 export const TCC_OPTIONS = Symbol('TCC_OPTIONS');
 export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
 export const DEFAULT_PARTICIPANT_PATH = 'tcc';
+export const DEFAULT_COORDINATOR_GRPC_ADDRESS = '127.0.0.1:7071';
+
+/** `host:port` as gRPC channels take it (a bracketed IPv6 host is fine). */
+export const GRPC_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+function grpcAddress(option: string, value: string): string {
+  const match = GRPC_ADDRESS.exec(value);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+    throw new Error(`tcc: ${option} "${value}" is not a host:port address (e.g. 127.0.0.1:7071)`);
+  }
+  return value;
+}
 
 export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions {
   const trim = (url: string): string => url.replace(/\/+$/, '');
+  const transport = options.transport ?? 'http';
+  if (transport !== 'http' && transport !== 'grpc') throw new Error(`tcc: transport must be "http" or "grpc", not "${String(transport)}"`);
+  const grpc = options.grpc;
+  if (grpc && (!Number.isInteger(grpc.port) || grpc.port < 0 || grpc.port > 65535)) {
+    throw new Error(`tcc: grpc.port must be an integer port between 0 and 65535, not ${String(grpc.port)}`);
+  }
   return {
+    transport,
     coordinatorUrl: trim(options.coordinatorUrl ?? DEFAULT_COORDINATOR_URL),
+    coordinatorGrpcAddress: grpcAddress('coordinatorGrpcAddress', options.coordinatorGrpcAddress ?? DEFAULT_COORDINATOR_GRPC_ADDRESS),
+    grpc: grpc && {
+      port: grpc.port,
+      host: grpc.host ?? '0.0.0.0',
+      publicAddress: grpc.publicAddress === undefined ? undefined : grpcAddress('grpc.publicAddress', grpc.publicAddress),
+    },
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     decisionTimeoutMs: options.decisionTimeoutMs ?? 60_000,
     defaultTransactionTimeoutMs: options.defaultTransactionTimeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -9,7 +9,10 @@ import { CoordinatorError, CoordinatorUnavailableError } from '../client/coordin
 import { HttpTransport } from '../client/http.transport';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
 import { GlobalStatus, JsonValue, REASON_MAX_LENGTH, TCC_HEADERS } from '../protocol';
-import type { BranchCallBody } from '../protocol';
+import type { BranchCallBody, Protocol } from '../protocol';
+import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
+import { participantGrpcTarget } from '../participant/participant-grpc.naming';
+import { GrpcTryCaller } from './grpc-try.caller';
 import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError } from './initiator.errors';
@@ -21,11 +24,6 @@ export interface TransactionalOptions {
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
 }
-
-const urlsOf = (urls: { confirm: string; cancel: string }): { confirm: string; cancel: string } => ({
-  confirm: urls.confirm,
-  cancel: urls.cancel,
-});
 
 function errorCode(body: JsonValue | undefined, statusCode: number): string {
   if (body && typeof body === 'object' && !Array.isArray(body)) {
@@ -44,6 +42,8 @@ export class TransactionRunner {
     private readonly coordinator: CoordinatorClient,
     private readonly http: HttpTransport,
     private readonly selfUrl: SelfUrl,
+    private readonly grpcTry: GrpcTryCaller,
+    private readonly participantGrpc: ParticipantGrpcServer,
   ) {}
 
   async run<T>(options: TransactionalOptions, work: () => Promise<T>): Promise<T> {
@@ -71,22 +71,20 @@ export class TransactionRunner {
   }
 
   /**
-   * Registers a branch of the current transaction, then calls its try; answers the try's body (for a
-   * participant built with this library: `{ gid, branchId, phase, outcome, result }`).
+   * Registers a branch of the current transaction, then calls its try, over HTTP or gRPC; answers
+   * the try's body (for a participant built with this library, over either protocol:
+   * `{ gid, branchId, phase, outcome, result }`).
    */
   async branch(spec: BranchOptions): Promise<JsonValue | undefined> {
     const transaction = currentTransaction();
     if (!transaction?.isOpen) throw new NoTransactionError(`cannot run branch "${spec.branchId ?? spec.participant}"`);
     const gid = transaction.gid;
     const branchId = spec.branchId ?? spec.participant;
-    const urls = spec.urls ?? {
-      try: this.selfUrl.endpoint(spec.participant, 'try', spec.service),
-      confirm: this.selfUrl.endpoint(spec.participant, 'confirm', spec.service),
-      cancel: this.selfUrl.endpoint(spec.participant, 'cancel', spec.service),
-    };
+    const protocol = spec.protocol ?? 'http';
+    const endpoints = this.endpoints(spec, protocol);
     const payload = spec.payload ?? null;
     try {
-      const registration = { branchId, participant: spec.participant, protocol: 'http' as const, ...urlsOf(urls), payload };
+      const registration = { branchId, participant: spec.participant, protocol, confirm: endpoints.confirm, cancel: endpoints.cancel, payload };
       await this.coordinator.registerBranch(gid, registration, transaction.traceparent);
     } catch (error) {
       // 409: the transaction left TRYING (its deadline passed), so it can only roll back now.
@@ -94,9 +92,12 @@ export class TransactionRunner {
       throw error;
     }
     const body: BranchCallBody = { gid, branchId, phase: 'try', payload };
+    if (protocol === 'grpc') {
+      return this.grpcTry.call(endpoints.try, body, this.options.requestTimeoutMs, transaction.traceparent);
+    }
     let answer;
     try {
-      answer = await this.http.send('POST', urls.try, this.options.requestTimeoutMs, body, {
+      answer = await this.http.send('POST', endpoints.try, this.options.requestTimeoutMs, body, {
         [TCC_HEADERS.gid]: gid,
         [TCC_HEADERS.branchId]: branchId,
         [TCC_HEADERS.phase]: 'try',
@@ -110,6 +111,29 @@ export class TransactionRunner {
       throw new BranchRefusedError(gid, branchId, answer.statusCode, errorCode(answer.body, answer.statusCode), answer.body);
     }
     throw new BranchFailedError(gid, branchId, `try answered ${answer.statusCode}`);
+  }
+
+  /** Try, confirm and cancel endpoints of a branch: HTTP URLs or gRPC targets. */
+  private endpoints(spec: BranchOptions, protocol: Protocol): { try: string; confirm: string; cancel: string } {
+    if (protocol === 'grpc') {
+      if (spec.urls) throw new Error(`tcc branch "${spec.participant}": urls are for http branches; a grpc branch takes targets`);
+      if (spec.targets) return spec.targets;
+      const address = spec.service ?? this.participantGrpc.address();
+      return {
+        try: participantGrpcTarget(address, spec.participant, 'try'),
+        confirm: participantGrpcTarget(address, spec.participant, 'confirm'),
+        cancel: participantGrpcTarget(address, spec.participant, 'cancel'),
+      };
+    }
+    if (protocol !== 'http') throw new Error(`tcc branch "${spec.participant}": protocol must be http or grpc, not "${String(protocol)}"`);
+    if (spec.targets) throw new Error(`tcc branch "${spec.participant}": targets are for grpc branches; an http branch takes urls`);
+    return (
+      spec.urls ?? {
+        try: this.selfUrl.endpoint(spec.participant, 'try', spec.service),
+        confirm: this.selfUrl.endpoint(spec.participant, 'confirm', spec.service),
+        cancel: this.selfUrl.endpoint(spec.participant, 'cancel', spec.service),
+      }
+    );
   }
 
   private async commit({ gid, traceparent }: GlobalTransaction): Promise<void> {

@@ -18,13 +18,11 @@ import {
   Post,
   Type,
 } from '@nestjs/common';
-import { BRANCH_ID_MAX_LENGTH, GID_MAX_LENGTH, ID_PATTERN, TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
 import type { BranchCall } from './branch-call.types';
+import { PHASES, parseBranchCall } from './branch-call.parser';
 import { BranchRefusal } from './branch-refusal.error';
 import { CallOutcome, ParticipantDispatcher } from './participant.dispatcher';
-
-const PHASES: readonly BranchPhase[] = ['try', 'confirm', 'cancel'];
 
 export interface ParticipantAnswer {
   gid: string;
@@ -39,18 +37,13 @@ function parseCall(phase: string, body: unknown, headers: Record<string, string 
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'body must be a JSON object', fields: ['body'] });
   }
-  const fields: string[] = [];
   const { gid, branchId, phase: bodyPhase, payload } = body as Record<string, unknown>;
-  if (typeof gid !== 'string' || gid.length > GID_MAX_LENGTH || !ID_PATTERN.test(gid)) fields.push('gid');
-  if (typeof branchId !== 'string' || branchId.length > BRANCH_ID_MAX_LENGTH || !ID_PATTERN.test(branchId)) fields.push('branchId');
-  if (bodyPhase !== undefined && bodyPhase !== phase) fields.push('phase');
-  if (headers[TCC_HEADERS.gid] !== undefined && headers[TCC_HEADERS.gid] !== gid) fields.push(TCC_HEADERS.gid);
-  if (headers[TCC_HEADERS.branchId] !== undefined && headers[TCC_HEADERS.branchId] !== branchId) fields.push(TCC_HEADERS.branchId);
-  if (headers[TCC_HEADERS.phase] !== undefined && headers[TCC_HEADERS.phase] !== phase) fields.push(TCC_HEADERS.phase);
-  if (fields.length > 0) {
+  const parsed = parseBranchCall(phase as BranchPhase, { gid, branchId, phase: bodyPhase, payload: (payload ?? null) as JsonValue | null }, headers);
+  if ('invalid' in parsed) {
+    const fields = parsed.invalid;
     throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: `invalid ${fields.join(', ')}`, fields });
   }
-  return { gid: gid as string, branchId: branchId as string, phase: phase as BranchPhase, payload: (payload ?? null) as JsonValue | null };
+  return parsed.call;
 }
 
 const controllers = new Map<string, Type<unknown>>();

@@ -1,0 +1,140 @@
+/**
+ * The coordinator's gRPC API (DESIGN.md §4, tcc.v1.Coordinator) on one pooled channel to
+ * `coordinatorGrpcAddress`, with the same deadlines, retries and typed errors as over HTTP (see
+ * CoordinatorClient). JSON fields travel as text; an error status becomes a CoordinatorError whose
+ * body is rebuilt from the status details and the `tcc-fields` / `tcc-status` trailers.
+ */
+import { Metadata } from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/proto-loader';
+import type {
+  BeginRequest,
+  BeginResponse,
+  CommitRequest,
+  DecisionResponse,
+  ErrorBody,
+  GlobalStatus,
+  BranchStatus,
+  JsonValue,
+  Protocol,
+  RegisterBranchRequest,
+  RegisterBranchResponse,
+  RollbackRequest,
+  TransactionView,
+} from '../protocol';
+import { TCC_HEADERS } from '../protocol';
+import type { GrpcChannels } from '../grpc/grpc.channels';
+import { coordinatorMethods, type CoordinatorMethods, type TransactionReplyMsg } from '../grpc/grpc.messages';
+import { grpcStatusName, httpStatusOf, isServiceError, isUnanswered, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
+import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinator.client';
+import { CoordinatorError } from './coordinator.errors';
+import type { ResolvedTccOptions } from './tcc.options';
+
+function jsonText(value: JsonValue | undefined): string | undefined {
+  return value === undefined ? undefined : JSON.stringify(value);
+}
+
+function parseJson(text: string | undefined): JsonValue | null {
+  if (!text) return null;
+  return JSON.parse(text) as JsonValue;
+}
+
+function toView(reply: TransactionReplyMsg): TransactionView {
+  return {
+    gid: reply.gid,
+    status: reply.status as GlobalStatus,
+    createdAt: reply.createdAt,
+    updatedAt: reply.updatedAt,
+    expiresAt: reply.expiresAt,
+    metadata: parseJson(reply.metadata) as Record<string, JsonValue> | null,
+    branches: (reply.branches ?? []).map((branch) => ({
+      branchId: branch.branchId,
+      participant: branch.participant || null,
+      protocol: branch.protocol as Protocol,
+      status: branch.status as BranchStatus,
+      attempts: branch.attempts ?? 0,
+      lastError: branch.lastError || null,
+    })),
+  };
+}
+
+export class GrpcCoordinatorClient extends CoordinatorClient {
+  private readonly methods: CoordinatorMethods = coordinatorMethods();
+
+  constructor(
+    private readonly options: ResolvedTccOptions,
+    private readonly channels: GrpcChannels,
+  ) {
+    super();
+  }
+
+  async begin(request: BeginRequest = {}, traceparent?: string): Promise<BeginResponse> {
+    const reply = await this.call('begin', this.methods.Begin, 1, this.options.requestTimeoutMs, traceparent, {
+      gid: request.gid,
+      timeoutMs: request.timeoutMs,
+      metadata: jsonText(request.metadata),
+    });
+    return { gid: reply.gid, status: reply.status as GlobalStatus, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
+  }
+
+  async registerBranch(gid: string, request: RegisterBranchRequest, traceparent?: string): Promise<RegisterBranchResponse> {
+    const reply = await this.call('register', this.methods.RegisterBranch, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, traceparent, {
+      gid,
+      branchId: request.branchId,
+      participant: request.participant,
+      protocol: request.protocol,
+      confirm: request.confirm,
+      cancel: request.cancel,
+      payload: jsonText(request.payload),
+    });
+    return { gid: reply.gid, branchId: reply.branchId, status: reply.status as BranchStatus };
+  }
+
+  async commit(gid: string, request: CommitRequest = { wait: true }, traceparent?: string): Promise<DecisionResponse> {
+    const message = { gid, wait: request.wait };
+    const reply = await this.call('commit', this.methods.Commit, IDEMPOTENT_ATTEMPTS, this.options.decisionTimeoutMs, traceparent, message);
+    return { gid: reply.gid, status: reply.status as GlobalStatus };
+  }
+
+  async rollback(gid: string, request: RollbackRequest = { wait: true }, traceparent?: string): Promise<DecisionResponse> {
+    const message = { gid, wait: request.wait, reason: request.reason };
+    const reply = await this.call('rollback', this.methods.Rollback, IDEMPOTENT_ATTEMPTS, this.options.decisionTimeoutMs, traceparent, message);
+    return { gid: reply.gid, status: reply.status as GlobalStatus };
+  }
+
+  async get(gid: string): Promise<TransactionView> {
+    const reply = await this.call('get', this.methods.GetTransaction, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, undefined, { gid });
+    return toView(reply);
+  }
+
+  private call<Req, Res>(
+    operation: string,
+    method: MethodDefinition<Req, Res>,
+    attempts: number,
+    timeoutMs: number,
+    traceparent: string | undefined,
+    request: Req,
+  ): Promise<Res> {
+    return withRetries(operation, attempts, async () => {
+      const metadata = new Metadata();
+      if (traceparent) metadata.set(TCC_HEADERS.traceparent, traceparent);
+      try {
+        return await this.channels.unary(this.options.coordinatorGrpcAddress, method, request, metadata, timeoutMs);
+      } catch (error) {
+        if (isServiceError(error) && !isUnanswered(error.code)) {
+          const statusCode = httpStatusOf(error.code);
+          const fields = metadataText(error.metadata, TCC_TRAILERS.fields);
+          const status = metadataText(error.metadata, TCC_TRAILERS.status);
+          const body: ErrorBody = {
+            statusCode,
+            error: grpcStatusName(error.code),
+            message: error.details || error.message,
+            ...(fields ? { fields: fields.split(',') } : {}),
+            ...(status ? { status: status as GlobalStatus } : {}),
+          };
+          throw new CoordinatorError(statusCode, body, operation, error.code);
+        }
+        throw error;
+      }
+    });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * One gRPC channel per `host:port`, opened at first use and kept for every later call (the
+ * coordinator client and the initiator's try calls share them); closed when the application stops.
+ */
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/proto-loader';
+
+const CHANNEL_OPTIONS = {
+  // Pings keep an idle channel's connection known-good, so the next call does not find it dead.
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  // Payloads are bounded by the coordinator (TCC_MAX_PAYLOAD_BYTES); answers are small.
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+};
+
+@Injectable()
+export class GrpcChannels implements OnApplicationShutdown {
+  private readonly clients = new Map<string, Client>();
+
+  get(address: string): Client {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  /**
+   * One unary call of `method` (at `path`, default the method's own) on the channel to `address`,
+   * bounded by `timeoutMs`; rejects with the ServiceError (its `metadata` holds the trailers).
+   */
+  unary<Req, Res>(
+    address: string,
+    method: MethodDefinition<Req, Res>,
+    request: Req,
+    metadata: Metadata,
+    timeoutMs: number,
+    path: string = method.path,
+  ): Promise<Res> {
+    const client = this.get(address);
+    return new Promise<Res>((resolve, reject) => {
+      client.makeUnaryRequest(
+        path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        metadata,
+        { deadline: Date.now() + timeoutMs },
+        (error: ServiceError | null, reply?: Res) => (error ? reject(error) : resolve(reply as Res)),
+      );
+    });
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  onApplicationShutdown(): void {
+    this.close();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * The participant endpoints over gRPC (DESIGN.md §5), when TccModule has `grpc: { port }`: a grpc-js
+ * server of this library's own, next to the application's HTTP server, serving every
+ * @TccParticipant as the service named by participantGrpcService (`tcc.v1.participants.<Name>`,
+ * methods Try, Confirm, Cancel taking tcc.v1.BranchRequest and answering tcc.v1.BranchReply).
+ * Each call runs through the same dispatcher as over HTTP: barrier and business method in one
+ * local transaction.
+ *
+ * Answers: OK with `result` = the JSON of `{ gid, branchId, phase, outcome, result }` (what HTTP
+ * answers) when done, duplicates and empty rollbacks included; a refused try answers the gRPC code
+ * of its HTTP status (400 INVALID_ARGUMENT, 404 NOT_FOUND, 401 UNAUTHENTICATED, 403
+ * PERMISSION_DENIED, any other 4xx FAILED_PRECONDITION) with trailers `tcc-error-code` (e.g.
+ * INSUFFICIENT_FUNDS) and `tcc-http-status`; a try after its cancel FAILED_PRECONDITION
+ * BRANCH_CANCELLED; a malformed call INVALID_ARGUMENT with `tcc-fields`; a failure INTERNAL, which
+ * the coordinator retries.
+ *
+ * Started in onApplicationBootstrap (after the explorer registered the participants), stopped in
+ * beforeApplicationShutdown, so in-flight calls finish before the database closes.
+ */
+import {
+  BeforeApplicationShutdown,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type sendUnaryData,
+  type ServerErrorResponse,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
+import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '../grpc/grpc.messages';
+import { metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
+import { withTraceparent } from '../initiator/trace-context';
+import { TCC_HEADERS } from '../protocol';
+import type { BranchPhase, JsonValue } from '../protocol';
+import { PHASES, parseBranchCall } from './branch-call.parser';
+import { BranchRefusal } from './branch-refusal.error';
+import type { ParticipantAnswer } from './participant.controller';
+import { ParticipantDefinitionError } from './participant-definition.error';
+import { ParticipantDispatcher } from './participant.dispatcher';
+import { GRPC_METHOD_OF, participantGrpcService } from './participant-grpc.naming';
+import { ParticipantRegistry } from './participant.registry';
+
+const SHUTDOWN_GRACE_MS = 5_000;
+
+const GRPC_OF_HTTP: Record<number, GrpcStatus> = {
+  400: GrpcStatus.INVALID_ARGUMENT,
+  401: GrpcStatus.UNAUTHENTICATED,
+  403: GrpcStatus.PERMISSION_DENIED,
+  404: GrpcStatus.NOT_FOUND,
+};
+
+function failure(code: GrpcStatus, details: string, trailers: Record<string, string> = {}): ServerErrorResponse {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(trailers)) metadata.set(key, value);
+  return Object.assign(new Error(details), { code, details, metadata });
+}
+
+function refusal(statusCode: number, errorCode: string, message: string): ServerErrorResponse {
+  return failure(GRPC_OF_HTTP[statusCode] ?? GrpcStatus.FAILED_PRECONDITION, `${errorCode}: ${message}`, {
+    [TCC_TRAILERS.errorCode]: errorCode,
+    [TCC_TRAILERS.httpStatus]: String(statusCode),
+  });
+}
+
+/** A 4xx HttpException thrown by a try refuses like a BranchRefusal; its `code` or `error` names it. */
+function httpRefusal(error: HttpException): ServerErrorResponse | undefined {
+  const status = error.getStatus();
+  if (status < 400 || status > 499) return undefined;
+  const response = error.getResponse();
+  const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
+  const code = typeof body.code === 'string' ? body.code : typeof body.error === 'string' ? body.error : `HTTP_${status}`;
+  return refusal(status, code, error.message);
+}
+
+@Injectable()
+export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('TccParticipant');
+  private server: Server | undefined;
+  private boundPort: number | undefined;
+
+  constructor(
+    @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
+    private readonly registry: ParticipantRegistry,
+    private readonly dispatcher: ParticipantDispatcher,
+  ) {}
+
+  /** Whether this service serves its participants over gRPC. */
+  get enabled(): boolean {
+    return this.options.grpc !== undefined;
+  }
+
+  /** `host:port` at which others reach this server: the configured publicAddress, or 127.0.0.1 and the bound port. */
+  address(): string {
+    const grpc = this.options.grpc;
+    if (!grpc) throw new Error('tcc: this service serves no participant over gRPC: set the grpc option of TccModule');
+    if (grpc.publicAddress) return grpc.publicAddress;
+    if (this.boundPort === undefined) throw new Error('tcc: the participant gRPC server is not listening yet');
+    const host = grpc.host === '0.0.0.0' || grpc.host === '::' ? '127.0.0.1' : grpc.host.includes(':') ? `[${grpc.host}]` : grpc.host;
+    return `${host}:${this.boundPort}`;
+  }
+
+  /** The port actually bound (useful with port 0), once started. */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const grpc = this.options.grpc;
+    if (!grpc) return;
+    const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    const served = new Map<string, string>();
+    for (const name of this.registry.names()) {
+      const service = participantGrpcService(name);
+      const other = served.get(service);
+      if (other) {
+        throw new ParticipantDefinitionError(
+          `tcc participants "${other}" and "${name}" would both be served over gRPC as ${service}: rename one`,
+        );
+      }
+      served.set(service, name);
+      server.addService(this.definition(service), this.implementation(name));
+    }
+    const host = grpc.host.includes(':') && !grpc.host.startsWith('[') ? `[${grpc.host}]` : grpc.host;
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${grpc.port}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
+    });
+    this.server = server;
+    this.logger.log({ msg: `participants served over gRPC on ${host}:${this.boundPort}`, services: [...served.keys()] });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  /** The conventional tcc.v1.Participant methods, moved to the participant's own service path. */
+  private definition(service: string): ServiceDefinition {
+    const methods = participantMethods();
+    const definition: Record<string, ServiceDefinition[string]> = {};
+    for (const phase of PHASES) {
+      const method = GRPC_METHOD_OF[phase];
+      definition[method] = { ...methods[method], path: `/${service}/${method}` };
+    }
+    return definition as ServiceDefinition;
+  }
+
+  private implementation(participant: string): UntypedServiceImplementation {
+    const implementation: UntypedServiceImplementation = {};
+    for (const phase of PHASES) {
+      implementation[GRPC_METHOD_OF[phase]] = (
+        call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>,
+        callback: sendUnaryData<BranchReplyMsg>,
+      ): void => {
+        this.handle(participant, phase, call.request, call.metadata).then(
+          (reply) => callback(null, reply),
+          (error: ServerErrorResponse) => callback(error),
+        );
+      };
+    }
+    return implementation;
+  }
+
+  private async handle(participant: string, phase: BranchPhase, request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
+    let payload: JsonValue | null = null;
+    const invalid: string[] = [];
+    if (request.payload) {
+      try {
+        payload = JSON.parse(request.payload) as JsonValue;
+      } catch {
+        invalid.push('payload');
+      }
+    }
+    const headers = {
+      [TCC_HEADERS.gid]: metadataText(metadata, TCC_HEADERS.gid),
+      [TCC_HEADERS.branchId]: metadataText(metadata, TCC_HEADERS.branchId),
+      [TCC_HEADERS.phase]: metadataText(metadata, TCC_HEADERS.phase),
+    };
+    const parsed = parseBranchCall(phase, { gid: request.gid, branchId: request.branchId, phase: request.phase || undefined, payload }, headers);
+    if ('invalid' in parsed) invalid.unshift(...parsed.invalid);
+    if (invalid.length > 0 || 'invalid' in parsed) {
+      throw failure(GrpcStatus.INVALID_ARGUMENT, `invalid ${invalid.join(', ')}`, { [TCC_TRAILERS.fields]: invalid.join(',') });
+    }
+    const { call } = parsed;
+    let result;
+    try {
+      result = await withTraceparent(metadataText(metadata, TCC_HEADERS.traceparent), () =>
+        this.dispatcher.dispatch(participant, phase, call),
+      );
+    } catch (error) {
+      if (error instanceof BranchRefusal) throw refusal(error.statusCode, error.code, error.message);
+      const refused = error instanceof HttpException ? httpRefusal(error) : undefined;
+      if (refused) throw refused;
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error({ gid: call.gid, branchId: call.branchId, participant, phase, msg: 'participant call failed', error: message });
+      throw failure(GrpcStatus.INTERNAL, message);
+    }
+    switch (result.kind) {
+      case 'unknown-participant':
+        throw failure(GrpcStatus.NOT_FOUND, `unknown participant "${participant}"`);
+      case 'hanging':
+        throw refusal(409, 'BRANCH_CANCELLED', `try of ${call.gid}/${call.branchId} arrived after its cancel`);
+      case 'done': {
+        const answer: ParticipantAnswer = { gid: call.gid, branchId: call.branchId, phase, outcome: result.outcome, result: result.result };
+        return { result: JSON.stringify(answer) };
+      }
+    }
+  }
+}

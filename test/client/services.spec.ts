@@ -58,7 +58,7 @@ describe('migrations on MariaDB', () => {
   });
 
   it('does not touch the schema on start unless ACCOUNT_MIGRATE_ON_START=true', async () => {
-    const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
+    const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_GRPC_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
     const http = new Http();
     try {
       expect((await http.get(`${service.url}/health/live`)).status).toBe(200);
@@ -76,7 +76,7 @@ describe('migrations on MariaDB', () => {
     expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateAccounts1763900000100']);
     expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual([]);
     expect(await migrateOrderDatabase({ ORDER_DB_URL: order.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateOrders1763900000200']);
-    const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
+    const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_GRPC_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
     const http = new Http();
     try {
       expect((await http.get(`${service.url}/health/ready`)).status).toBe(200);
@@ -135,7 +135,7 @@ const built = existsSync(join(ROOT, 'dist/apps/account-service/main.js')) && exi
   it('serves on a random port (0) on the embedded file and prints the URL it listens on', async () => {
     const child = spawn(process.execPath, ['dist/apps/account-service/main.js'], {
       cwd: ROOT,
-      env: { ...process.env, ACCOUNT_HTTP_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_SQLITE_PATH: join(dir, 'account.sqlite') },
+      env: { ...process.env, ACCOUNT_HTTP_PORT: '0', ACCOUNT_GRPC_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_SQLITE_PATH: join(dir, 'account.sqlite') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

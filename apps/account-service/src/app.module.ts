@@ -1,4 +1,4 @@
-/** The account service: accounts over HTTP and the "account-freeze" TCC participant. */
+/** The account service: accounts over HTTP and the "account-freeze" TCC participant, over HTTP and gRPC. */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule, dataSourceOptions } from '@tcc/client';
@@ -29,7 +29,7 @@ export class AccountServiceModule {
           migrationsRun: config.db.migrateOnStart,
           retryAttempts: 3,
         }),
-        TccModule.forRoot({ serviceName: 'account-service', barrierCleanup: config.barrierCleanup }),
+        TccModule.forRoot({ serviceName: 'account-service', barrierCleanup: config.barrierCleanup, grpc: config.grpc }),
       ],
       controllers: [AccountsController, HealthController],
       providers: [AccountStore, AccountsService, AccountFreezeParticipant],

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@tcc/client';
+import { ParticipantGrpcServer, dataSourceOptions } from '@tcc/client';
 import { AccountServiceModule } from './app.module';
 import { ACCOUNT_MIGRATIONS, ACCOUNT_MIGRATIONS_TABLE } from './account.migrations';
 import { createValidationPipe } from './common/validation';
@@ -13,6 +13,8 @@ export interface RunningAccountService {
   app: NestFastifyApplication;
   config: AccountConfig;
   url: string;
+  /** `host:port` of the participant gRPC server (target `<grpcAddress>/tcc.v1.participants.AccountFreeze/<Phase>`). */
+  grpcAddress: string;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,8 @@ export async function createAccountService(env: Record<string, string | undefine
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  return { app, config, url: `http://${host}:${port}`, close: () => app.close() };
+  const grpcAddress = app.get(ParticipantGrpcServer).address();
+  return { app, config, url: `http://${host}:${port}`, grpcAddress, close: () => app.close() };
 }
 
 /** `main.js migrate`: applies the account migrations to ACCOUNT_DB_URL (or the embedded file). */

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const service = await createAccountService(process.env);
   // Only the process entry listens for signals: services created in-process by tests must not.
   service.app.enableShutdownHooks();
-  console.log(`account-service listening on ${service.url}`);
+  console.log(`account-service listening on ${service.url} (gRPC ${service.grpcAddress})`);
 }
 
 main().catch((error: unknown) => {

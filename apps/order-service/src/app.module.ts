@@ -32,7 +32,9 @@ export class OrderServiceModule {
         }),
         TccModule.forRoot({
           serviceName: 'order-service',
+          transport: config.coordinatorTransport,
           coordinatorUrl: config.coordinatorUrl,
+          coordinatorGrpcAddress: config.coordinatorGrpcAddress,
           selfUrl: config.publicUrl,
           requestTimeoutMs: config.requestTimeoutMs,
           decisionTimeoutMs: config.decisionTimeoutMs,

@@ -15,6 +15,8 @@ export type StoreKind = 'mariadb' | 'sqlite';
 
 export interface Stack {
   coordinatorUrl: string;
+  /** `host:port` of the coordinator's gRPC API. */
+  coordinatorGrpcAddress: string;
   account: RunningAccountService;
   order: RunningOrderService;
   databases: { coordinator?: TestDatabase; account?: TestDatabase; order?: TestDatabase };
@@ -28,12 +30,16 @@ export interface StackOptions {
   orderEnv?: Env;
   /** Lets a test put something (a faulty proxy) between the others and the account service. */
   accountUrlFor?: (account: RunningAccountService) => Promise<string> | string;
+  /** The same for the account service's gRPC address (`host:port`). */
+  accountGrpcAddressFor?: (account: RunningAccountService) => Promise<string> | string;
 }
 
 /** Coordinator settings that make phase two retry quickly in tests. */
 export const FAST_COORDINATOR: Env = {
   TCC_HOST: '127.0.0.1',
   TCC_HTTP_PORT: '0',
+  // Random ports for gRPC too, so stacks never collide on 7071.
+  TCC_GRPC_PORT: '0',
   TCC_MIGRATE_ON_START: 'true',
   TCC_LOG_LEVEL: 'error',
   TCC_RETRY_BASE_MS: '20',
@@ -71,14 +77,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const account = await startAccountService({ ...envs.account, ...options.accountEnv });
     cleanups.push(() => account.close());
     const accountUrl = options.accountUrlFor ? await options.accountUrlFor(account) : account.url;
+    const accountGrpcAddress = options.accountGrpcAddressFor ? await options.accountGrpcAddressFor(account) : account.grpcAddress;
     const order = await startOrderService({
       TCC_COORDINATOR_URL: coordinator.url,
+      TCC_COORDINATOR_GRPC_ADDRESS: coordinator.grpcAddress,
       ACCOUNT_SERVICE_URL: accountUrl,
+      ACCOUNT_SERVICE_GRPC_ADDRESS: accountGrpcAddress,
       ...envs.order,
       ...options.orderEnv,
     });
     cleanups.push(() => order.close());
-    return { coordinatorUrl: coordinator.url, account, order, databases, close };
+    return { coordinatorUrl: coordinator.url, coordinatorGrpcAddress: coordinator.grpcAddress, account, order, databases, close };
   } catch (error) {
     await close();
     throw error;

@@ -31,6 +31,10 @@ class AccountEnvironment {
   @Transform(toInt) @IsInt({ message: 'must be an integer port between 0 and 65535' }) @Min(0) @Max(65535)
   ACCOUNT_HTTP_PORT = 7080;
 
+  /** The account-freeze branch over gRPC (tcc.v1.participants.AccountFreeze), on ACCOUNT_HOST. */
+  @Transform(toInt) @IsInt({ message: 'must be an integer port between 0 and 65535 (0: any free port)' }) @Min(0) @Max(65535)
+  ACCOUNT_GRPC_PORT = 7081;
+
   @IsOptional() @Transform(toBool) @IsBoolean({ message: 'must be true or false' })
   ACCOUNT_MIGRATE_ON_START?: boolean;
 
@@ -50,6 +54,7 @@ class AccountEnvironment {
 export interface AccountConfig {
   db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
   http: { host: string; port: number };
+  grpc: { host: string; port: number };
   logLevel: LogLevel;
   barrierCleanup: Partial<BarrierCleanupSettings>;
 }
@@ -76,6 +81,7 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
       migrateOnStart: parsed.ACCOUNT_MIGRATE_ON_START ?? !parsed.ACCOUNT_DB_URL,
     },
     http: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_HTTP_PORT },
+    grpc: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_GRPC_PORT },
     logLevel: parsed.ACCOUNT_LOG_LEVEL,
     barrierCleanup: { retentionMs: parsed.ACCOUNT_BARRIER_RETENTION_MS, intervalMs: parsed.ACCOUNT_BARRIER_CLEANUP_INTERVAL_MS },
   };

@@ -15,6 +15,9 @@ const toBool = ({ value }: { value: unknown }): unknown => {
   return value;
 };
 const HTTP_URL = /^https?:\/\/[^\s/]+(\/[^\s]*)?$/;
+const GRPC_ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([1-9]\d{0,4})$/;
+const TRANSPORTS = ['http', 'grpc'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -62,11 +65,23 @@ class OrderEnvironment {
   @Matches(HTTP_URL, { message: 'must be an http:// or https:// base URL of the coordinator' })
   TCC_COORDINATOR_URL = 'http://127.0.0.1:7070';
 
+  @IsIn(TRANSPORTS as unknown as string[], { message: 'must be http or grpc' })
+  TCC_COORDINATOR_TRANSPORT: Transport = 'http';
+
+  @Matches(GRPC_ADDRESS, { message: 'must be the host:port of the coordinator\'s gRPC API' })
+  TCC_COORDINATOR_GRPC_ADDRESS = '127.0.0.1:7071';
+
   @Matches(HTTP_URL, { message: 'must be an http:// or https:// base URL of the account service' })
   ACCOUNT_SERVICE_URL = 'http://127.0.0.1:7080';
+
+  @IsIn(TRANSPORTS as unknown as string[], { message: 'must be http or grpc' })
+  ACCOUNT_BRANCH_PROTOCOL: Transport = 'http';
+
+  @Matches(GRPC_ADDRESS, { message: 'must be the host:port of the account service\'s gRPC server' })
+  ACCOUNT_SERVICE_GRPC_ADDRESS = '127.0.0.1:7081';
 }
 
-const READ = ['ORDER_', 'TCC_COORDINATOR_URL', 'ACCOUNT_SERVICE_URL'];
+const READ = ['ORDER_', 'TCC_COORDINATOR_URL', 'TCC_COORDINATOR_TRANSPORT', 'TCC_COORDINATOR_GRPC_ADDRESS', 'ACCOUNT_SERVICE_URL', 'ACCOUNT_BRANCH_PROTOCOL', 'ACCOUNT_SERVICE_GRPC_ADDRESS'];
 
 export interface OrderConfig {
   db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
@@ -74,7 +89,13 @@ export interface OrderConfig {
   publicUrl: string | undefined;
   logLevel: LogLevel;
   coordinatorUrl: string;
+  /** How the initiator talks to the coordinator. */
+  coordinatorTransport: Transport;
+  coordinatorGrpcAddress: string;
   accountServiceUrl: string;
+  /** How the account-freeze branch is called: over HTTP at accountServiceUrl, or gRPC at accountServiceGrpcAddress. */
+  accountBranchProtocol: Transport;
+  accountServiceGrpcAddress: string;
   transactionTimeoutMs: number;
   requestTimeoutMs: number;
   decisionTimeoutMs: number;
@@ -106,7 +127,11 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
     publicUrl: parsed.ORDER_PUBLIC_URL,
     logLevel: parsed.ORDER_LOG_LEVEL,
     coordinatorUrl: parsed.TCC_COORDINATOR_URL,
+    coordinatorTransport: parsed.TCC_COORDINATOR_TRANSPORT,
+    coordinatorGrpcAddress: parsed.TCC_COORDINATOR_GRPC_ADDRESS,
     accountServiceUrl: parsed.ACCOUNT_SERVICE_URL,
+    accountBranchProtocol: parsed.ACCOUNT_BRANCH_PROTOCOL,
+    accountServiceGrpcAddress: parsed.ACCOUNT_SERVICE_GRPC_ADDRESS,
     transactionTimeoutMs: parsed.ORDER_TRANSACTION_TIMEOUT_MS,
     requestTimeoutMs: parsed.ORDER_REQUEST_TIMEOUT_MS,
     decisionTimeoutMs: parsed.ORDER_DECISION_TIMEOUT_MS,

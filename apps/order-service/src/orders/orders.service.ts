@@ -1,6 +1,7 @@
 /**
  * Placing an order: one global transaction with two branches, the order itself and the account
- * freeze. The decorator begins, commits or rolls back; this code only says what the order is.
+ * freeze (over HTTP or gRPC, ACCOUNT_BRANCH_PROTOCOL). The decorator begins, commits or rolls back;
+ * this code only says what the order is.
  */
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -25,9 +26,11 @@ export class OrdersService {
   @TccTransactional()
   async place(order: OrderPayload): Promise<string> {
     await this.tcc.branch({ participant: ORDER_BRANCH, payload: { ...order } });
+    const grpc = this.config.accountBranchProtocol === 'grpc';
     await this.tcc.branch({
       participant: ACCOUNT_FREEZE,
-      service: this.config.accountServiceUrl,
+      protocol: this.config.accountBranchProtocol,
+      service: grpc ? this.config.accountServiceGrpcAddress : this.config.accountServiceUrl,
       payload: { accountId: order.accountId, amount: order.amount },
     });
     return this.tcc.gid;

@@ -130,8 +130,8 @@ const startEnv = {
   coordinator: (dir, [http, grpc]) => ({
     TCC_HOST: '127.0.0.1', TCC_HTTP_PORT: http, TCC_GRPC_PORT: grpc, TCC_SQLITE_PATH: path.join(dir, 'tcc.sqlite'), TCC_LOG_LEVEL: 'warn',
   }),
-  'account-service': (dir, [http]) => ({
-    ACCOUNT_HOST: '127.0.0.1', ACCOUNT_HTTP_PORT: http, ACCOUNT_SQLITE_PATH: path.join(dir, 'account.sqlite'), ACCOUNT_LOG_LEVEL: 'warn',
+  'account-service': (dir, [http, grpc]) => ({
+    ACCOUNT_HOST: '127.0.0.1', ACCOUNT_HTTP_PORT: http, ACCOUNT_GRPC_PORT: grpc, ACCOUNT_SQLITE_PATH: path.join(dir, 'account.sqlite'), ACCOUNT_LOG_LEVEL: 'warn',
   }),
   'order-service': (dir, [http]) => ({
     ORDER_HOST: '127.0.0.1', ORDER_HTTP_PORT: http, ORDER_SQLITE_PATH: path.join(dir, 'order.sqlite'), ORDER_LOG_LEVEL: 'warn',

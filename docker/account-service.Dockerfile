@@ -33,7 +33,6 @@ COPY --from=build --chown=root:root /app/dist/apps/account-service ./dist/apps/a
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 7080 7081
-# Up when it serves HTTP: any answer below 500 (a 404 too, while the service has no health route).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:7080/health/live').then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:7080/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/apps/account-service/main.js"]

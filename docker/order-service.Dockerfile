@@ -33,7 +33,6 @@ COPY --from=build --chown=root:root /app/dist/apps/order-service ./dist/apps/ord
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 7090
-# Up when it serves HTTP: any answer below 500 (a 404 too, while the service has no health route).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:7090/health/live').then((r) => process.exit(r.status < 500 ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:7090/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/apps/order-service/main.js"]

@@ -1,0 +1,94 @@
+/**
+ * A real gRPC server in front of a gRPC participant service that fails a share of confirm and
+ * cancel calls on their first attempt: half with UNAVAILABLE without forwarding (the participant
+ * never saw it) and half with UNAVAILABLE after forwarding (the participant did the work but its
+ * answer is lost), so the coordinator's retries must be idempotent. Tries pass through untouched,
+ * and so do the participant's own statuses and trailers.
+ */
+import {
+  Client,
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '@tcc/client/grpc/grpc.messages';
+
+export interface FaultyGrpcProxy {
+  /** `host:port` to give callers instead of the participant's. */
+  address: string;
+  stats: { forwarded: number; droppedBefore: number; droppedAfter: number };
+  close(): Promise<void>;
+}
+
+/** Fails every `1 / failureRate`-th first attempt of a confirm or cancel, alternating the two kinds of fault. */
+export async function startFaultyGrpcProxy(target: string, service: string, failureRate: number): Promise<FaultyGrpcProxy> {
+  const every = Math.round(1 / failureRate);
+  let firstAttempts = 0;
+  let faults = 0;
+  const seen = new Set<string>();
+  const stats = { forwarded: 0, droppedBefore: 0, droppedAfter: 0 };
+  const upstream = new Client(target, credentials.createInsecure());
+  const methods = participantMethods();
+  const unavailable = (details: string): ServiceError =>
+    Object.assign(new Error(details), { code: GrpcStatus.UNAVAILABLE, details, metadata: new Metadata() });
+
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  const implementation: UntypedServiceImplementation = {};
+  for (const method of ['Try', 'Confirm', 'Cancel'] as const) {
+    const path = `/${service}/${method}`;
+    definition[method] = { ...methods[method], path };
+    implementation[method] = (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>) => {
+      let fault: 'before' | 'after' | undefined;
+      if (method !== 'Try') {
+        const key = `${call.request.gid}/${call.request.branchId}/${method}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          if (++firstAttempts % every === 0) fault = faults++ % 2 === 0 ? 'before' : 'after';
+        }
+      }
+      if (fault === 'before') {
+        stats.droppedBefore++;
+        callback(unavailable('injected failure'));
+        return;
+      }
+      upstream.makeUnaryRequest(
+        path,
+        methods[method].requestSerialize,
+        methods[method].responseDeserialize,
+        call.request,
+        call.metadata,
+        { deadline: Date.now() + 10_000 },
+        (error: ServiceError | null, reply?: BranchReplyMsg) => {
+          stats.forwarded++;
+          if (fault === 'after') {
+            stats.droppedAfter++;
+            callback(unavailable('injected lost answer'));
+            return;
+          }
+          if (error) callback(error);
+          else callback(null, reply);
+        },
+      );
+    };
+  }
+  const server = new Server();
+  server.addService(definition as ServiceDefinition, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    stats,
+    async close() {
+      server.forceShutdown();
+      upstream.close();
+    },
+  };
+}

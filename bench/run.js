@@ -16,7 +16,7 @@
  *   --duration S       BENCH_DURATION     measured window in seconds (20)
  *   --warmup S         BENCH_WARMUP       load before the window, not counted (3)
  *   --connections N    BENCH_CONNECTIONS  HTTP connections to the coordinator (= concurrency)
- *   --transport T      BENCH_TRANSPORT    http (grpc is reserved for later)
+ *   --transport T      BENCH_TRANSPORT    http | grpc (the coordinator API the load uses)
  *   --timeout-ms N     BENCH_TX_TIMEOUT_MS  timeoutMs of each transaction (30000)
  *   --redis            BENCH_REDIS=1      give the coordinator TCC_REDIS_URL=redis://127.0.0.1:6379
  *   --mysql-port N     BENCH_MYSQL_PORT   MariaDB port on 127.0.0.1, user root, no password (3306)
@@ -39,6 +39,7 @@ const readline = require('node:readline');
 const ROOT = path.resolve(__dirname, '..');
 const COORDINATOR_MAIN = path.join(ROOT, 'dist/apps/coordinator/main.js');
 const STUB = path.join(__dirname, 'participant-stub.js');
+const { createGrpcDriver, GrpcTxError } = require('./grpc-driver');
 const HOST = '127.0.0.1';
 
 // Counters read from SHOW GLOBAL STATUS, reported per committed transaction.
@@ -144,8 +145,8 @@ function parseOptions(argv, env) {
   int('connections', 1, 4096);
   int('timeoutMs', 1000, 24 * 60 * 60 * 1000);
   int('mysqlPort', 1, 65535);
-  if (o.transport !== 'http') {
-    usageError(`--transport ${o.transport} is not supported yet: only "http" is (gRPC load is reserved for a later version)`);
+  if (o.transport !== 'http' && o.transport !== 'grpc') {
+    usageError(`--transport ${o.transport} is not supported: "http" or "grpc"`);
   }
   if (!/^[A-Za-z0-9_]{1,64}$/.test(o.database)) usageError(`--database must be 1-64 of [A-Za-z0-9_], got "${o.database}"`);
   return o;
@@ -485,11 +486,18 @@ async function main() {
   let stopping = false;
   let lastGid = null;
 
+  // gRPC: the same two-branch transaction over the coordinator's gRPC API, one shared channel.
+  const grpcDriver = o.transport === 'grpc' ? createGrpcDriver({ address: `127.0.0.1:${grpcPort}` }) : null;
+  state.grpcDriver = grpcDriver;
+  const runOne = grpcDriver
+    ? () => grpcDriver.oneTransaction(stubOrigin, { timeoutMs: o.timeoutMs })
+    : () => oneTransaction(pool, o, stubOrigin);
+
   const worker = async () => {
     while (!stopping) {
       const started = performance.now();
       try {
-        lastGid = await oneTransaction(pool, o, stubOrigin);
+        lastGid = await runOne();
         allCommitted++;
         const ended = performance.now();
         // A transaction counts in the window it ends in, as throughput is measured in steady state.
@@ -498,7 +506,7 @@ async function main() {
       } catch (err) {
         const ended = performance.now();
         if (measuring && ended >= measuring.start && ended <= measuring.end) {
-          const key = err instanceof TxError ? err.key : String(err && err.message);
+          const key = err instanceof TxError || err instanceof GrpcTxError ? err.key : String(err && err.message);
           errors.set(key, (errors.get(key) || 0) + 1);
         } else if (!measuring) warmupErrors++;
         // A failing coordinator must not be hammered in a tight loop.
@@ -547,6 +555,8 @@ async function main() {
   }
   await pool.close().catch(() => {});
   state.pool = null;
+  if (grpcDriver) grpcDriver.close();
+  state.grpcDriver = null;
 
   // 7. Figures.
   latencies.sort((a, b) => a - b);
@@ -567,7 +577,7 @@ async function main() {
   const idleCoordinatorCpuMs = cpuMs(idleCpuBefore, idleCpuAfter);
 
   const result = {
-    bench: 'tcc-2-branch-http',
+    bench: `tcc-2-branch-${o.transport}`,
     at: new Date().toISOString(),
     node: process.version,
     mariadb: version.v,
@@ -687,6 +697,7 @@ function shutdown(code) {
   if (shuttingDown) return shuttingDown;
   shuttingDown = (async () => {
     if (state.pool) await state.pool.destroy().catch(() => {});
+    if (state.grpcDriver) state.grpcDriver.close();
     await Promise.all([...children].map(stopChild));
     if (state.monitor) await state.monitor.end().catch(() => {});
     if (state.admin) {

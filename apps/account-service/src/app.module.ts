@@ -1,9 +1,7 @@
 /** The account service: accounts over HTTP and the "account-freeze" TCC participant, over HTTP and gRPC. */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { TccModule, dataSourceOptions } from '@tcc/client';
-import { HealthController } from './health/health.controller';
-import { loggingModule } from './logging/logging.module';
+import { ServiceHealthController, TccModule, dataSourceOptions, serviceLoggingModule } from '@tcc/client';
 import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
 import { AccountStore } from './accounts/account.store';
 import { AccountsController } from './accounts/accounts.controller';
@@ -17,7 +15,7 @@ export class AccountServiceModule {
     return {
       module: AccountServiceModule,
       imports: [
-        loggingModule(config.logLevel, 'account-service'),
+        serviceLoggingModule(config.logLevel, 'account-service'),
         TypeOrmModule.forRoot({
           ...dataSourceOptions({
             url: config.db.url,
@@ -31,7 +29,7 @@ export class AccountServiceModule {
         }),
         TccModule.forRoot({ serviceName: 'account-service', barrierCleanup: config.barrierCleanup, grpc: config.grpc }),
       ],
-      controllers: [AccountsController, HealthController],
+      controllers: [AccountsController, ServiceHealthController],
       providers: [AccountStore, AccountsService, AccountFreezeParticipant],
     };
   }

@@ -3,10 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { ParticipantGrpcServer, dataSourceOptions } from '@tcc/client';
+import { ParticipantGrpcServer, dataSourceOptions, createValidationPipe } from '@tcc/client';
 import { AccountServiceModule } from './app.module';
 import { ACCOUNT_MIGRATIONS, ACCOUNT_MIGRATIONS_TABLE } from './account.migrations';
-import { createValidationPipe } from './common/validation';
 import { loadAccountConfig, type AccountConfig } from './config/account.config';
 
 export interface RunningAccountService {

@@ -1,9 +1,7 @@
 /** The order service: places orders as global transactions and hosts the "order" TCC participant. */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { TccModule, dataSourceOptions } from '@tcc/client';
-import { HealthController } from './health/health.controller';
-import { loggingModule } from './logging/logging.module';
+import { ServiceHealthController, TccModule, dataSourceOptions, serviceLoggingModule } from '@tcc/client';
 import type { OrderConfig } from './config/order.config';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { ORDER_CONFIG } from './orders/order.config.token';
@@ -18,7 +16,7 @@ export class OrderServiceModule {
     return {
       module: OrderServiceModule,
       imports: [
-        loggingModule(config.logLevel, 'order-service'),
+        serviceLoggingModule(config.logLevel, 'order-service'),
         TypeOrmModule.forRoot({
           ...dataSourceOptions({
             url: config.db.url,
@@ -42,7 +40,7 @@ export class OrderServiceModule {
           barrierCleanup: config.barrierCleanup,
         }),
       ],
-      controllers: [OrdersController, HealthController],
+      controllers: [OrdersController, ServiceHealthController],
       providers: [{ provide: ORDER_CONFIG, useValue: config }, OrderStore, OrdersService, OrderParticipant],
     };
   }

@@ -3,10 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '@tcc/client';
+import { dataSourceOptions, createValidationPipe } from '@tcc/client';
 import { OrderServiceModule } from './app.module';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
-import { createValidationPipe } from './common/validation';
 import { loadOrderConfig, type OrderConfig } from './config/order.config';
 
 export interface RunningOrderService {

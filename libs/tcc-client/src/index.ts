@@ -30,3 +30,4 @@ export * from './barrier/sql.dialect';
 export * from './barrier/sql.result';
 export * from './barrier/barrier.table';
 export * from './initiator/trace-context';
+export * from './service';

@@ -1,24 +1,7 @@
 /** Body validation for every DTO: unknown fields are refused, and a 400 names every bad field. */
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
+import { flattenValidationErrors } from '@tcc/client';
 import { TccError, TccErrorCode } from '../transactions/transaction.errors';
-
-function flatten(errors: ValidationError[], prefix = ''): { fields: string[]; messages: string[] } {
-  const fields: string[] = [];
-  const messages: string[] = [];
-  for (const error of errors) {
-    const path = prefix ? `${prefix}.${error.property}` : error.property;
-    if (error.constraints) {
-      fields.push(path);
-      messages.push(...Object.values(error.constraints));
-    }
-    if (error.children?.length) {
-      const nested = flatten(error.children, path);
-      fields.push(...nested.fields);
-      messages.push(...nested.messages);
-    }
-  }
-  return { fields, messages };
-}
 
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
@@ -28,7 +11,7 @@ export function createValidationPipe(): ValidationPipe {
     // A missing body is an empty one: every field of commit and rollback is optional.
     transformOptions: { enableImplicitConversion: false },
     exceptionFactory: (errors) => {
-      const { fields, messages } = flatten(errors);
+      const { fields, messages } = flattenValidationErrors(errors);
       return new TccError(TccErrorCode.INVALID_ARGUMENT, messages.join('; '), { fields, messages });
     },
   });

@@ -65,6 +65,12 @@ export class MetricsService {
 
   constructor(store: TransactionStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tcc_process_' });
+    // The two gauges below read the same summary: one query per scrape, shared while it runs.
+    let pending: ReturnType<TransactionStore['openSummary']> | null = null;
+    const openSummary = (): ReturnType<TransactionStore['openSummary']> => {
+      pending ??= store.openSummary().finally(() => setImmediate(() => (pending = null)));
+      return pending;
+    };
     new Gauge({
       name: 'tcc_attention_transactions',
       help: 'Unfinished transactions whose phase two has kept failing past TCC_ATTENTION_AFTER_MS',
@@ -79,7 +85,7 @@ export class MetricsService {
       labelNames: ['status'] as const,
       registers: [this.registry],
       async collect() {
-        const summary = await store.openSummary();
+        const summary = await openSummary();
         this.reset();
         for (const status of ['TRYING', 'COMMITTING', 'ROLLING_BACK']) this.set({ status }, summary.byStatus[status] ?? 0);
       },
@@ -89,7 +95,7 @@ export class MetricsService {
       help: 'Age of the oldest unfinished transaction (0 when none)',
       registers: [this.registry],
       async collect() {
-        const summary = await store.openSummary();
+        const summary = await openSummary();
         this.set(summary.oldestCreatedAt === null ? 0 : Math.max(0, (summary.now - summary.oldestCreatedAt) / 1000));
       },
     });

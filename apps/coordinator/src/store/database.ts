@@ -6,7 +6,7 @@
  */
 import { Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
-import { dataSourceOptions } from '@tcc/client';
+import { dataSourceOptions, pendingMigrations } from '@tcc/client';
 import { coordinatorMigrations } from '../../../../migrations/coordinator';
 
 export type Dialect = 'mysql' | 'sqlite';
@@ -85,8 +85,9 @@ export class Database {
     return applied.map((m) => m.name);
   }
 
+  /** Read-only: a readiness probe must not create the migrations table. */
   async pendingMigrations(): Promise<boolean> {
-    return this.dataSource.showMigrations();
+    return (await pendingMigrations(this.dataSource)).length > 0;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,10 @@
-/** Body validation: unknown fields are refused, and a 400 names every bad field. */
+/**
+ * Body validation for the services built on this library: unknown fields are refused, and a 400
+ * names every bad field. `flattenValidationErrors` is shared with the coordinator's own pipe.
+ */
 import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
 
-function flatten(errors: ValidationError[], prefix = ''): { fields: string[]; messages: string[] } {
+export function flattenValidationErrors(errors: ValidationError[], prefix = ''): { fields: string[]; messages: string[] } {
   const fields: string[] = [];
   const messages: string[] = [];
   for (const error of errors) {
@@ -10,7 +13,7 @@ function flatten(errors: ValidationError[], prefix = ''): { fields: string[]; me
       fields.push(path);
       messages.push(...Object.values(error.constraints));
     }
-    const nested = flatten(error.children ?? [], path);
+    const nested = flattenValidationErrors(error.children ?? [], path);
     fields.push(...nested.fields);
     messages.push(...nested.messages);
   }
@@ -24,7 +27,7 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     transformOptions: { enableImplicitConversion: false },
     exceptionFactory: (errors) => {
-      const { fields, messages } = flatten(errors);
+      const { fields, messages } = flattenValidationErrors(errors);
       return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: messages, fields });
     },
   });

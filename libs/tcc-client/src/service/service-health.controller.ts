@@ -4,10 +4,10 @@
  */
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { runRead } from '@tcc/client';
+import { runRead } from '../barrier/local-transaction.runner';
 
 @Controller('health')
-export class HealthController {
+export class ServiceHealthController {
   constructor(private readonly dataSource: DataSource) {}
 
   @Get('live')
@@ -23,7 +23,7 @@ export class HealthController {
       const message = error instanceof Error ? error.message : String(error);
       throw new ServiceUnavailableException({ statusCode: 503, error: 'DATABASE_UNREACHABLE', message });
     }
-    const pending = await this.pendingMigrations();
+    const pending = await pendingMigrations(this.dataSource);
     if (pending.length > 0) {
       throw new ServiceUnavailableException({
         statusCode: 503,
@@ -33,17 +33,20 @@ export class HealthController {
     }
     return { status: 'ok' };
   }
+}
 
-  /** Read-only, unlike DataSource.showMigrations(), which creates the migrations table when absent. */
-  private async pendingMigrations(): Promise<string[]> {
-    const table = this.dataSource.options.migrationsTableName ?? 'migrations';
-    let applied = new Set<string>();
-    try {
-      const rows = await runRead(this.dataSource, (manager) => manager.query(`SELECT name FROM ${table}`) as Promise<Array<{ name: string }>>);
-      applied = new Set(rows.map((row) => row.name));
-    } catch {
-      // No migrations table yet: every migration is pending.
-    }
-    return this.dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
+/**
+ * Names of the migrations of `dataSource` not applied yet. Read-only, unlike
+ * DataSource.showMigrations(), which creates the migrations table when absent.
+ */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  let applied = new Set<string>();
+  try {
+    const rows = await runRead(dataSource, (manager) => manager.query(`SELECT name FROM ${table}`) as Promise<Array<{ name: string }>>);
+    applied = new Set(rows.map((row) => row.name));
+  } catch {
+    // No migrations table yet: every migration is pending.
   }
+  return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
 }

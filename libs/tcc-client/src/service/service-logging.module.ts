@@ -1,14 +1,16 @@
 /**
- * Structured JSON logs through nestjs-pino, like the coordinator's: one line per event, and every
- * line about a participant call carries its gid (taken from the x-tcc-gid header).
+ * Structured JSON logs through nestjs-pino for the services built on this library, like the
+ * coordinator's: one line per event, and every line about a participant call carries its gid
+ * (taken from the x-tcc-gid header).
  */
 import type { DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
-import { TCC_HEADERS } from '@tcc/client';
-import type { LogLevel } from '../config/account.config';
+import { TCC_HEADERS } from '../protocol';
 
-export function loggingModule(level: LogLevel, service: string): DynamicModule {
+export type ServiceLogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export function serviceLoggingModule(level: ServiceLogLevel, service: string): DynamicModule {
   return LoggerModule.forRoot({
     pinoHttp: {
       level,

@@ -16,6 +16,7 @@ module.exports = {
   moduleNameMapper: {
     '^@tcc/client$': '<rootDir>/libs/tcc-client/src',
     '^@tcc/client/(.*)$': '<rootDir>/libs/tcc-client/src/$1',
+    '^@tcc/service-kit$': '<rootDir>/libs/service-kit/src',
   },
   testTimeout: 120000,
 };

@@ -32,6 +32,28 @@ export class CreateAccounts1763900000100 implements MigrationInterface {
       ) ENGINE=InnoDB`);
       return;
     }
+    if (type === 'postgres') {
+      await queryRunner.query(`CREATE TABLE accounts (
+        id VARCHAR(64) COLLATE "C" NOT NULL PRIMARY KEY,
+        balance BIGINT NOT NULL,
+        frozen BIGINT NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        CONSTRAINT ck_accounts_frozen CHECK (frozen >= 0 AND frozen <= balance)
+      )`);
+      await queryRunner.query(`CREATE TABLE account_freezes (
+        gid VARCHAR(128) COLLATE "C" NOT NULL,
+        branch_id VARCHAR(64) COLLATE "C" NOT NULL,
+        account_id VARCHAR(64) COLLATE "C" NOT NULL,
+        amount BIGINT NOT NULL,
+        status VARCHAR(16) NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (gid, branch_id),
+        CONSTRAINT ck_account_freezes_amount CHECK (amount > 0)
+      )`);
+      await queryRunner.query('CREATE INDEX ix_account_freezes_account ON account_freezes (account_id)');
+      return;
+    }
     await queryRunner.query(`CREATE TABLE accounts (
       id TEXT NOT NULL PRIMARY KEY,
       balance INTEGER NOT NULL,

@@ -22,6 +22,21 @@ export class CreateOrders1763900000200 implements MigrationInterface {
       ) ENGINE=InnoDB`);
       return;
     }
+    if (type === 'postgres') {
+      await queryRunner.query(`CREATE TABLE orders (
+        id VARCHAR(64) COLLATE "C" NOT NULL PRIMARY KEY,
+        account_id VARCHAR(64) COLLATE "C" NOT NULL,
+        amount BIGINT NOT NULL,
+        status VARCHAR(16) NOT NULL,
+        gid VARCHAR(128) COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        CONSTRAINT uq_orders_gid UNIQUE (gid),
+        CONSTRAINT ck_orders_amount CHECK (amount > 0)
+      )`);
+      await queryRunner.query('CREATE INDEX ix_orders_account ON orders (account_id)');
+      return;
+    }
     await queryRunner.query(`CREATE TABLE orders (
       id TEXT NOT NULL PRIMARY KEY,
       account_id TEXT NOT NULL,

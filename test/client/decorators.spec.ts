@@ -22,7 +22,6 @@ import {
   CoordinatorClient,
   CoordinatorError,
   CoordinatorUnavailableError,
-  HttpCoordinatorClient,
   NoTransactionError,
   TccCancel,
   TccConfirm,
@@ -31,17 +30,19 @@ import {
   TccParticipant,
   TccTransactional,
   TccTry,
+  TCC_BARRIER_MIGRATIONS,
   TransactionAbortedError,
-  dataSourceOptions,
-  resolveTccOptions,
-  withTraceparent,
 } from '@tcc/client';
+import { HttpCoordinatorClient } from '@tcc/client/client/http-coordinator.client';
+import { resolveTccOptions } from '@tcc/client/tcc.options';
+import { withTraceparent } from '@tcc/client/initiator/trace-context';
+import { dataSourceOptions } from '@tcc/service-kit';
 import { HttpTransport } from '@tcc/client/client/http.transport';
 import type { TransactionView } from '@tcc/client';
 import { createCoordinator } from './support/coordinator';
-import { CreateTccBarrier1763900000000 } from '../../migrations/barrier/1763900000000-create-tcc-barrier';
 import { Http } from './support/http';
 import { FAST_COORDINATOR } from './support/stack';
+import { eventually } from '../support/wait';
 
 const calls: string[] = [];
 const ROLE = 'test:role';
@@ -131,6 +132,18 @@ class CheckoutService {
     await this.tcc.branch({ participant: 'ledger', service: 'http://127.0.0.1:1' });
   }
 
+  /** One branch at `path` of the recorder: its try answers there as the recorder decides. */
+  @TccTransactional()
+  async viaRecorder(path: string): Promise<void> {
+    this.seenGids.push(this.tcc.gid);
+    const base = `${this.recorder}/${path}`;
+    await this.tcc.branch({
+      participant: 'external',
+      branchId: path,
+      urls: { try: `${base}/try`, confirm: `${base}/confirm`, cancel: `${base}/cancel` },
+    });
+  }
+
   @TccTransactional()
   async external(): Promise<void> {
     const base = this.recorder;
@@ -154,6 +167,15 @@ describe('decorators against a real coordinator', () => {
 
   const transaction = async (gid: string): Promise<TransactionView> =>
     (await http.get<TransactionView>(`${coordinator.url}/v1/transactions/${gid}`)).body;
+  /** The transaction once phase two has finished: rollbacks are not awaited by the initiator. */
+  const finished = (gid: string): Promise<TransactionView> =>
+    eventually(
+      async () => {
+        const view = await transaction(gid);
+        return view.status === 'COMMITTED' || view.status === 'ROLLED_BACK' ? view : undefined;
+      },
+      { what: `${gid} to finish` },
+    );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tcc-decorators-'));
@@ -164,7 +186,13 @@ describe('decorators against a real coordinator', () => {
       let text = '';
       req.on('data', (chunk: Buffer) => (text += chunk.toString()));
       req.on('end', () => {
-        recorded.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(text) as unknown });
+        const url = req.url ?? '';
+        recorded.push({ url, headers: req.headers, body: JSON.parse(text) as unknown });
+        // /broken: the try fails with a 500, and its cancel fails three times before it succeeds.
+        if (url === '/broken/try') return void res.writeHead(500).end('{"error":"boom"}');
+        if (url === '/broken/cancel' && recorded.filter((r) => r.url === url).length <= 3) return void res.writeHead(503).end();
+        // /silent: the try never answers.
+        if (url === '/silent/try') return;
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
@@ -173,7 +201,7 @@ describe('decorators against a real coordinator', () => {
     @Module({
       imports: [
         TypeOrmModule.forRoot({
-          ...dataSourceOptions({ sqlitePath: join(dir, 'participant.sqlite'), migrations: [CreateTccBarrier1763900000000] }),
+          ...dataSourceOptions({ sqlitePath: join(dir, 'participant.sqlite'), migrations: TCC_BARRIER_MIGRATIONS }),
           migrationsRun: true,
         }),
         TccModule.forRootAsync({ useFactory: () => ({ coordinatorUrl: coordinator.url, requestTimeoutMs: 3_000 }) }),
@@ -211,7 +239,7 @@ describe('decorators against a real coordinator', () => {
     expect(error).toBeInstanceOf(PaymentDeclined);
     expect((error as Error).message).toBe('declined by the business');
     const gid = checkout.seenGids.at(-1)!;
-    expect((await transaction(gid)).status).toBe('ROLLED_BACK');
+    expect((await finished(gid)).status).toBe('ROLLED_BACK');
     expect(calls).toContain(`cancel:${gid}:ledger`);
     expect(calls).not.toContain(`confirm:${gid}:ledger`);
   });
@@ -221,7 +249,7 @@ describe('decorators against a real coordinator', () => {
     expect(error).toBeInstanceOf(BranchRefusedError);
     expect(error).toMatchObject({ statusCode: 422, code: 'NOT_TODAY', branchId: 'second' });
     const gid = checkout.seenGids.at(-1)!;
-    const view = await transaction(gid);
+    const view = await finished(gid);
     expect(view.status).toBe('ROLLED_BACK');
     expect(view.branches.map((b) => [b.branchId, b.status]).sort()).toEqual([
       ['first', 'CANCELLED'],
@@ -264,6 +292,28 @@ describe('decorators against a real coordinator', () => {
     expect(error).toBeInstanceOf(BranchFailedError);
     const gid = checkout.seenGids.at(-1)!;
     expect((await transaction(gid)).status).toMatch(/^ROLL/);
+  });
+
+  it('throws at once when a try answers 500, without waiting for the rollback, which still converges', async () => {
+    const started = Date.now();
+    const error = await checkout.viaRecorder('broken').catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    expect(error).toBeInstanceOf(BranchFailedError);
+    expect((error as Error).message).toMatch(/500/);
+    expect(elapsed).toBeLessThan(3_000 + 1_000);
+    const gid = checkout.seenGids.at(-1)!;
+    // The first cancel was refused with a 503, so the rollback cannot have finished when the call threw.
+    expect(await finished(gid)).toMatchObject({ status: 'ROLLED_BACK', branches: [{ branchId: 'broken', status: 'CANCELLED' }] });
+    expect(recorded.filter((r) => r.url === '/broken/cancel').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('throws within the request timeout plus a second when a try does not answer, and rolls back', async () => {
+    const started = Date.now();
+    const error = await checkout.viaRecorder('silent').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BranchFailedError);
+    expect((error as Error).message).toMatch(/no answer within 3000 ms/);
+    expect(Date.now() - started).toBeLessThan(3_000 + 1_000);
+    expect((await finished(checkout.seenGids.at(-1)!)).status).toBe('ROLLED_BACK');
   });
 
   it('calls a try with the contract body and x-tcc headers', async () => {

@@ -19,7 +19,7 @@ const ROOT = resolve(__dirname, '../..');
 describe('service settings', () => {
   it('names the variable of every bad value', () => {
     expect(() => loadAccountConfig({ ACCOUNT_HTTP_PORT: 'abc' })).toThrow(/ACCOUNT_HTTP_PORT="abc"/);
-    expect(() => loadAccountConfig({ ACCOUNT_DB_URL: 'postgres://x/y' })).toThrow(/ACCOUNT_DB_URL/);
+    expect(() => loadAccountConfig({ ACCOUNT_DB_URL: 'oracle://x/y' })).toThrow(/ACCOUNT_DB_URL/);
     expect(() => loadAccountConfig({ ACCOUNT_MIGRATE_ON_START: 'maybe' })).toThrow(/ACCOUNT_MIGRATE_ON_START/);
     expect(() => loadOrderConfig({ ORDER_HTTP_PORT: '70000' })).toThrow(/ORDER_HTTP_PORT/);
     expect(() => loadOrderConfig({ TCC_COORDINATOR_URL: 'ftp://x' })).toThrow(/TCC_COORDINATOR_URL/);

@@ -12,11 +12,11 @@ import {
   CoordinatorError,
   CoordinatorUnavailableError,
   GID_MAX_LENGTH,
-  GrpcChannels,
-  GrpcCoordinatorClient,
   ID_PATTERN,
-  resolveTccOptions,
 } from '@tcc/client';
+import { GrpcChannels } from '@tcc/client/grpc/grpc.channels';
+import { GrpcCoordinatorClient } from '@tcc/client/client/grpc-coordinator.client';
+import { resolveTccOptions } from '@tcc/client/tcc.options';
 import type { RegisterBranchMsg } from '@tcc/client/grpc/grpc.messages';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CoordinatorApi } from '../support/coordinator.api';

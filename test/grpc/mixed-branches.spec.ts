@@ -27,13 +27,13 @@ import {
   TccParticipant,
   TccTransactional,
   TccTry,
-  dataSourceOptions,
+  TCC_BARRIER_MIGRATIONS,
   participantGrpcService,
-  withTraceparent,
   type JsonValue,
 } from '@tcc/client';
+import { withTraceparent } from '@tcc/client/initiator/trace-context';
+import { dataSourceOptions } from '@tcc/service-kit';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
-import { CreateTccBarrier1763900000000 } from '../../migrations/barrier/1763900000000-create-tcc-barrier';
 import { CoordinatorApi } from '../support/coordinator.api';
 import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
 import { ParticipantServer } from '../support/participant.server';
@@ -169,7 +169,7 @@ describe('HTTP and gRPC branches in one transaction (MariaDB)', () => {
 
     @Module({
       imports: [
-        TypeOrmModule.forRoot({ ...dataSourceOptions({ url: shopUrl, sqlitePath: 'unused', poolSize: 5, migrations: [CreateTccBarrier1763900000000] }), migrationsRun: true }),
+        TypeOrmModule.forRoot({ ...dataSourceOptions({ url: shopUrl, sqlitePath: 'unused', poolSize: 5, migrations: TCC_BARRIER_MIGRATIONS }), migrationsRun: true }),
         TccModule.forRoot({
           transport: 'grpc',
           coordinatorGrpcAddress: grpcAddress,

@@ -1,7 +1,8 @@
 /** The account service: accounts over HTTP and the "account-freeze" TCC participant, over HTTP and gRPC. */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ServiceHealthController, TccModule, dataSourceOptions, serviceLoggingModule } from '@tcc/client';
+import { TccModule } from '@tcc/client';
+import { ServiceHealthController, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
 import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
 import { AccountStore } from './accounts/account.store';
 import { AccountsController } from './accounts/accounts.controller';

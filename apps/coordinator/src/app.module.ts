@@ -6,7 +6,7 @@ import { StoreModule } from './store/store.module';
 import { TransactionsController } from './transactions/transactions.controller';
 import { TransactionService } from './transactions/transaction.service';
 import { PhaseTwoDriver } from './phase-two/phase-two.driver';
-import { ParticipantCaller } from './phase-two/participant-caller';
+import { GrpcChannels, ParticipantCaller } from '@tcc/client/caller';
 import { CompletionWaiters } from './phase-two/completion-waiters';
 import { RecoveryScheduler } from './recovery/recovery.scheduler';
 import { ReplicaIdentity } from './recovery/replica.identity';
@@ -23,7 +23,6 @@ import { AdminService } from './admin/admin.service';
 import { AdminPageController } from './admin/page/admin-page.controller';
 import { loggingModule } from './logging/logging.module';
 import { TerminusModule } from '@nestjs/terminus';
-import { GrpcParticipantCaller } from './phase-two/grpc-participant.caller';
 import { TransactionsGrpcController } from './grpc/transactions.grpc-controller';
 
 @Module({})
@@ -47,7 +46,7 @@ export class AppModule {
         AttentionNotifier,
         AdminTokenGuard,
         AdminService,
-        GrpcParticipantCaller,
+        GrpcChannels,
         ParticipantCaller,
         CompletionWaiters,
         PhaseTwoDriver,

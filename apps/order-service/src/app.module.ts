@@ -1,7 +1,8 @@
 /** The order service: places orders as global transactions and hosts the "order" TCC participant. */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ServiceHealthController, TccModule, dataSourceOptions, serviceLoggingModule } from '@tcc/client';
+import { TccModule } from '@tcc/client';
+import { ServiceHealthController, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
 import type { OrderConfig } from './config/order.config';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { ORDER_CONFIG } from './orders/order.config.token';

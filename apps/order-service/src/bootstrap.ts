@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, createValidationPipe } from '@tcc/client';
+import { dataSourceOptions, createValidationPipe } from '@tcc/service-kit';
 import { OrderServiceModule } from './app.module';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { loadOrderConfig, type OrderConfig } from './config/order.config';

@@ -1,33 +1,40 @@
+/**
+ * @tcc/client: what business code imports. The module (TccModule), the initiator
+ * (@TccTransactional, TccInitiator), the participant decorators and their barrier, the typed
+ * errors, and the wire types of the contract. Internals are not exported.
+ */
 export * from './protocol';
-export * from './database/data-source-options';
-export * from './client/tcc.options';
-export * from './client/tcc.module';
-export * from './client/coordinator.client';
-export * from './client/http-coordinator.client';
-export * from './client/grpc-coordinator.client';
-export { GrpcChannels } from './grpc/grpc.channels';
-export { TCC_TRAILERS } from './grpc/grpc.status';
-export { PROTO_LOADER_OPTIONS } from './grpc/proto-loader.options';
+
+// The module and its options.
+export { TccModule, type TccModuleAsyncOptions } from './tcc.module';
+export type { TccModuleOptions, ParticipantGrpcOptions } from './tcc.options';
+
+// Talking to the coordinator.
+export { CoordinatorClient } from './client/coordinator.client';
 export * from './client/coordinator.errors';
-export * from './initiator/tcc-transactional.decorator';
-export * from './initiator/tcc-initiator.service';
-export * from './initiator/branch.options';
-export * from './initiator/initiator.errors';
-export * from './initiator/global-transaction.context';
+
+// The initiator.
+export { TccTransactional } from './initiator/tcc-transactional.decorator';
+export { TccInitiator } from './initiator/tcc-initiator.service';
 export type { TransactionalOptions } from './initiator/transaction.runner';
-export * from './participant/tcc-participant.decorator';
-export * from './participant/tcc-phase.decorators';
-export * from './participant/branch-call.types';
-export * from './participant/branch-refusal.error';
-export * from './participant/participant-definition.error';
-export * from './participant/participant-grpc.naming';
+export type { BranchOptions } from './initiator/branch.options';
+export * from './initiator/initiator.errors';
+
+// Participants.
+export { TccParticipant } from './participant/tcc-participant.decorator';
+export { TccTry, TccConfirm, TccCancel } from './participant/tcc-phase.decorators';
+export type { BranchCall, BranchMethod } from './participant/branch-call.types';
+export { BranchRefusal } from './participant/branch-refusal.error';
+export { ParticipantDefinitionError } from './participant/participant-definition.error';
+export { participantGrpcService, participantGrpcTarget } from './participant/participant-grpc.naming';
 export { ParticipantGrpcServer } from './participant/participant-grpc.server';
-export * from './barrier/branch.barrier';
-export * from './barrier/barrier-cleanup.job';
-export * from './barrier/barrier-cleanup.service';
-export * from './barrier/local-transaction.runner';
-export * from './barrier/sql.dialect';
-export * from './barrier/sql.result';
-export * from './barrier/barrier.table';
-export * from './initiator/trace-context';
-export * from './service';
+
+// The barrier, its table and the participant's local transaction.
+export type { BarrierDecision } from './barrier/branch.barrier';
+export { BarrierCleanupService } from './barrier/barrier-cleanup.service';
+export type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
+export { BARRIER_TABLE } from './barrier/barrier.table';
+export { CreateTccBarrier1763900000000, TCC_BARRIER_MIGRATIONS } from './barrier/migrations/1763900000000-create-tcc-barrier';
+export { runInLocalTransaction, runRead, localTransactionStats } from './sql/local-transaction.runner';
+export { execute, select } from './sql/sql.result';
+export { dialectOf, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type SqlDialect } from './sql/sql.dialect';

@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { execute, insertIgnore, dialectOf, select } from '@tcc/client';
+import { execute, dialectOf, select, type SqlDialect } from '@tcc/client';
 
 export interface AccountRow {
   id: string;
@@ -21,12 +21,17 @@ export interface FreezeRow {
   status: FreezeStatus;
 }
 
+const CREATE: Record<SqlDialect, string> = {
+  mysql: 'INSERT IGNORE INTO accounts (id, balance, frozen, created_at) VALUES (?, ?, 0, ?)',
+  sqlite: 'INSERT OR IGNORE INTO accounts (id, balance, frozen, created_at) VALUES (?, ?, 0, ?)',
+  postgres: 'INSERT INTO accounts (id, balance, frozen, created_at) VALUES (?, ?, 0, ?) ON CONFLICT (id) DO NOTHING',
+};
+
 @Injectable()
 export class AccountStore {
   /** false when an account with this id already exists. */
   async create(manager: EntityManager, id: string, balance: number): Promise<boolean> {
-    const sql = `${insertIgnore(dialectOf(manager))} accounts (id, balance, frozen, created_at) VALUES (?, ?, 0, ?)`;
-    return (await execute(manager, sql, [id, balance, Date.now()])) === 1;
+    return (await execute(manager, CREATE[dialectOf(manager)], [id, balance, Date.now()])) === 1;
   }
 
   async find(manager: EntityManager, id: string): Promise<AccountRow | undefined> {

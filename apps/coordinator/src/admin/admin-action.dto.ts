@@ -1,5 +1,5 @@
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { REASON_MAX_LENGTH } from '@tcc/client';
+import { REASON_MAX_LENGTH } from '@tcc/client/protocol';
 
 export class RetryDto {
   @IsOptional()

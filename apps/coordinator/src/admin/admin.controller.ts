@@ -1,7 +1,7 @@
 /** Admin REST for inspection (DESIGN.md §7): every route needs the admin token. */
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type TransactionView } from '@tcc/client';
+import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type TransactionView } from '@tcc/client/protocol';
 import { invalidArgument } from '../transactions/transaction.errors';
 import { AdminService } from './admin.service';
 import { ReasonDto, RetryDto } from './admin-action.dto';

@@ -4,7 +4,7 @@
  * and goes through the same state machine and leases as everything else.
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { GlobalStatus, type DecisionResponse } from '@tcc/client';
+import { GlobalStatus, type DecisionResponse } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { GID_MAX_LENGTH, GLOBAL_STATUSES, ID_PATTERN, PARTICIPANT_MAX_LENGTH, type GlobalStatus } from '@tcc/client';
+import { GID_MAX_LENGTH, GLOBAL_STATUSES, ID_PATTERN, PARTICIPANT_MAX_LENGTH, type GlobalStatus } from '@tcc/client/protocol';
 
 export class ListTransactionsDto {
   @IsOptional()

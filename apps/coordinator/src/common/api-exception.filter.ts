@@ -6,7 +6,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
 import { toGrpcError } from './grpc-errors';
-import type { ErrorBody } from '@tcc/client';
+import type { ErrorBody } from '@tcc/client/protocol';
 import { TccError, TccErrorCode } from '../transactions/transaction.errors';
 import { isTransient } from '../store/database';
 

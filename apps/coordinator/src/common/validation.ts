@@ -1,6 +1,6 @@
 /** Body validation for every DTO: unknown fields are refused, and a 400 names every bad field. */
 import { ValidationPipe } from '@nestjs/common';
-import { flattenValidationErrors } from '@tcc/client';
+import { flattenValidationErrors } from '@tcc/service-kit';
 import { TccError, TccErrorCode } from '../transactions/transaction.errors';
 
 export function createValidationPipe(): ValidationPipe {

@@ -4,7 +4,7 @@
  */
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
-import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client';
+import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
 import { TargetPolicy } from '../transactions/target-policy';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);

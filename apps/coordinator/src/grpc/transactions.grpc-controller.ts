@@ -5,7 +5,7 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import type { JsonValue } from '@tcc/client';
+import type { JsonValue } from '@tcc/client/protocol';
 import { TransactionService } from '../transactions/transaction.service';
 import { BeginDto } from '../transactions/dto/begin.dto';
 import { RegisterBranchDto } from '../transactions/dto/register-branch.dto';

@@ -3,7 +3,7 @@
  * in this process, instead of polling the database.
  */
 import { Injectable } from '@nestjs/common';
-import type { GlobalStatus } from '@tcc/client';
+import type { GlobalStatus } from '@tcc/client/protocol';
 
 type Listener = (status: GlobalStatus) => void;
 

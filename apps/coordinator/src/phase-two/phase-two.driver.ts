@@ -4,7 +4,8 @@
  * transaction, either finishing the transaction or releasing it with the time of its next attempt.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client';
+import { ParticipantCaller } from '@tcc/client/caller';
+import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore, type BranchOutcome } from '../store/transaction.store';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
@@ -13,7 +14,6 @@ import { ReplicaCoordinator } from '../recovery/replica-coordinator';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';
 import { CompletionWaiters } from './completion-waiters';
-import { ParticipantCaller } from './participant-caller';
 import { retryDelayMs } from './retry-policy';
 
 /** What the caller already knows about the transaction, saving a read. */
@@ -93,6 +93,7 @@ export class PhaseTwoDriver {
 
     const outcomes: (BranchOutcome & { attempts: number })[] = await Promise.all(
       pending.map(async (b) => {
+        const started = performance.now();
         const result = await this.caller.call({
           protocol: b.protocol,
           target: phase === 'confirm' ? b.confirmTarget : b.cancelTarget,
@@ -100,11 +101,14 @@ export class PhaseTwoDriver {
           timeoutMs: this.config.requestTimeoutMs,
           traceparent: state.traceparent ?? undefined,
         });
-        const outcome = result.ok ? 'success' : 'failure';
+        // Confirm and cancel must succeed: a refusal (4xx) is retried like any other failure.
+        const ok = result.outcome === 'done';
+        const error = result.outcome === 'done' ? undefined : result.error;
+        const outcome = ok ? 'success' : 'failure';
         this.metrics.phaseTwoCalls.inc({ phase, outcome });
-        this.metrics.phaseTwoLatency.observe({ phase, outcome }, result.durationMs / 1000);
-        if (!result.ok) this.logger.warn({ gid, branchId: b.branchId, msg: `${phase} failed (attempt ${b.attempts + 1}): ${result.error}` });
-        return { branchId: b.branchId, ok: result.ok, error: result.error, attempts: b.attempts + 1 };
+        this.metrics.phaseTwoLatency.observe({ phase, outcome }, (performance.now() - started) / 1000);
+        if (!ok) this.logger.warn({ gid, branchId: b.branchId, msg: `${phase} failed (attempt ${b.attempts + 1}): ${error}` });
+        return { branchId: b.branchId, ok, error, attempts: b.attempts + 1 };
       }),
     );
     const allDone = outcomes.every((o) => o.ok);

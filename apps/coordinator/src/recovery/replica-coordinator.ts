@@ -7,7 +7,7 @@
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import Redis from 'ioredis';
-import type { GlobalStatus } from '@tcc/client';
+import type { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore } from '../store/transaction.store';
 import { CompletionWaiters } from '../phase-two/completion-waiters';

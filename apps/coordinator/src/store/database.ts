@@ -6,7 +6,7 @@
  */
 import { Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
-import { dataSourceOptions, pendingMigrations } from '@tcc/client';
+import { dataSourceOptions, pendingMigrations } from '@tcc/service-kit';
 import { coordinatorMigrations } from '../../../../migrations/coordinator';
 
 export type Dialect = 'mysql' | 'sqlite';

@@ -5,7 +5,7 @@
  * Times are epoch milliseconds read from the database's clock (`now` below), never a replica's.
  */
 import { Injectable } from '@nestjs/common';
-import { BranchStatus, GlobalStatus, type Protocol } from '@tcc/client';
+import { BranchStatus, GlobalStatus, type Protocol } from '@tcc/client/protocol';
 import type { Database, Executor, Row } from './database';
 
 export interface TransactionRecord {

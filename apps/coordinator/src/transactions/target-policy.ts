@@ -3,7 +3,7 @@
  * `host:port` patterns where `*` matches any run of characters; `*` alone allows everything.
  * The coordinator never calls an address nobody allowed.
  */
-import type { Protocol } from '@tcc/client';
+import type { Protocol } from '@tcc/client/protocol';
 
 export interface ParsedTarget {
   protocol: Protocol;

@@ -2,7 +2,7 @@
  * Domain errors with codes. Services throw them; the exception filter is the only place that
  * turns them into HTTP statuses (and, later, gRPC codes).
  */
-import type { GlobalStatus } from '@tcc/client';
+import type { GlobalStatus } from '@tcc/client/protocol';
 
 export enum TccErrorCode {
   INVALID_ARGUMENT = 'INVALID_ARGUMENT',

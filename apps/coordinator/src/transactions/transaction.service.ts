@@ -14,7 +14,7 @@ import {
   type Protocol,
   type RegisterBranchResponse,
   type TransactionView,
-} from '@tcc/client';
+} from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore, type BranchRecord, type TransactionRecord } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';

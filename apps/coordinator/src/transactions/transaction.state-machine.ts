@@ -3,7 +3,7 @@
  * The store applies each transition as a compare-and-set on the expected status, so whoever
  * loses a race sees the winner's status and asks this machine again.
  */
-import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client';
+import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client/protocol';
 
 export type TransactionEvent =
   /** A branch is being registered. */

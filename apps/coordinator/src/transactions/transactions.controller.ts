@@ -2,7 +2,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiHeader, ApiTags } from '@nestjs/swagger';
-import type { BeginResponse, DecisionResponse, RegisterBranchResponse, TransactionView } from '@tcc/client';
+import type { BeginResponse, DecisionResponse, RegisterBranchResponse, TransactionView } from '@tcc/client/protocol';
 import { TransactionService } from './transaction.service';
 import { BeginDto } from './dto/begin.dto';
 import { RegisterBranchDto } from './dto/register-branch.dto';

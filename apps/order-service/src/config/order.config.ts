@@ -5,6 +5,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { MAX_TIMEOUT_MS, type BarrierCleanupSettings } from '@tcc/client';
+import { DATABASE_URL } from '@tcc/service-kit';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -23,7 +24,7 @@ export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 class OrderEnvironment {
-  @IsOptional() @IsString() @Matches(/^mysql:\/\/.+\/[A-Za-z0-9_$-]+(\?.*)?$/, { message: 'must look like mysql://user:password@host:3306/database (unset: the embedded SQLite file)' })
+  @IsOptional() @IsString() @Matches(DATABASE_URL, { message: 'must look like mysql://user:password@host:3306/database or postgres://user:password@host:5432/database (unset: the embedded SQLite file)' })
   ORDER_DB_URL?: string;
 
   @IsString()

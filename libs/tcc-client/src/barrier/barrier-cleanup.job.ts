@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { BarrierStore } from './barrier.store';
-import { runInLocalTransaction } from './local-transaction.runner';
+import { runInLocalTransaction, runRead } from '../sql/local-transaction.runner';
 
 export interface BarrierCleanupSettings {
   /** Rows older than this are removed. */
@@ -57,7 +57,7 @@ export class BarrierCleanup {
   private async sweep(olderThan: number): Promise<number> {
     let removed = 0;
     for (let batch = 0; batch < this.settings.maxBatches; batch++) {
-      const ids = await this.store.oldIds(this.dataSource, olderThan, this.settings.batchSize);
+      const ids = await runRead(this.dataSource, (manager) => this.store.oldIds(manager, olderThan, this.settings.batchSize));
       if (ids.length === 0) break;
       removed += await runInLocalTransaction(this.dataSource, (manager) => this.store.deleteIds(manager, ids));
       if (ids.length < this.settings.batchSize) break;

@@ -1,6 +1,6 @@
 /** Starts the barrier cleanup with the application when it hosts participants, and stops it before shutdown. */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { ParticipantDataSource } from '../participant/participant-data-source.provider';
 import { ParticipantRegistry } from '../participant/participant.registry';
 import { BarrierCleanup } from './barrier-cleanup.job';

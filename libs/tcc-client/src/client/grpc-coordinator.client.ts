@@ -4,7 +4,6 @@
  * CoordinatorClient). JSON fields travel as text; an error status becomes a CoordinatorError whose
  * body is rebuilt from the status details and the `tcc-fields` / `tcc-status` trailers.
  */
-import { Metadata } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type {
   BeginRequest,
@@ -23,11 +22,12 @@ import type {
 } from '../protocol';
 import { TCC_HEADERS } from '../protocol';
 import type { GrpcChannels } from '../grpc/grpc.channels';
+import { grpcJs } from '../grpc/grpc.runtime';
 import { coordinatorMethods, type CoordinatorMethods, type TransactionReplyMsg } from '../grpc/grpc.messages';
 import { grpcStatusName, httpStatusOf, isServiceError, isUnanswered, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinator.client';
 import { CoordinatorError } from './coordinator.errors';
-import type { ResolvedTccOptions } from './tcc.options';
+import type { ResolvedTccOptions } from '../tcc.options';
 
 function jsonText(value: JsonValue | undefined): string | undefined {
   return value === undefined ? undefined : JSON.stringify(value);
@@ -115,7 +115,7 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
     request: Req,
   ): Promise<Res> {
     return withRetries(operation, attempts, async () => {
-      const metadata = new Metadata();
+      const metadata = new (grpcJs().Metadata)();
       if (traceparent) metadata.set(TCC_HEADERS.traceparent, traceparent);
       try {
         return await this.channels.unary(this.options.coordinatorGrpcAddress, method, request, metadata, timeoutMs);

@@ -15,7 +15,7 @@ import { TCC_HEADERS } from '../protocol';
 import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinator.client';
 import { CoordinatorError } from './coordinator.errors';
 import type { HttpTransport } from './http.transport';
-import type { ResolvedTccOptions } from './tcc.options';
+import type { ResolvedTccOptions } from '../tcc.options';
 
 function toErrorBody(statusCode: number, body: JsonValue | undefined): ErrorBody {
   if (body && typeof body === 'object' && !Array.isArray(body) && 'message' in body) {

@@ -3,8 +3,9 @@
  * coordinator client and the initiator's try calls share them); closed when the application stops.
  */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
+import { grpcJs } from './grpc.runtime';
 
 const CHANNEL_OPTIONS = {
   // Pings keep an idle channel's connection known-good, so the next call does not find it dead.
@@ -22,6 +23,7 @@ export class GrpcChannels implements OnApplicationShutdown {
   get(address: string): Client {
     let client = this.clients.get(address);
     if (!client) {
+      const { Client, credentials } = grpcJs();
       client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
       this.clients.set(address, client);
     }

@@ -3,9 +3,9 @@
  * fields, JSON values as text, absent fields undefined), and their method definitions, loaded once.
  */
 import type { MethodDefinition } from '@grpc/proto-loader';
-import { loadSync } from '@grpc/proto-loader';
 import { protoFiles } from '../protocol';
 import { PROTO_LOADER_OPTIONS } from './proto-loader.options';
+import { protoLoader } from './grpc.runtime';
 
 export interface BeginMsg {
   gid?: string;
@@ -107,7 +107,7 @@ let loaded: { coordinator: CoordinatorMethods; participant: ParticipantMethods }
 function load(): { coordinator: CoordinatorMethods; participant: ParticipantMethods } {
   if (!loaded) {
     const files = protoFiles();
-    const definition = loadSync([files.coordinator, files.participant], { ...PROTO_LOADER_OPTIONS, includeDirs: [files.root] });
+    const definition = protoLoader().loadSync([files.coordinator, files.participant], { ...PROTO_LOADER_OPTIONS, includeDirs: [files.root] });
     loaded = {
       coordinator: definition['tcc.v1.Coordinator'] as unknown as CoordinatorMethods,
       participant: definition['tcc.v1.Participant'] as unknown as ParticipantMethods,

@@ -3,7 +3,30 @@
  * (so CoordinatorError and BranchRefusedError keep one `statusCode` vocabulary), and whether a call
  * that failed with it may simply have got no answer (retry) or was refused (do not).
  */
-import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
+
+/** The gRPC status codes (fixed by the gRPC specification), so mapping them needs no grpc-js loaded. */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
+const NAME_OF = Object.fromEntries(Object.entries(GrpcStatus).map(([name, code]) => [code, name])) as Record<number, string>;
 
 /** Trailers the coordinator sets on its errors (coordinator.proto) and participants on refusals. */
 export const TCC_TRAILERS = {
@@ -17,7 +40,7 @@ export const TCC_TRAILERS = {
   httpStatus: 'tcc-http-status',
 } as const;
 
-const HTTP_OF: Partial<Record<GrpcStatus, number>> = {
+const HTTP_OF: Partial<Record<number, number>> = {
   [GrpcStatus.INVALID_ARGUMENT]: 400,
   [GrpcStatus.OUT_OF_RANGE]: 400,
   [GrpcStatus.UNAUTHENTICATED]: 401,
@@ -31,17 +54,17 @@ const HTTP_OF: Partial<Record<GrpcStatus, number>> = {
 };
 
 /** The HTTP status with the meaning of `code`; 503 for the codes that mean "no usable answer". */
-export function httpStatusOf(code: GrpcStatus): number {
+export function httpStatusOf(code: number): number {
   return HTTP_OF[code] ?? 503;
 }
 
 /** Codes after which the call may or may not have happened: UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL... */
-export function isUnanswered(code: GrpcStatus): boolean {
+export function isUnanswered(code: number): boolean {
   return HTTP_OF[code] === undefined;
 }
 
-export function grpcStatusName(code: GrpcStatus): string {
-  return GrpcStatus[code] ?? `CODE_${code}`;
+export function grpcStatusName(code: number): string {
+  return NAME_OF[code] ?? `CODE_${code}`;
 }
 
 /** First value of a metadata key as text. */

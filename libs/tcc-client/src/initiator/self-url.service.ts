@@ -5,7 +5,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 
 @Injectable()
 export class SelfUrl {

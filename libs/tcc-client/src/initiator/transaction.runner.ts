@@ -4,15 +4,14 @@
  * never left open: when the decision cannot be delivered, the coordinator's deadline rolls it back.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ParticipantCaller } from '../caller/participant.caller';
 import { CoordinatorClient } from '../client/coordinator.client';
 import { CoordinatorError, CoordinatorUnavailableError } from '../client/coordinator.errors';
-import { HttpTransport } from '../client/http.transport';
-import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
-import { GlobalStatus, JsonValue, REASON_MAX_LENGTH, TCC_HEADERS } from '../protocol';
-import type { BranchCallBody, Protocol } from '../protocol';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
+import { GlobalStatus, JsonValue, REASON_MAX_LENGTH } from '../protocol';
+import type { Protocol } from '../protocol';
 import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
 import { participantGrpcTarget } from '../participant/participant-grpc.naming';
-import { GrpcTryCaller } from './grpc-try.caller';
 import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError } from './initiator.errors';
@@ -23,14 +22,12 @@ export interface TransactionalOptions {
   /** Deadline of the try phase; the coordinator rolls back past it. Default: the module's. */
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
-}
-
-function errorCode(body: JsonValue | undefined, statusCode: number): string {
-  if (body && typeof body === 'object' && !Array.isArray(body)) {
-    const code = body.code ?? body.error;
-    if (typeof code === 'string') return code;
-  }
-  return `HTTP_${statusCode}`;
+  /**
+   * When the method throws, wait for the rollback to finish (every cancel answered) before the
+   * error reaches the caller. Default false: the rollback decision is recorded, the error is thrown
+   * at once, and the coordinator drives the cancels to completion on its own.
+   */
+  waitForRollback?: boolean;
 }
 
 @Injectable()
@@ -40,9 +37,8 @@ export class TransactionRunner {
   constructor(
     @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
     private readonly coordinator: CoordinatorClient,
-    private readonly http: HttpTransport,
+    private readonly caller: ParticipantCaller,
     private readonly selfUrl: SelfUrl,
-    private readonly grpcTry: GrpcTryCaller,
     private readonly participantGrpc: ParticipantGrpcServer,
   ) {}
 
@@ -62,7 +58,7 @@ export class TransactionRunner {
       result = await transactionStorage.run(transaction, work);
     } catch (error) {
       transaction.close();
-      await this.rollbackQuietly(transaction, error);
+      await this.rollbackQuietly(transaction, error, options.waitForRollback ?? false);
       throw error;
     }
     transaction.close();
@@ -91,26 +87,21 @@ export class TransactionRunner {
       if (error instanceof CoordinatorError && error.statusCode === 409) throw new TransactionAbortedError(gid, error.transactionStatus);
       throw error;
     }
-    const body: BranchCallBody = { gid, branchId, phase: 'try', payload };
-    if (protocol === 'grpc') {
-      return this.grpcTry.call(endpoints.try, body, this.options.requestTimeoutMs, transaction.traceparent);
+    const answer = await this.caller.call({
+      protocol,
+      target: endpoints.try,
+      body: { gid, branchId, phase: 'try', payload },
+      timeoutMs: this.options.requestTimeoutMs,
+      traceparent: transaction.traceparent,
+    });
+    switch (answer.outcome) {
+      case 'done':
+        return answer.body;
+      case 'refused':
+        throw new BranchRefusedError(gid, branchId, answer.statusCode, answer.code, answer.body);
+      case 'failed':
+        throw new BranchFailedError(gid, branchId, `try: ${answer.error}`);
     }
-    let answer;
-    try {
-      answer = await this.http.send('POST', endpoints.try, this.options.requestTimeoutMs, body, {
-        [TCC_HEADERS.gid]: gid,
-        [TCC_HEADERS.branchId]: branchId,
-        [TCC_HEADERS.phase]: 'try',
-        ...(transaction.traceparent ? { [TCC_HEADERS.traceparent]: transaction.traceparent } : {}),
-      });
-    } catch (error) {
-      throw new BranchFailedError(gid, branchId, error instanceof Error ? error.message : String(error));
-    }
-    if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body;
-    if (answer.statusCode >= 400 && answer.statusCode < 500) {
-      throw new BranchRefusedError(gid, branchId, answer.statusCode, errorCode(answer.body, answer.statusCode), answer.body);
-    }
-    throw new BranchFailedError(gid, branchId, `try answered ${answer.statusCode}`);
   }
 
   /** Try, confirm and cancel endpoints of a branch: HTTP URLs or gRPC targets. */
@@ -163,10 +154,10 @@ export class TransactionRunner {
     }
   }
 
-  private async rollbackQuietly({ gid, traceparent }: GlobalTransaction, cause: unknown): Promise<void> {
+  private async rollbackQuietly({ gid, traceparent }: GlobalTransaction, cause: unknown, wait: boolean): Promise<void> {
     const reason = (cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)).slice(0, REASON_MAX_LENGTH);
     try {
-      await this.coordinator.rollback(gid, { wait: true, reason }, traceparent);
+      await this.coordinator.rollback(gid, { wait, reason }, traceparent);
     } catch (error) {
       // The original error matters more to the caller; the deadline rolls the transaction back anyway.
       this.logger.warn({ gid, msg: 'rollback failed', error: error instanceof Error ? error.message : String(error) });

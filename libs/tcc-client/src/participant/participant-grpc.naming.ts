@@ -28,11 +28,3 @@ export function participantGrpcService(participant: string): string {
 export function participantGrpcTarget(address: string, participant: string, phase: BranchPhase): string {
   return `${address}/${participantGrpcService(participant)}/${GRPC_METHOD_OF[phase]}`;
 }
-
-const TARGET = /^([^/\s]+:\d{1,5})\/([A-Za-z_][A-Za-z0-9_.]*)\/([A-Za-z_][A-Za-z0-9_]*)$/;
-
-/** Splits `host:port/package.Service/Method` into the channel address and the method path; undefined when malformed. */
-export function splitGrpcTarget(target: string): { address: string; path: string } | undefined {
-  const match = TARGET.exec(target);
-  return match ? { address: match[1], path: `/${match[2]}/${match[3]}` } : undefined;
-}

@@ -25,20 +25,19 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import {
+import type {
   Metadata,
+  sendUnaryData,
   Server,
-  ServerCredentials,
-  status as GrpcStatus,
-  type sendUnaryData,
-  type ServerErrorResponse,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
+  ServerErrorResponse,
+  ServerUnaryCall,
+  ServiceDefinition,
+  UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { ResolvedTccOptions, TCC_OPTIONS } from '../client/tcc.options';
+import { grpcJs } from '../grpc/grpc.runtime';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '../grpc/grpc.messages';
-import { metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
+import { GrpcStatus, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { withTraceparent } from '../initiator/trace-context';
 import { TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
@@ -60,7 +59,7 @@ const GRPC_OF_HTTP: Record<number, GrpcStatus> = {
 };
 
 function failure(code: GrpcStatus, details: string, trailers: Record<string, string> = {}): ServerErrorResponse {
-  const metadata = new Metadata();
+  const metadata = new (grpcJs().Metadata)();
   for (const [key, value] of Object.entries(trailers)) metadata.set(key, value);
   return Object.assign(new Error(details), { code, details, metadata });
 }
@@ -117,6 +116,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
   async onApplicationBootstrap(): Promise<void> {
     const grpc = this.options.grpc;
     if (!grpc) return;
+    const { Server, ServerCredentials } = grpcJs();
     const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     const served = new Map<string, string>();
     for (const name of this.registry.names()) {

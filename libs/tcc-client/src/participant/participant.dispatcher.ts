@@ -5,7 +5,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { BranchPhase } from '../protocol';
 import { BranchBarrier } from '../barrier/branch.barrier';
-import { runInLocalTransaction } from '../barrier/local-transaction.runner';
+import { runInLocalTransaction } from '../sql/local-transaction.runner';
 import type { BranchCall } from './branch-call.types';
 import { ParticipantDataSource } from './participant-data-source.provider';
 import { ParticipantRegistry } from './participant.registry';

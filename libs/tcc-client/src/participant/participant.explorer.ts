@@ -1,7 +1,8 @@
 /**
  * At start-up, finds every provider marked @TccParticipant, checks it has exactly one try, confirm
  * and cancel method (a missing partner stops start-up with a message naming class and method), and
- * registers it for ParticipantController.
+ * registers it for ParticipantController. When there are participants, their database must be one
+ * the barrier speaks: another type stops start-up, naming it and the supported ones.
  */
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
@@ -10,6 +11,8 @@ import type { BranchMethod } from './branch-call.types';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { TCC_PARTICIPANT, TCC_PHASE } from './participant.metadata';
 import { ParticipantRegistry } from './participant.registry';
+import { ParticipantDataSource } from './participant-data-source.provider';
+import { dialectOf } from '../sql/sql.dialect';
 
 const DECORATOR: Record<BranchPhase, string> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
 
@@ -19,6 +22,7 @@ export class ParticipantExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly registry: ParticipantRegistry,
+    private readonly dataSource: ParticipantDataSource,
   ) {}
 
   onModuleInit(): void {
@@ -27,6 +31,7 @@ export class ParticipantExplorer implements OnModuleInit {
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
       this.explore(instance);
     }
+    if (this.registry.size > 0) dialectOf(this.dataSource.get());
   }
 
   private explore(instance: object): void {

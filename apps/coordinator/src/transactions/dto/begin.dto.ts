@@ -1,5 +1,5 @@
 import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { GID_MAX_LENGTH, ID_PATTERN, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue } from '@tcc/client';
+import { GID_MAX_LENGTH, ID_PATTERN, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue } from '@tcc/client/protocol';
 
 export class BeginDto implements BeginRequest {
   @IsOptional()

@@ -1,5 +1,5 @@
 import { IsBoolean, IsOptional, IsString, MaxLength } from 'class-validator';
-import { REASON_MAX_LENGTH, type CommitRequest, type RollbackRequest } from '@tcc/client';
+import { REASON_MAX_LENGTH, type CommitRequest, type RollbackRequest } from '@tcc/client/protocol';
 
 export class CommitDto implements CommitRequest {
   @IsOptional()

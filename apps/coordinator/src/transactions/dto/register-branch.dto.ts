@@ -7,7 +7,7 @@ import {
   type JsonValue,
   type Protocol,
   type RegisterBranchRequest,
-} from '@tcc/client';
+} from '@tcc/client/protocol';
 
 export class RegisterBranchDto implements RegisterBranchRequest {
   @IsString()

@@ -4,7 +4,7 @@
  */
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { runRead } from '../barrier/local-transaction.runner';
+import { runRead } from '@tcc/client';
 
 @Controller('health')
 export class ServiceHealthController {

@@ -1,7 +1,8 @@
 /**
  * One way to turn a `*_DB_URL` setting into TypeORM options, shared by the coordinator and the
- * example services: a mysql:// URL means MySQL/MariaDB through mysql2, no URL means the embedded
- * SQLite file (better-sqlite3). Schema changes only through migrations, never `synchronize`.
+ * example services: a mysql:// URL means MySQL/MariaDB through mysql2, a postgres:// (or
+ * postgresql://) URL PostgreSQL through pg, no URL the embedded SQLite file (better-sqlite3).
+ * Schema changes only through migrations, never `synchronize`.
  */
 import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +14,7 @@ type MigrationList = MixedList<Function | string>;
 type EntityList = MixedList<Function | string | EntitySchema>;
 
 export interface DatabaseSettings {
-  /** `mysql://user:password@host:port/database`; undefined or empty selects the embedded file. */
+  /** `mysql://…` or `postgres://user:password@host:port/database`; undefined or empty selects the embedded file. */
   url?: string;
   /** Path of the embedded SQLite file, used when `url` is unset. */
   sqlitePath: string;
@@ -21,13 +22,20 @@ export interface DatabaseSettings {
   entities?: EntityList;
   /** Name of the table recording applied migrations. */
   migrationsTableName?: string;
-  /** Connection pool size for MySQL. */
+  /** Connection pool size for MySQL and PostgreSQL. */
   poolSize?: number;
 }
 
 export function isMysqlUrl(url: string | undefined): url is string {
   return !!url && /^mysql:\/\//i.test(url);
 }
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return !!url && /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** What a `*_DB_URL` setting must look like, for the services' config validation. */
+export const DATABASE_URL = /^(mysql|postgres|postgresql):\/\/.+\/[A-Za-z0-9_$-]+(\?.*)?$/;
 
 export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
   const common = {
@@ -52,8 +60,17 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       extra: { connectionLimit: settings.poolSize ?? 20, enableKeepAlive: true },
     };
   }
+  if (isPostgresUrl(settings.url)) {
+    return {
+      ...common,
+      type: 'postgres',
+      url: settings.url,
+      poolSize: settings.poolSize ?? 20,
+      extra: { max: settings.poolSize ?? 20, keepAlive: true },
+    };
+  }
   if (settings.url) {
-    throw new Error(`unsupported database URL "${settings.url}": expected mysql://user:password@host:port/database`);
+    throw new Error(`unsupported database URL "${settings.url}": expected mysql:// or postgres://user:password@host:port/database`);
   }
   if (settings.sqlitePath !== ':memory:') mkdirSync(dirname(settings.sqlitePath), { recursive: true });
   return {

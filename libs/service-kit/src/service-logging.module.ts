@@ -1,12 +1,12 @@
 /**
- * Structured JSON logs through nestjs-pino for the services built on this library, like the
+ * Structured JSON logs through nestjs-pino for the example services, like the
  * coordinator's: one line per event, and every line about a participant call carries its gid
  * (taken from the x-tcc-gid header).
  */
 import type { DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
-import { TCC_HEADERS } from '../protocol';
+import { TCC_HEADERS } from '@tcc/client/protocol';
 
 export type ServiceLogLevel = 'error' | 'warn' | 'info' | 'debug';
 

@@ -1,7 +1,7 @@
 /** Settings of TccModule: where the coordinator is, how long calls may take, how this service is reached. */
-import type { BarrierCleanupSettings } from '../barrier/barrier-cleanup.job';
-import { DEFAULT_BARRIER_CLEANUP } from '../barrier/barrier-cleanup.job';
-import { DEFAULT_TIMEOUT_MS } from '../protocol';
+import type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
+import { DEFAULT_BARRIER_CLEANUP } from './barrier/barrier-cleanup.job';
+import { DEFAULT_TIMEOUT_MS } from './protocol';
 
 /** Where this service serves its participants over gRPC (see ParticipantGrpcServer). */
 export interface ParticipantGrpcOptions {

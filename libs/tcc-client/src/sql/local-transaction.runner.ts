@@ -1,7 +1,7 @@
 /**
  * Runs a function in one local database transaction. On SQLite, TypeORM shares a single connection
- * between all callers, so transactions are queued one at a time per DataSource; on MySQL a deadlock
- * victim is retried a few times, because InnoDB already rolled its work back.
+ * between all callers, so transactions are queued one at a time per DataSource; on MySQL and PostgreSQL a
+ * deadlock victim is retried a few times, because InnoDB already rolled its work back.
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { dialectOf } from './sql.dialect';
@@ -29,8 +29,9 @@ export function serialised<T>(dataSource: DataSource, work: () => Promise<T>): P
 function isRetryableLockError(error: unknown): boolean {
   const driverError = (error as { driverError?: { errno?: number; code?: string } } | null)?.driverError;
   const code = driverError?.code ?? (error as { code?: string } | null)?.code;
-  // ER_LOCK_DEADLOCK: InnoDB chose this transaction as the victim and rolled it back.
-  return code === 'ER_LOCK_DEADLOCK' || driverError?.errno === 1213;
+  // ER_LOCK_DEADLOCK: InnoDB chose this transaction as the victim and rolled it back; 40P01 is
+  // PostgreSQL's deadlock_detected, after which its transaction is aborted too.
+  return code === 'ER_LOCK_DEADLOCK' || driverError?.errno === 1213 || code === '40P01';
 }
 
 export async function runInLocalTransaction<T>(

@@ -1,5 +1,5 @@
 /**
- * Body validation for the services built on this library: unknown fields are refused, and a 400
+ * Body validation for the example services: unknown fields are refused, and a 400
  * names every bad field. `flattenValidationErrors` is shared with the coordinator's own pipe.
  */
 import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';

@@ -5,24 +5,24 @@
  */
 import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
-import { BarrierCleanupService } from '../barrier/barrier-cleanup.service';
-import { InitiatorExplorer } from '../initiator/initiator.explorer';
-import { SelfUrl } from '../initiator/self-url.service';
-import { TccInitiator } from '../initiator/tcc-initiator.service';
-import { TraceparentInterceptor } from '../initiator/traceparent.interceptor';
-import { TransactionRunner } from '../initiator/transaction.runner';
-import { participantControllerFor } from '../participant/participant.controller';
-import { ParticipantDataSource } from '../participant/participant-data-source.provider';
-import { ParticipantDispatcher } from '../participant/participant.dispatcher';
-import { ParticipantExplorer } from '../participant/participant.explorer';
-import { ParticipantRegistry } from '../participant/participant.registry';
-import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
-import { GrpcTryCaller } from '../initiator/grpc-try.caller';
-import { GrpcChannels } from '../grpc/grpc.channels';
-import { CoordinatorClient } from './coordinator.client';
-import { GrpcCoordinatorClient } from './grpc-coordinator.client';
-import { HttpCoordinatorClient } from './http-coordinator.client';
-import { HttpTransport } from './http.transport';
+import { BarrierCleanupService } from './barrier/barrier-cleanup.service';
+import { InitiatorExplorer } from './initiator/initiator.explorer';
+import { SelfUrl } from './initiator/self-url.service';
+import { TccInitiator } from './initiator/tcc-initiator.service';
+import { TraceparentInterceptor } from './initiator/traceparent.interceptor';
+import { TransactionRunner } from './initiator/transaction.runner';
+import { participantControllerFor } from './participant/participant.controller';
+import { ParticipantDataSource } from './participant/participant-data-source.provider';
+import { ParticipantDispatcher } from './participant/participant.dispatcher';
+import { ParticipantExplorer } from './participant/participant.explorer';
+import { ParticipantRegistry } from './participant/participant.registry';
+import { ParticipantGrpcServer } from './participant/participant-grpc.server';
+import { ParticipantCaller } from './caller/participant.caller';
+import { GrpcChannels } from './grpc/grpc.channels';
+import { CoordinatorClient } from './client/coordinator.client';
+import { GrpcCoordinatorClient } from './client/grpc-coordinator.client';
+import { HttpCoordinatorClient } from './client/http-coordinator.client';
+import { HttpTransport } from './client/http.transport';
 import { DEFAULT_PARTICIPANT_PATH, ResolvedTccOptions, TCC_OPTIONS, TccModuleOptions, resolveTccOptions } from './tcc.options';
 
 export interface TccModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -41,7 +41,7 @@ const SERVICES: Provider[] = [
     useFactory: (options: ResolvedTccOptions, http: HttpTransport, channels: GrpcChannels): CoordinatorClient =>
       options.transport === 'grpc' ? new GrpcCoordinatorClient(options, channels) : new HttpCoordinatorClient(options, http),
   },
-  GrpcTryCaller,
+  ParticipantCaller,
   ParticipantGrpcServer,
   SelfUrl,
   TransactionRunner,

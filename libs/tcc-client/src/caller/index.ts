@@ -1,0 +1,5 @@
+/** How the coordinator calls participants: the same code the initiator uses for its tries. */
+export * from './participant.caller';
+export * from './grpc-target';
+export { GrpcChannels } from '../grpc/grpc.channels';
+export { PROTO_LOADER_OPTIONS } from '../grpc/proto-loader.options';

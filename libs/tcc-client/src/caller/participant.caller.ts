@@ -1,0 +1,148 @@
+/**
+ * The one way to call a participant (DESIGN.md §5), used by the initiator for try and by the
+ * coordinator for confirm and cancel. HTTP: `POST <url>` with the branch body and the x-tcc-*
+ * headers over undici's keep-alive pools. gRPC: the method named in the target
+ * (`host:port/package.Service/Method`) with a tcc.v1.BranchRequest and the same metadata, on one
+ * reused channel per address. Every call has a hard deadline.
+ *
+ * Outcomes: `done` (2xx / OK), `refused` (a 4xx, or the gRPC status that means one: the business
+ * said no; final for a try), `failed` (5xx, no answer, deadline passed, channel down: the call may
+ * or may not have happened).
+ */
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Metadata } from '@grpc/grpc-js';
+import { Agent, request } from 'undici';
+import type { BranchCallBody, JsonValue, Protocol } from '../protocol';
+import { TCC_HEADERS } from '../protocol';
+import { GrpcChannels } from '../grpc/grpc.channels';
+import { participantMethods } from '../grpc/grpc.messages';
+import { grpcJs } from '../grpc/grpc.runtime';
+import { grpcStatusName, httpStatusOf, isServiceError, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
+import { splitGrpcTarget } from './grpc-target';
+
+export interface ParticipantCall {
+  protocol: Protocol;
+  /** An http(s) URL, or `host:port/package.Service/Method` for gRPC. */
+  target: string;
+  body: BranchCallBody;
+  timeoutMs: number;
+  traceparent?: string;
+}
+
+export type ParticipantCallResult =
+  | { outcome: 'done'; body: JsonValue | undefined }
+  | { outcome: 'refused'; statusCode: number; code: string; body: JsonValue | undefined; error: string }
+  | { outcome: 'failed'; error: string };
+
+const ERROR_TEXT_MAX = 300;
+
+function parseJson(text: string): JsonValue | undefined {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+/** The business code of a refusal: `code` or `error` of a JSON answer, else `HTTP_<status>`. */
+function refusalCode(body: JsonValue | undefined, statusCode: number): string {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const code = body.code ?? body.error;
+    if (typeof code === 'string') return code;
+  }
+  return `HTTP_${statusCode}`;
+}
+
+@Injectable()
+export class ParticipantCaller implements OnApplicationShutdown {
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128, pipelining: 1 });
+
+  constructor(private readonly channels: GrpcChannels) {}
+
+  call(call: ParticipantCall): Promise<ParticipantCallResult> {
+    return call.protocol === 'grpc' ? this.grpc(call) : this.http(call);
+  }
+
+  private async http({ target, body, timeoutMs, traceparent }: ParticipantCall): Promise<ParticipantCallResult> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [TCC_HEADERS.gid]: body.gid,
+      [TCC_HEADERS.branchId]: body.branchId,
+      [TCC_HEADERS.phase]: body.phase,
+    };
+    if (traceparent) headers[TCC_HEADERS.traceparent] = traceparent;
+    try {
+      const response = await request(target, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers,
+        dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const { statusCode } = response;
+      if (statusCode >= 200 && statusCode < 300 && body.phase !== 'try') {
+        // The coordinator needs no answer body from confirm and cancel.
+        await response.body.dump();
+        return { outcome: 'done', body: undefined };
+      }
+      const text = await response.body.text();
+      if (statusCode >= 200 && statusCode < 300) return { outcome: 'done', body: parseJson(text) };
+      const error = `HTTP ${statusCode}${text ? `: ${text.slice(0, ERROR_TEXT_MAX)}` : ''}`;
+      if (statusCode >= 400 && statusCode < 500) {
+        const answer = parseJson(text);
+        return { outcome: 'refused', statusCode, code: refusalCode(answer, statusCode), body: answer, error };
+      }
+      return { outcome: 'failed', error };
+    } catch (error) {
+      const e = error as Error & { code?: string };
+      if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+        return { outcome: 'failed', error: `no answer within ${timeoutMs} ms` };
+      }
+      return { outcome: 'failed', error: `${e.code ?? e.name}: ${e.message}`.slice(0, ERROR_TEXT_MAX) };
+    }
+  }
+
+  private async grpc({ target, body, timeoutMs, traceparent }: ParticipantCall): Promise<ParticipantCallResult> {
+    const split = splitGrpcTarget(target);
+    if (!split) return { outcome: 'failed', error: `target "${target}" is not host:port/package.Service/Method` };
+    let metadata: Metadata;
+    try {
+      metadata = new (grpcJs().Metadata)();
+    } catch (error) {
+      return { outcome: 'failed', error: (error as Error).message };
+    }
+    metadata.set(TCC_HEADERS.gid, body.gid);
+    metadata.set(TCC_HEADERS.branchId, body.branchId);
+    metadata.set(TCC_HEADERS.phase, body.phase);
+    if (traceparent) metadata.set(TCC_HEADERS.traceparent, traceparent);
+    const message = {
+      gid: body.gid,
+      branchId: body.branchId,
+      phase: body.phase,
+      ...(body.payload === null ? {} : { payload: JSON.stringify(body.payload) }),
+    };
+    try {
+      // Every participant method has the shape of tcc.v1.Participant's: BranchRequest -> BranchReply.
+      const reply = await this.channels.unary(split.address, participantMethods().Try, message, metadata, timeoutMs, split.path);
+      return { outcome: 'done', body: reply.result ? parseJson(reply.result) : undefined };
+    } catch (error) {
+      if (!isServiceError(error)) return { outcome: 'failed', error: error instanceof Error ? error.message : String(error) };
+      const name = grpcStatusName(error.code);
+      const text = `gRPC ${name}: ${error.details || error.message}`.slice(0, ERROR_TEXT_MAX);
+      const declared = Number(metadataText(error.metadata, TCC_TRAILERS.httpStatus));
+      const statusCode = Number.isInteger(declared) && declared >= 400 && declared <= 499 ? declared : httpStatusOf(error.code);
+      if (statusCode >= 400 && statusCode <= 499) {
+        const code = metadataText(error.metadata, TCC_TRAILERS.errorCode) ?? name;
+        return { outcome: 'refused', statusCode, code, body: { error: code, message: error.details, grpcCode: name }, error: text };
+      }
+      return { outcome: 'failed', error: text };
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.agent.destroy().catch(() => undefined);
+  }
+}

@@ -1,3 +1,0 @@
-export * from './validation.pipe';
-export * from './service-health.controller';
-export * from './service-logging.module';

@@ -1,17 +1,18 @@
 /**
  * The barrier of DESIGN.md §5, through the account service's real HTTP participant endpoints on
- * MariaDB (and, more briefly, on the embedded SQLite file): idempotency, empty rollback, no
- * hanging, concurrent try and cancel, and the bounded cleanup.
+ * MariaDB (REPEATABLE READ) and PostgreSQL (READ COMMITTED), and more briefly on the embedded
+ * SQLite file: idempotency, empty rollback, no hanging, concurrent try and cancel, and the bounded
+ * cleanup. A participant on a database the barrier does not speak stops at start-up.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { BARRIER_TABLE, localTransactionStats, TCC_HEADERS } from '@tcc/client';
+import { BARRIER_TABLE, localTransactionStats, runRead, TCC_HEADERS } from '@tcc/client';
 import { BarrierCleanup } from '@tcc/client/barrier/barrier-cleanup.job';
 import type { BranchPhase } from '@tcc/client';
 import type { RunningAccountService } from '../../apps/account-service/src/bootstrap';
-import { createDatabase, randomId, type TestDatabase } from './support/databases';
+import { createDatabase, randomId, type Engine, type TestDatabase } from './support/databases';
 import { Answer, Http } from './support/http';
 import { startAccountService } from './support/services';
 
@@ -47,15 +48,32 @@ function barrierClient(http: Http, service: () => RunningAccountService) {
 
 const gid = (): string => `g-${randomId(12)}`;
 
-describe('barrier on MariaDB (account-freeze participant over HTTP)', () => {
-  let db: TestDatabase;
+type Inspect = Pick<TestDatabase, 'query' | 'drop'>;
+
+/** The embedded file, inspected through the service's own DataSource (under its SQLite queue). */
+function sqliteInspect(service: () => RunningAccountService, dir: string): Inspect {
+  return {
+    query: (sql, params = []) => runRead(service().app.get(DataSource), (manager) => manager.query(sql, params)),
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('barrier on %s (account-freeze participant over HTTP)', (engine) => {
+  let db: Inspect;
   let service: RunningAccountService;
   const http = new Http();
   const client = barrierClient(http, () => service);
 
   beforeAll(async () => {
-    db = await createDatabase('barrier');
-    service = await startAccountService({ ACCOUNT_DB_URL: db.url, ACCOUNT_MIGRATE_ON_START: 'true' });
+    if (engine === 'sqlite') {
+      const dir = mkdtempSync(join(tmpdir(), 'tcc-client-'));
+      db = sqliteInspect(() => service, dir);
+      service = await startAccountService({ ACCOUNT_SQLITE_PATH: join(dir, 'account.sqlite') });
+    } else {
+      const created = await createDatabase('barrier', engine);
+      db = created;
+      service = await startAccountService({ ACCOUNT_DB_URL: created.url, ACCOUNT_MIGRATE_ON_START: 'true' });
+    }
   });
 
   afterAll(async () => {
@@ -231,7 +249,7 @@ describe('barrier on MariaDB (account-freeze participant over HTTP)', () => {
       await db.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES (?, 'b', 'try', 'try', ?)`, [`old-${i}`, old + i]);
     }
     await db.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES ('fresh', 'b', 'try', 'try', ?)`, [Date.now()]);
-    const cleanup = new BarrierCleanup(dataSource, { retentionMs: 24 * 60 * 60 * 1000, intervalMs: 0, batchSize: 5, maxBatches: 2 }, (e) => {
+    const cleanup = new BarrierCleanup(dataSource, { retentionMs: 24 * 60 * 60 * 1000, intervalMs: 0, batchSize: 5, maxBatches: 2 }, (e: unknown) => {
       throw e;
     });
     expect(await cleanup.runOnce()).toBe(10);
@@ -240,47 +258,5 @@ describe('barrier on MariaDB (account-freeze participant over HTTP)', () => {
     expect(await cleanup.runOnce()).toBe(0);
     const left = await db.query(`SELECT gid FROM ${BARRIER_TABLE}`);
     expect(left.map((r) => r.gid)).toEqual(['fresh']);
-  });
-});
-
-describe('barrier on the embedded SQLite file', () => {
-  let dir: string;
-  let service: RunningAccountService;
-  const http = new Http();
-  const client = barrierClient(http, () => service);
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tcc-client-'));
-    service = await startAccountService({ ACCOUNT_SQLITE_PATH: join(dir, 'account.sqlite') });
-  });
-
-  afterAll(async () => {
-    await service?.close();
-    await http.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('keeps idempotency, empty rollback and no hanging, also under concurrent try and cancel', async () => {
-    const account = await client.open(10_000);
-    const paid = gid();
-    const tries = await Promise.all([1, 2].map(() => client.call('try', paid, 'freeze', { accountId: account, amount: 400 })));
-    expect(tries.map((t) => t.body.outcome).sort()).toEqual(['applied', 'duplicate']);
-    await Promise.all([1, 2].map(() => client.call('confirm', paid, 'freeze')));
-    expect(await client.account(account)).toEqual({ id: account, balance: 9600, frozen: 0, available: 9600 });
-
-    const orphan = gid();
-    expect((await client.call('cancel', orphan, 'freeze')).body.outcome).toBe('empty-rollback');
-    expect((await client.call('try', orphan, 'freeze', { accountId: account, amount: 1 })).status).toBe(409);
-
-    const pairs = await Promise.all(
-      Array.from({ length: 30 }, async () => {
-        const id = gid();
-        const payload = { accountId: account, amount: 7 };
-        const [tried, cancelled] = await Promise.all([client.call('try', id, 'freeze', payload), client.call('cancel', id, 'freeze', payload)]);
-        return `${tried.status}:${String(cancelled.body.outcome)}`;
-      }),
-    );
-    for (const pair of pairs) expect(['200:applied', '409:empty-rollback']).toContain(pair);
-    expect(await client.account(account)).toEqual({ id: account, balance: 9600, frozen: 0, available: 9600 });
   });
 });

@@ -13,7 +13,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import {
   BranchCall,
   BranchFailedError,
@@ -31,6 +31,7 @@ import {
   TccTransactional,
   TccTry,
   TCC_BARRIER_MIGRATIONS,
+  UnsupportedDatabaseError,
   TransactionAbortedError,
 } from '@tcc/client';
 import { HttpCoordinatorClient } from '@tcc/client/client/http-coordinator.client';
@@ -398,5 +399,35 @@ describe('participant explorer at start-up', () => {
       @TccConfirm() settle(): void {}
     }
     expect(((await start(Unnamed)) as Error).message).toMatch(/Unnamed\.settle\(\) is marked @TccConfirm\(\) but Unnamed has no @TccParticipant/);
+  });
+});
+
+describe('participant database at start-up', () => {
+  @TccParticipant('stock')
+  @Injectable()
+  class StockParticipant {
+    @TccTry() reserve(): void {}
+    @TccConfirm() settle(): void {}
+    @TccCancel() release(): void {}
+  }
+
+  it('stops a participant whose database the barrier does not speak, naming its type and the supported ones', async () => {
+    // A DataSource of another type, never connected: the check needs only its options.
+    const unsupported = new DataSource({ type: 'cockroachdb', host: '127.0.0.1', port: 1, username: 'nobody', timeTravelQueries: false });
+    @Module({ imports: [TccModule.forRoot()], providers: [{ provide: DataSource, useValue: unsupported }, StockParticipant] })
+    class CockroachModule {}
+    const error = await NestFactory.createApplicationContext(CockroachModule, { logger: false, abortOnError: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedDatabaseError);
+    expect((error as Error).message).toBe(
+      'tcc barrier: unsupported database type "cockroachdb"; supported: postgres, mysql, mariadb, better-sqlite3, sqlite',
+    );
+  });
+
+  it('needs no database at all in an application without participants', async () => {
+    @Module({ imports: [TccModule.forRoot()] })
+    class InitiatorOnlyModule {}
+    const context = await NestFactory.createApplicationContext(InitiatorOnlyModule, { logger: false, abortOnError: false });
+    expect(context.get(TccInitiator)).toBeDefined();
+    await context.close();
   });
 });

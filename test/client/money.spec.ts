@@ -30,6 +30,8 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
 
 describe.each([
   { store: 'mariadb' as StoreKind, ACCOUNTS: 10, ORDERS: 200 },
+  // The account and order services on PostgreSQL (READ COMMITTED), the same faults and checks.
+  { store: 'postgres' as StoreKind, ACCOUNTS: 10, ORDERS: 200 },
   // The embedded default serialises local transactions; a smaller run proves it under the same faults.
   { store: 'sqlite' as StoreKind, ACCOUNTS: 4, ORDERS: 60 },
 ])('money: $ORDERS concurrent orders over $ACCOUNTS accounts with failing confirms and cancels ($store)', ({ store, ACCOUNTS, ORDERS }) => {

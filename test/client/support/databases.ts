@@ -1,13 +1,21 @@
 /**
- * Fresh MariaDB databases for one spec file (`client_test_<random>`), created as root on the
- * machine's server and dropped at the end.
+ * Fresh databases for one spec file (`client_test_<label>_<random>`), created on the machine's
+ * MariaDB (as root) or PostgreSQL (as postgres) and dropped at the end. `query` takes `?`
+ * placeholders on both.
  */
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import { createConnection, type Connection } from 'mysql2/promise';
+import { Client } from 'pg';
 
 const HOST = process.env.TCC_TEST_MYSQL_HOST ?? '127.0.0.1';
 const PORT = Number(process.env.TCC_TEST_MYSQL_PORT ?? 3306);
 const USER = process.env.TCC_TEST_MYSQL_USER ?? 'root';
 const PASSWORD = process.env.TCC_TEST_MYSQL_PASSWORD ?? '';
+const PG_HOST = process.env.TCC_TEST_PG_HOST ?? '127.0.0.1';
+const PG_PORT = Number(process.env.TCC_TEST_PG_PORT ?? 5432);
+const PG_USER = process.env.TCC_TEST_PG_USER ?? 'postgres';
+
+export type Engine = 'mariadb' | 'postgres';
+export type Row = { [column: string]: unknown };
 
 export function randomId(length = 10): string {
   let out = '';
@@ -17,12 +25,17 @@ export function randomId(length = 10): string {
 
 export interface TestDatabase {
   name: string;
+  engine: Engine;
   url: string;
-  query<T extends RowDataPacket = RowDataPacket>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
 }
 
-export async function createDatabase(label: string): Promise<TestDatabase> {
+export function createDatabase(label: string, engine: Engine = 'mariadb'): Promise<TestDatabase> {
+  return engine === 'postgres' ? createPostgresDatabase(label) : createMariaDatabase(label);
+}
+
+async function createMariaDatabase(label: string): Promise<TestDatabase> {
   const name = `client_test_${label}_${randomId(8)}`;
   const admin: Connection = await createConnection({ host: HOST, port: PORT, user: USER, password: PASSWORD, database: undefined });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
@@ -31,10 +44,11 @@ export async function createDatabase(label: string): Promise<TestDatabase> {
   const credentials = PASSWORD ? `${encodeURIComponent(USER)}:${encodeURIComponent(PASSWORD)}` : encodeURIComponent(USER);
   return {
     name,
+    engine: 'mariadb',
     url: `mysql://${credentials}@${HOST}:${PORT}/${name}`,
-    async query<T extends RowDataPacket = RowDataPacket>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const [rows] = await admin.query<T[]>(sql, params);
-      return rows;
+    async query<T extends Row = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+      const [rows] = await admin.query(sql, params);
+      return rows as T[];
     },
     async drop(): Promise<void> {
       if (dropped) return;
@@ -43,6 +57,42 @@ export async function createDatabase(label: string): Promise<TestDatabase> {
         await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
       } finally {
         await admin.end();
+      }
+    },
+  };
+}
+
+async function createPostgresDatabase(label: string): Promise<TestDatabase> {
+  const name = `client_test_${label}_${randomId(8)}`;
+  const server = new Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
+  await server.connect();
+  try {
+    await server.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await server.end();
+  }
+  const admin = new Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: name });
+  await admin.connect();
+  let dropped = false;
+  return {
+    name,
+    engine: 'postgres',
+    url: `postgres://${encodeURIComponent(PG_USER)}@${PG_HOST}:${PG_PORT}/${name}`,
+    async query<T extends Row = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+      let index = 0;
+      const result = await admin.query(sql.replace(/\?/g, () => `$${++index}`), params);
+      return result.rows as T[];
+    },
+    async drop(): Promise<void> {
+      if (dropped) return;
+      dropped = true;
+      await admin.end().catch(() => undefined);
+      const closer = new Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
+      await closer.connect();
+      try {
+        await closer.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await closer.end();
       }
     },
   };

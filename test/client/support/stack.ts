@@ -11,7 +11,8 @@ import type { RunningOrderService } from '../../../apps/order-service/src/bootst
 import { createDatabase, type TestDatabase } from './databases';
 import { startAccountService, startOrderService, type Env } from './services';
 
-export type StoreKind = 'mariadb' | 'sqlite';
+/** Where the services keep their data; with `postgres` the coordinator stays on MariaDB (its store is MySQL or SQLite). */
+export type StoreKind = 'mariadb' | 'postgres' | 'sqlite';
 
 export interface Stack {
   coordinatorUrl: string;
@@ -56,9 +57,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     const databases: Stack['databases'] = {};
     const envs: Record<'coordinator' | 'account' | 'order', Env> = { coordinator: {}, account: {}, order: {} };
-    if (options.store === 'mariadb') {
+    if (options.store === 'mariadb' || options.store === 'postgres') {
       for (const name of ['coordinator', 'account', 'order'] as const) {
-        const db = await createDatabase(name.slice(0, 5));
+        const db = await createDatabase(name.slice(0, 5), name === 'coordinator' ? 'mariadb' : options.store);
         cleanups.push(() => db.drop());
         databases[name] = db;
       }

@@ -3,7 +3,7 @@
  * writes by hand (and whatever business code writes through `execute` and `select`) branches here,
  * never on the driver name elsewhere.
  */
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
 
@@ -30,9 +30,15 @@ export function dialectOfType(type: string): SqlDialect {
   throw new UnsupportedDatabaseError(type);
 }
 
-export function dialectOf(source: DataSource | EntityManager): SqlDialect {
-  const type = 'connection' in source ? source.connection.options.type : source.options.type;
-  return dialectOfType(String(type));
+/** The DataSource behind a manager or query runner: `dataSource` in TypeORM 1.x, `connection` in 0.3. */
+function dataSourceOf(source: DataSource | EntityManager | QueryRunner): DataSource {
+  if ('options' in source) return source;
+  const holder = source as { dataSource?: DataSource; connection?: DataSource };
+  return (holder.dataSource ?? holder.connection) as DataSource;
+}
+
+export function dialectOf(source: DataSource | EntityManager | QueryRunner): SqlDialect {
+  return dialectOfType(String(dataSourceOf(source).options.type));
 }
 
 /**

@@ -5,13 +5,13 @@
  * is what serialises concurrent calls of one branch; ids compare byte for byte ('A' is not 'a').
  */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { dialectOfType } from '../../sql/sql.dialect';
+import { dialectOf } from '../../sql/sql.dialect';
 
 export class CreateTccBarrier1763900000000 implements MigrationInterface {
   name = 'CreateTccBarrier1763900000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    switch (dialectOfType(String(queryRunner.connection.options.type))) {
+    switch (dialectOf(queryRunner)) {
       case 'mysql':
         await queryRunner.query(`CREATE TABLE tcc_barrier (
           id BIGINT NOT NULL AUTO_INCREMENT,

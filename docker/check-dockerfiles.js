@@ -21,11 +21,13 @@ const requireBuilt = !process.argv.includes('--no-dist');
 const startApps = process.argv.includes('--start');
 
 // Post-build steps of `npm run build`, e.g. `node scripts/copy-protos.js`: an image needs them too.
+// `npm run build:client` builds the publishable client package; the apps bundle the library's
+// sources themselves, so an image does not need it.
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const postBuild = String((pkg.scripts && pkg.scripts.build) || '')
   .split('&&')
   .map((c) => c.trim())
-  .filter((c) => c && !/^nest build\b/.test(c));
+  .filter((c) => c && !/^nest build\b/.test(c) && c !== 'npm run build:client');
 
 const nestCli = JSON.parse(fs.readFileSync(path.join(root, 'nest-cli.json'), 'utf8'));
 const ignored = fs.existsSync(path.join(root, '.dockerignore'))

@@ -4,8 +4,18 @@
  */
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Client, Metadata, ServiceError } from '@grpc/grpc-js';
-import type { MethodDefinition } from '@grpc/proto-loader';
 import { grpcJs } from './grpc.runtime';
+
+/**
+ * What unary() needs of a @grpc/proto-loader MethodDefinition. The public signatures of this class
+ * name no type of @grpc/grpc-js or @grpc/proto-loader, so the shipped .d.ts type-check in an
+ * application that does not install those optional peers (it reaches this file via TccInitiator).
+ */
+export interface UnaryMethod<Req, Res> {
+  path: string;
+  requestSerialize: (value: Req) => Buffer;
+  responseDeserialize: (bytes: Buffer) => Res;
+}
 
 const CHANNEL_OPTIONS = {
   // Pings keep an idle channel's connection known-good, so the next call does not find it dead.
@@ -20,7 +30,7 @@ const CHANNEL_OPTIONS = {
 export class GrpcChannels implements OnApplicationShutdown {
   private readonly clients = new Map<string, Client>();
 
-  get(address: string): Client {
+  private get(address: string): Client {
     let client = this.clients.get(address);
     if (!client) {
       const { Client, credentials } = grpcJs();
@@ -36,9 +46,10 @@ export class GrpcChannels implements OnApplicationShutdown {
    */
   unary<Req, Res>(
     address: string,
-    method: MethodDefinition<Req, Res>,
+    method: UnaryMethod<Req, Res>,
     request: Req,
-    metadata: Metadata,
+    /** A @grpc/grpc-js Metadata (typed loosely for the reason above). */
+    metadata: object,
     timeoutMs: number,
     path: string = method.path,
   ): Promise<Res> {
@@ -49,7 +60,7 @@ export class GrpcChannels implements OnApplicationShutdown {
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        metadata,
+        metadata as Metadata,
         { deadline: Date.now() + timeoutMs },
         (error: ServiceError | null, reply?: Res) => (error ? reject(error) : resolve(reply as Res)),
       );

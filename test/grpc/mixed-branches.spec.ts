@@ -37,7 +37,7 @@ import { createCoordinator, type RunningCoordinator } from '../../apps/coordinat
 import { CoordinatorApi } from '../support/coordinator.api';
 import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
 import { ParticipantServer } from '../support/participant.server';
-import { randomSuffix } from '../support/wait';
+import { eventually, randomSuffix } from '../support/wait';
 import { GrpcCoordinatorApi } from './support/grpc-coordinator.api';
 import { GrpcParticipantServer } from './support/grpc-participant.server';
 
@@ -279,7 +279,8 @@ describe('HTTP and gRPC branches in one transaction (MariaDB)', () => {
     expect(error).toBeInstanceOf(BranchFailedError);
     expect((error as Error).message).toContain('UNAVAILABLE');
     const [gid] = gids;
-    expect((await api.view(gid)).status).toBe('ROLLED_BACK');
+    // A failed try does not wait for the rollback: it converges on its own.
+    await eventually(async () => (await api.view(gid)).status === 'ROLLED_BACK', { what: `${gid} to be rolled back` });
     expect(grpc.callsFor(gid).map((c) => c.path)).toEqual([`/${LEDGER}/Try`, `/${LEDGER}/Cancel`]);
   });
 

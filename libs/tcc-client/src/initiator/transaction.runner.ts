@@ -23,9 +23,11 @@ export interface TransactionalOptions {
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
   /**
-   * When the method throws, wait for the rollback to finish (every cancel answered) before the
-   * error reaches the caller. Default false: the rollback decision is recorded, the error is thrown
-   * at once, and the coordinator drives the cancels to completion on its own.
+   * When the method throws, whether the error reaches the caller only after the rollback finished
+   * (every cancel answered, bounded by the coordinator's wait). The rollback decision is recorded
+   * either way, and the coordinator drives the cancels to completion on its own. Default: wait,
+   * except when a try failed (answered 5xx or nothing): then its cancel is likely to fail too, so
+   * the error is thrown at once. `true` always waits, `false` never does.
    */
   waitForRollback?: boolean;
 }
@@ -58,7 +60,7 @@ export class TransactionRunner {
       result = await transactionStorage.run(transaction, work);
     } catch (error) {
       transaction.close();
-      await this.rollbackQuietly(transaction, error, options.waitForRollback ?? false);
+      await this.rollbackQuietly(transaction, error, options.waitForRollback ?? !(error instanceof BranchFailedError));
       throw error;
     }
     transaction.close();

@@ -5,7 +5,7 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
-import type { JsonValue } from '@tcc/client/protocol';
+import type { BeginMsg, CommitMsg, GetTransactionMsg, JsonValue, RegisterBranchMsg, RollbackMsg } from '@tcc/client/protocol';
 import { TransactionService } from '../transactions/transaction.service';
 import { BeginDto } from '../transactions/dto/begin.dto';
 import { RegisterBranchDto } from '../transactions/dto/register-branch.dto';
@@ -14,11 +14,8 @@ import { GidPipe } from '../transactions/gid.pipe';
 import { invalidArgument } from '../transactions/transaction.errors';
 import { validateDto } from '../common/validation';
 
-interface BeginMsg { gid?: string; timeoutMs?: number; metadata?: string }
-interface RegisterMsg { gid?: string; branchId?: string; participant?: string; protocol?: string; confirm?: string; cancel?: string; payload?: string }
-interface CommitMsg { gid?: string; wait?: boolean }
-interface RollbackMsg { gid?: string; wait?: boolean; reason?: string }
-interface GetMsg { gid?: string }
+// What a client sends may omit any field (proto3), so every field is checked like an HTTP body's.
+type Received<T> = Partial<T>;
 
 const gidPipe = new GidPipe();
 
@@ -41,7 +38,7 @@ export class TransactionsGrpcController {
   constructor(private readonly transactions: TransactionService) {}
 
   @GrpcMethod('Coordinator', 'Begin')
-  async begin(msg: BeginMsg, metadata?: Metadata): Promise<object> {
+  async begin(msg: Received<BeginMsg>, metadata?: Metadata): Promise<object> {
     const dto = await validateDto(BeginDto, {
       ...(msg.gid ? { gid: msg.gid } : {}),
       ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
@@ -52,7 +49,7 @@ export class TransactionsGrpcController {
   }
 
   @GrpcMethod('Coordinator', 'RegisterBranch')
-  async registerBranch(msg: RegisterMsg): Promise<object> {
+  async registerBranch(msg: Received<RegisterBranchMsg>): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = await validateDto(RegisterBranchDto, {
       branchId: msg.branchId,
@@ -67,14 +64,14 @@ export class TransactionsGrpcController {
   }
 
   @GrpcMethod('Coordinator', 'Commit')
-  async commit(msg: CommitMsg, metadata?: Metadata): Promise<object> {
+  async commit(msg: Received<CommitMsg>, metadata?: Metadata): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = await validateDto(CommitDto, msg.wait === undefined ? {} : { wait: msg.wait });
     return this.transactions.commit(gid, dto.wait ?? true, traceparentOf(metadata));
   }
 
   @GrpcMethod('Coordinator', 'Rollback')
-  async rollback(msg: RollbackMsg, metadata?: Metadata): Promise<object> {
+  async rollback(msg: Received<RollbackMsg>, metadata?: Metadata): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = await validateDto(RollbackDto, {
       ...(msg.wait === undefined ? {} : { wait: msg.wait }),
@@ -84,7 +81,7 @@ export class TransactionsGrpcController {
   }
 
   @GrpcMethod('Coordinator', 'GetTransaction')
-  async get(msg: GetMsg): Promise<object> {
+  async get(msg: Received<GetTransactionMsg>): Promise<object> {
     const view = await this.transactions.get(gidPipe.transform(msg.gid ?? ''));
     return {
       ...view,

@@ -2,9 +2,8 @@
  * The @grpc/proto-loader options every side uses for the tcc .proto files (the library, the
  * coordinator's gRPC server and its participant calls). Absent fields stay undefined, as in JSON.
  */
-import type { Options } from '@grpc/proto-loader';
-
-export const PROTO_LOADER_OPTIONS: Options = {
+// Typed here rather than as proto-loader's `Options`, so these declarations need no gRPC package.
+export const PROTO_LOADER_OPTIONS: { keepCase: boolean; longs: NumberConstructor; enums: StringConstructor; defaults: boolean; oneofs: boolean } = {
   keepCase: false,
   longs: Number,
   enums: String,

@@ -2,7 +2,8 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { BranchRefusedError, runRead, select, type JsonValue } from '@tcc/client';
+import { BranchRefusedError, runRead, select } from '@tcc/client';
+import type { JsonValue } from '@tcc/client/protocol';
 import type { DataSource } from 'typeorm';
 import { OrderAbandoned, OrdersService, type OrderRequest } from './orders.service';
 

@@ -1,4 +1,7 @@
-/** Body validation for every DTO: unknown fields are refused, and a 400 names every bad field. */
+/**
+ * Body validation for the DTOs of the admin API: unknown fields are refused, and a 400 names every
+ * bad field. (The v1 API checks its bodies with compiled schemas: transactions/request.validation.ts.)
+ */
 import { ValidationPipe } from '@nestjs/common';
 import { flattenValidationErrors } from '@tcc/service-kit';
 import { TccError, TccErrorCode } from '../transactions/transaction.errors';
@@ -15,11 +18,4 @@ export function createValidationPipe(): ValidationPipe {
       return new TccError(TccErrorCode.INVALID_ARGUMENT, messages.join('; '), { fields, messages });
     },
   });
-}
-
-const sharedPipe = createValidationPipe();
-
-/** Validates a plain object against a DTO class outside HTTP (gRPC): same rules, same errors. */
-export async function validateDto<T extends object>(dto: new () => T, plain: Record<string, unknown>): Promise<T> {
-  return (await sharedPipe.transform(plain, { type: 'body', metatype: dto })) as T;
 }

@@ -7,12 +7,9 @@ import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata } from '@grpc/grpc-js';
 import type { BeginMsg, CommitMsg, GetTransactionMsg, JsonValue, RegisterBranchMsg, RollbackMsg } from '@tcc/client/protocol';
 import { TransactionService } from '../transactions/transaction.service';
-import { BeginDto } from '../transactions/dto/begin.dto';
-import { RegisterBranchDto } from '../transactions/dto/register-branch.dto';
-import { CommitDto, RollbackDto } from '../transactions/dto/decision.dto';
 import { GidPipe } from '../transactions/gid.pipe';
 import { invalidArgument } from '../transactions/transaction.errors';
-import { validateDto } from '../common/validation';
+import { validateBegin, validateCommit, validateRegister, validateRollback } from '../transactions/request.validation';
 
 // What a client sends may omit any field (proto3), so every field is checked like an HTTP body's.
 type Received<T> = Partial<T>;
@@ -39,7 +36,7 @@ export class TransactionsGrpcController {
 
   @GrpcMethod('Coordinator', 'Begin')
   async begin(msg: Received<BeginMsg>, metadata?: Metadata): Promise<object> {
-    const dto = await validateDto(BeginDto, {
+    const dto = validateBegin({
       ...(msg.gid ? { gid: msg.gid } : {}),
       ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
@@ -51,7 +48,7 @@ export class TransactionsGrpcController {
   @GrpcMethod('Coordinator', 'RegisterBranch')
   async registerBranch(msg: Received<RegisterBranchMsg>): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
-    const dto = await validateDto(RegisterBranchDto, {
+    const dto = validateRegister({
       branchId: msg.branchId,
       ...(msg.participant ? { participant: msg.participant } : {}),
       protocol: msg.protocol,
@@ -66,14 +63,14 @@ export class TransactionsGrpcController {
   @GrpcMethod('Coordinator', 'Commit')
   async commit(msg: Received<CommitMsg>, metadata?: Metadata): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
-    const dto = await validateDto(CommitDto, msg.wait === undefined ? {} : { wait: msg.wait });
+    const dto = validateCommit(msg.wait === undefined ? {} : { wait: msg.wait });
     return this.transactions.commit(gid, dto.wait ?? true, traceparentOf(metadata));
   }
 
   @GrpcMethod('Coordinator', 'Rollback')
   async rollback(msg: Received<RollbackMsg>, metadata?: Metadata): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
-    const dto = await validateDto(RollbackDto, {
+    const dto = validateRollback({
       ...(msg.wait === undefined ? {} : { wait: msg.wait }),
       ...(msg.reason ? { reason: msg.reason } : {}),
     });

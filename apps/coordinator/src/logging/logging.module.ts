@@ -3,7 +3,7 @@
  * about a transaction (including the access log of API calls naming one), and the admin token
  * never written.
  */
-import type { DynamicModule } from '@nestjs/common';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { LogLevel } from '../config/coordinator.config';
@@ -12,6 +12,12 @@ const GID_IN_PATH = /\/transactions\/([A-Za-z0-9_.:-]{1,128})(?:[/?]|$)/;
 
 export function loggingModule(level: LogLevel, service: string): DynamicModule {
   return LoggerModule.forRoot({
+    // The v1 API is the hot path: no per-request logger, access line or request context there. The
+    // service logs one debug line per transaction (its decision) with the gid, and errors as ever.
+    exclude: [
+      { method: RequestMethod.ALL, path: 'v1/transactions' },
+      { method: RequestMethod.ALL, path: 'v1/transactions/*path' },
+    ],
     pinoHttp: {
       level,
       // Lines logged while serving a request carry its id, not the whole request.

@@ -1,11 +1,15 @@
 /**
  * The coordinator's connection to its database: TypeORM's DataSource over mysql2 or the embedded
- * SQLite file, plus the two things the store needs from it: statements that report affected rows,
- * and local transactions. Transient failures (deadlock, lock wait, lost connection) are retried
- * here, which is safe because every store operation is a compare-and-set or an idempotent insert.
+ * SQLite file, plus what the store needs from it: statements that report affected rows, local
+ * transactions, and (MySQL) a batch of statements sent as one packet in one local transaction.
+ * TypeORM owns the connection pool, the migrations and the dialects; on MySQL the statements go
+ * straight to the mysql2 pool it holds, as prepared statements, without a query runner each.
+ * Transient failures (deadlock, lock wait, lost connection) are retried here, which is safe
+ * because every store operation is a compare-and-set or an idempotent insert.
  */
 import { Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2';
 import { dataSourceOptions, pendingMigrations } from '@tcc/service-kit';
 import { coordinatorMigrations } from '../../../../migrations/coordinator';
 
@@ -63,17 +67,20 @@ export class Database {
   }
 
   static create(settings: DatabaseSettings): Database {
-    return new Database(
-      new DataSource(
-        dataSourceOptions({
-          url: settings.url,
-          sqlitePath: settings.sqlitePath,
-          poolSize: settings.poolSize,
-          migrations: coordinatorMigrations,
-          migrationsTableName: 'tcc_migrations',
-        }),
-      ),
-    );
+    const options = dataSourceOptions({
+      url: settings.url,
+      sqlitePath: settings.sqlitePath,
+      poolSize: settings.poolSize,
+      migrations: coordinatorMigrations,
+      migrationsTableName: 'tcc_migrations',
+    });
+    // A batch of writes travels as one packet (see batch()); every value in it is escaped by mysql2.
+    return new Database(new DataSource(options.type === 'mysql' ? { ...options, multipleStatements: true } : options));
+  }
+
+  /** The mysql2 pool TypeORM opened (MySQL only). */
+  private get pool(): Pool {
+    return (this.dataSource.driver as unknown as { pool: Pool }).pool;
   }
 
   async connect(): Promise<void> {
@@ -96,15 +103,47 @@ export class Database {
 
   /** One statement in its own (auto-committed) transaction. */
   select<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (this.dialect === 'mysql') return this.retrying(() => poolCall(this.pool, sql, params) as Promise<T[]>);
     return this.withRunner((runner) => selectOn<T>(runner, sql, params));
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
+    if (this.dialect === 'mysql') return this.retrying(async () => ((await poolCall(this.pool, sql, params)) as ResultSetHeader).affectedRows);
     return this.withRunner((runner) => executeOn(runner, sql, params));
+  }
+
+  /**
+   * MySQL only: `statements` in one local transaction, sent as one packet (one round trip, one
+   * durable commit); answers each statement's result (rows of a SELECT, affected rows of a write).
+   * On any error the transaction is rolled back and nothing of it stays; transient errors are
+   * retried as a whole.
+   */
+  batch(statements: Array<{ sql: string; params: unknown[] }>): Promise<Array<Row[] | number>> {
+    return this.retrying(async () => {
+      const connection = await new Promise<PoolConnection>((resolve, reject) =>
+        this.pool.getConnection((error, conn) => (error ? reject(error) : resolve(conn))),
+      );
+      let committed = false;
+      try {
+        const sql = ['START TRANSACTION', ...statements.map((s) => connection.format(s.sql, s.params as never)), 'COMMIT'].join(';\n');
+        const results = await new Promise<unknown[]>((resolve, reject) =>
+          connection.query(sql, (error, rows) => (error ? reject(error) : resolve(rows as unknown[]))),
+        );
+        committed = true;
+        return results.slice(1, 1 + statements.length).map((r) => (Array.isArray(r) ? (r as Row[]) : (r as ResultSetHeader).affectedRows));
+      } finally {
+        if (!committed) {
+          // A statement failed part-way: whatever ran of the batch is undone before the connection is reused.
+          await new Promise<void>((resolve) => connection.query('ROLLBACK', () => resolve()));
+        }
+        connection.release();
+      }
+    });
   }
 
   /** Several statements in one local transaction: one durable commit. */
   transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    if (this.dialect === 'mysql') return this.retrying(() => this.mysqlTransaction(work));
     return this.withRunner(async (runner) => {
       await runner.startTransaction();
       try {
@@ -121,18 +160,44 @@ export class Database {
     });
   }
 
-  private async withRunner<T>(fn: (runner: QueryRunner) => Promise<T>): Promise<T> {
+  private async mysqlTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    const connection = await new Promise<PoolConnection>((resolve, reject) =>
+      this.pool.getConnection((error, conn) => (error ? reject(error) : resolve(conn))),
+    );
+    try {
+      await connectionCall(connection, 'START TRANSACTION', []);
+      try {
+        const result = await work({
+          select: async <R extends Row>(sql: string, params: unknown[] = []) => (await connectionCall(connection, sql, params)) as R[],
+          execute: async (sql, params = []) => ((await connectionCall(connection, sql, params)) as ResultSetHeader).affectedRows,
+        });
+        await connectionCall(connection, 'COMMIT', []);
+        return result;
+      } catch (error) {
+        await connectionCall(connection, 'ROLLBACK', []).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      connection.release();
+    }
+  }
+
+  private withRunner<T>(fn: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const once = async (): Promise<T> => {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        return await fn(runner);
+      } finally {
+        await runner.release().catch(() => undefined);
+      }
+    };
+    return this.retrying(() => (this.dialect === 'sqlite' ? this.mutex.run(once) : once()));
+  }
+
+  private async retrying<T>(once: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const once = async (): Promise<T> => {
-          const runner = this.dataSource.createQueryRunner();
-          try {
-            return await fn(runner);
-          } finally {
-            await runner.release().catch(() => undefined);
-          }
-        };
-        return this.dialect === 'sqlite' ? await this.mutex.run(once) : await once();
+        return await once();
       } catch (error) {
         if (!isTransient(error) || attempt >= this.maxAttempts) throw error;
         const pause = Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -141,6 +206,30 @@ export class Database {
       }
     }
   }
+}
+
+/**
+ * A prepared statement (mysql2 keeps it per connection) for fixed-shape SQL; statements whose
+ * shape varies with their input (IN lists) go as text, so the statement cache stays small.
+ */
+function prepared(sql: string): boolean {
+  return !sql.includes(' IN (');
+}
+
+function poolCall(pool: Pool, sql: string, params: unknown[]): Promise<RowDataPacket[] | ResultSetHeader> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, result: unknown): void => (error ? reject(error) : resolve(result as RowDataPacket[] | ResultSetHeader));
+    if (prepared(sql)) pool.execute(sql, params as never, done);
+    else pool.query(sql, params as never, done);
+  });
+}
+
+function connectionCall(connection: PoolConnection, sql: string, params: unknown[]): Promise<RowDataPacket[] | ResultSetHeader> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, result: unknown): void => (error ? reject(error) : resolve(result as RowDataPacket[] | ResultSetHeader));
+    if (params.length > 0 && prepared(sql)) connection.execute(sql, params as never, done);
+    else connection.query(sql, params as never, done);
+  });
 }
 
 async function selectOn<T extends Row>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T[]> {

@@ -87,7 +87,6 @@ export class TransactionService {
     if (!created && tx.status !== GlobalStatus.TRYING) {
       throw transactionConflict(gid, tx.status, 'a transaction with this gid exists and is no longer TRYING');
     }
-    if (created) this.logger.debug?.({ gid, msg: `begun, timeout ${timeoutMs} ms` });
     return { created, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
   }
 
@@ -158,7 +157,7 @@ export class TransactionService {
       reason: event === 'rollback' ? (reason ?? 'rollback requested') : null,
     });
     if (won) {
-      this.logger.log({ gid, msg: `decided ${to}` });
+      this.logger.debug({ gid, msg: `decided ${to}` });
       const round = this.driver.drive(gid, { status: to, rounds: 0, traceparent });
       return { gid, status: wait ? await this.awaitFinal(gid, round) : to };
     }

@@ -1,13 +1,38 @@
-/** HTTP API v1 (DESIGN.md §3). Thin: validation by DTOs, decisions in the service. */
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+/**
+ * HTTP API v1 (DESIGN.md §3). Thin: bodies checked by the compiled schemas of
+ * request.validation.ts, decisions in the service. The DTO classes describe the bodies in the
+ * OpenAPI document only.
+ */
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, type PipeTransform } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { BeginResponse, DecisionResponse, RegisterBranchResponse, TransactionView } from '@tcc/client/protocol';
 import { TransactionService } from './transaction.service';
 import { BeginDto } from './dto/begin.dto';
 import { RegisterBranchDto } from './dto/register-branch.dto';
 import { CommitDto, RollbackDto } from './dto/decision.dto';
 import { GidPipe } from './gid.pipe';
+import {
+  validateBegin,
+  validateCommit,
+  validateRegister,
+  validateRollback,
+  type BeginBody,
+  type BodyValidator,
+  type CommitBody,
+  type RegisterBody,
+  type RollbackBody,
+} from './request.validation';
+
+/** Runs a compiled body validator as a Nest pipe. */
+class BodyPipe<T> implements PipeTransform<unknown, T> {
+  constructor(private readonly validate: BodyValidator<T>) {}
+  transform(value: unknown): T {
+    return this.validate(value);
+  }
+}
+
+const TRACEPARENT_HEADER = { name: 'traceparent', required: false, description: 'W3C trace context, passed on to the confirms and cancels' };
 
 @ApiTags('transactions')
 @Controller('v1/transactions')
@@ -15,40 +40,52 @@ export class TransactionsController {
   constructor(private readonly transactions: TransactionService) {}
 
   @Post()
-  @ApiHeader({ name: 'traceparent', required: false, description: 'W3C trace context, passed on to the confirms and cancels' })
+  @ApiBody({ type: BeginDto, required: false })
+  @ApiHeader(TRACEPARENT_HEADER)
   async begin(
-    @Body() dto: BeginDto,
+    @Body(new BodyPipe(validateBegin)) body: BeginBody,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('traceparent') traceparent?: string,
   ): Promise<BeginResponse> {
-    const { created, body } = await this.transactions.begin(dto ?? {}, traceparent);
+    const { created, body: answer } = await this.transactions.begin(body, traceparent);
     reply.status(created ? 201 : 200);
-    return body;
+    return answer;
   }
 
   @Post(':gid/branches')
+  @ApiBody({ type: RegisterBranchDto })
   async register(
     @Param('gid', GidPipe) gid: string,
-    @Body() dto: RegisterBranchDto,
+    @Body(new BodyPipe(validateRegister)) body: RegisterBody,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RegisterBranchResponse> {
-    const { created, body } = await this.transactions.registerBranch(gid, dto);
+    const { created, body: answer } = await this.transactions.registerBranch(gid, body);
     reply.status(created ? 201 : 200);
-    return body;
+    return answer;
   }
 
   @Post(':gid/commit')
-  @ApiHeader({ name: 'traceparent', required: false, description: 'W3C trace context, passed on to the confirms and cancels' })
+  @ApiBody({ type: CommitDto, required: false })
+  @ApiHeader(TRACEPARENT_HEADER)
   @HttpCode(200)
-  commit(@Param('gid', GidPipe) gid: string, @Body() dto: CommitDto, @Headers('traceparent') traceparent?: string): Promise<DecisionResponse> {
-    return this.transactions.commit(gid, dto?.wait ?? true, traceparent);
+  commit(
+    @Param('gid', GidPipe) gid: string,
+    @Body(new BodyPipe(validateCommit)) body: CommitBody,
+    @Headers('traceparent') traceparent?: string,
+  ): Promise<DecisionResponse> {
+    return this.transactions.commit(gid, body.wait ?? true, traceparent);
   }
 
   @Post(':gid/rollback')
-  @ApiHeader({ name: 'traceparent', required: false, description: 'W3C trace context, passed on to the confirms and cancels' })
+  @ApiBody({ type: RollbackDto, required: false })
+  @ApiHeader(TRACEPARENT_HEADER)
   @HttpCode(200)
-  rollback(@Param('gid', GidPipe) gid: string, @Body() dto: RollbackDto, @Headers('traceparent') traceparent?: string): Promise<DecisionResponse> {
-    return this.transactions.rollback(gid, dto?.wait ?? true, dto?.reason, traceparent);
+  rollback(
+    @Param('gid', GidPipe) gid: string,
+    @Body(new BodyPipe(validateRollback)) body: RollbackBody,
+    @Headers('traceparent') traceparent?: string,
+  ): Promise<DecisionResponse> {
+    return this.transactions.rollback(gid, body.wait ?? true, body.reason, traceparent);
   }
 
   @Get(':gid')

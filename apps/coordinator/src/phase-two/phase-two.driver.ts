@@ -7,7 +7,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ParticipantCaller } from '@tcc/client/caller';
 import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore, type BranchOutcome } from '../store/transaction.store';
+import { TransactionStore, type BranchOutcome, type NewBranch } from '../store/transaction.store';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
 import { ReplicaIdentity } from '../recovery/replica.identity';
 import { ReplicaCoordinator } from '../recovery/replica-coordinator';
@@ -22,6 +22,8 @@ export interface KnownState {
   rounds: number;
   /** The W3C trace context to pass on, when known. */
   traceparent?: string | null;
+  /** Every branch of the transaction, when the caller knows them all (none has been called yet). */
+  branches?: NewBranch[];
 }
 
 @Injectable()
@@ -84,7 +86,9 @@ export class PhaseTwoDriver {
     if (finish.kind !== 'transition') return state.status;
     const finalStatus = finish.to as 'COMMITTED' | 'ROLLED_BACK';
 
-    const pending = (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
+    const pending = state.branches
+      ? state.branches.map((b) => ({ ...b, attempts: 0 }))
+      : (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
     if (pending.length === 0) {
       const finished = await this.store.finishIfNoPending(gid, owner, state.status, finalStatus);
       if (finished) this.finished(gid, finalStatus);

@@ -125,12 +125,14 @@ export class Database {
       );
       let committed = false;
       try {
-        const sql = ['START TRANSACTION', ...statements.map((s) => connection.format(s.sql, s.params as never)), 'COMMIT'].join(';\n');
+        // READ COMMITTED: every statement's conditions are on the rows it names by key, so no gap
+        // locks are needed, and batches written side by side do not wait on each other's gaps.
+        const sql = ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...statements.map((s) => connection.format(s.sql, s.params as never)), 'COMMIT'].join(';\n');
         const results = await new Promise<unknown[]>((resolve, reject) =>
           connection.query(sql, (error, rows) => (error ? reject(error) : resolve(rows as unknown[]))),
         );
         committed = true;
-        return results.slice(1, 1 + statements.length).map((r) => (Array.isArray(r) ? (r as Row[]) : (r as ResultSetHeader).affectedRows));
+        return results.slice(2, 2 + statements.length).map((r) => (Array.isArray(r) ? (r as Row[]) : (r as ResultSetHeader).affectedRows));
       } finally {
         if (!committed) {
           // A statement failed part-way: whatever ran of the batch is undone before the connection is reused.

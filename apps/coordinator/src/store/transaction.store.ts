@@ -7,6 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus, type Protocol } from '@tcc/client/protocol';
 import type { Database, Executor, Row } from './database';
+import { DATABASE_NOW_MYSQL, WriteBatcher, type BatchedWrite } from './write-batcher';
 
 export interface TransactionRecord {
   gid: string;
@@ -75,6 +76,9 @@ export interface BranchOutcome {
   ok: boolean;
   error?: string;
 }
+
+/** A begin's outcome: when created, its times as the database set them; otherwise the gid existed. */
+export type BeginOutcome = { created: true; createdAt: number; expiresAt: number } | { created: false };
 
 export interface DueTransaction {
   gid: string;
@@ -150,16 +154,67 @@ export class TransactionStore {
   /** Locks the transaction row a branch insert reads, so a concurrent decision waits for it. */
   private readonly shareLock: string;
 
+  /**
+   * MySQL: the lifecycle writes of concurrent requests share one batch and one durable commit
+   * (write-batcher.ts). SQLite: each write runs alone (its single connection serialises them anyway).
+   */
+  private readonly batcher: WriteBatcher | null;
+
   constructor(private readonly db: Database) {
     if (db.dialect === 'mysql') {
-      this.now = 'CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)';
+      this.now = DATABASE_NOW_MYSQL;
       this.insertIgnore = 'INSERT IGNORE';
       this.shareLock = ' LOCK IN SHARE MODE';
+      this.batcher = new WriteBatcher(db);
     } else {
       this.now = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
       this.insertIgnore = 'INSERT OR IGNORE';
       this.shareLock = '';
+      this.batcher = null;
     }
+  }
+
+  /** Batches and writes gathered in them so far (MySQL), for the benchmark and the tests. */
+  get batchStats(): { batches: number; writes: number } {
+    return this.batcher ? { ...this.batcher.stats } : { batches: 0, writes: 0 };
+  }
+
+  /** Runs a lifecycle write: in the next batch on MySQL, alone (with `now` as the clock) on SQLite. */
+  private write<T>(gid: string, build: (now: string) => Omit<BatchedWrite<T>, 'gid'>): Promise<T> {
+    if (this.batcher) return this.batcher.submit({ gid, ...build('@tcc_now') });
+    const { statements, read } = build(this.now);
+    return this.db.transaction(async (tx) => {
+      const results: Array<Row[] | number> = [];
+      for (const statement of statements) {
+        results.push(/^\s*SELECT/i.test(statement.sql) ? await tx.select(statement.sql, statement.params) : await tx.execute(statement.sql, statement.params));
+      }
+      const [clock] = await tx.select(`SELECT ${this.now} AS now_ms`);
+      return read(results, num(clock.now_ms));
+    });
+  }
+
+  /**
+   * Inserts a TRYING transaction. Created: answers its times without reading them back (the
+   * batch's clock on MySQL). Not created (the gid exists): the caller reads what is there.
+   */
+  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<BeginOutcome> {
+    if (!this.batcher) {
+      return this.insertTransaction(gid, timeoutMs, metadata, traceparent).then(async (created): Promise<BeginOutcome> => {
+        const tx = created ? await this.findTransaction(gid) : null;
+        return tx ? { created: true, createdAt: tx.createdAt, expiresAt: tx.expiresAt } : { created: false };
+      });
+    }
+    return this.batcher.submit({
+      gid,
+      statements: [
+        {
+          sql: `INSERT IGNORE INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
+                VALUES (?, ?, ?, ?, ?, @tcc_now, @tcc_now, @tcc_now + ?, @tcc_now + ?, 0)`,
+          params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
+        },
+      ],
+      read: ([inserted], nowMs): BeginOutcome => (inserted === 1 ? { created: true, createdAt: nowMs, expiresAt: nowMs + timeoutMs } : { created: false }),
+    });
   }
 
   /** Inserts a TRYING transaction; false when the gid exists already. */
@@ -191,14 +246,18 @@ export class TransactionStore {
    * Inserts a branch only while its transaction is TRYING and before its deadline, in one
    * statement; false when nothing was inserted (duplicate, unknown gid, or no longer open).
    */
-  async insertBranch(gid: string, b: NewBranch): Promise<boolean> {
-    const affected = await this.db.execute(
-      `${this.insertIgnore} INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
-       SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${this.now}, ${this.now} FROM tcc_transactions
-       WHERE gid = ? AND status = ? AND expires_at > ${this.now}${this.shareLock}`,
-      [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, GlobalStatus.TRYING],
-    );
-    return affected === 1;
+  insertBranch(gid: string, b: NewBranch): Promise<boolean> {
+    return this.write(gid, (now) => ({
+      statements: [
+        {
+          sql: `${this.insertIgnore} INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
+                SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
+                WHERE gid = ? AND status = ? AND expires_at > ${now}${this.shareLock}`,
+          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, GlobalStatus.TRYING],
+        },
+      ],
+      read: ([inserted]) => inserted === 1,
+    }));
   }
 
   /**
@@ -212,14 +271,37 @@ export class TransactionStore {
     to: 'COMMITTING' | 'ROLLING_BACK',
     opts: { owner: string; leaseMs: number; deadline: 'ahead' | 'past' | 'any'; reason?: string | null },
   ): Promise<boolean> {
-    const deadline = opts.deadline === 'ahead' ? ` AND expires_at > ${this.now}` : opts.deadline === 'past' ? ` AND expires_at <= ${this.now}` : '';
-    const affected = await this.db.execute(
-      `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
-         lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-       WHERE gid = ? AND status = ?${deadline}`,
-      [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, GlobalStatus.TRYING],
-    );
-    return affected === 1;
+    return (await this.decideCounting(gid, to, opts, false)).won;
+  }
+
+  /**
+   * decide(), also answering how many branches the transaction has (in the same batch, so a caller
+   * that knows its branches from memory can tell its list is complete without reading them).
+   */
+  decideCounting(
+    gid: string,
+    to: 'COMMITTING' | 'ROLLING_BACK',
+    opts: { owner: string; leaseMs: number; deadline: 'ahead' | 'past' | 'any'; reason?: string | null },
+    countBranches = true,
+  ): Promise<{ won: boolean; branches: number | null }> {
+    return this.write(gid, (now) => {
+      const deadline = opts.deadline === 'ahead' ? ` AND expires_at > ${now}` : opts.deadline === 'past' ? ` AND expires_at <= ${now}` : '';
+      return {
+        statements: [
+          {
+            sql: `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${now}, decided_at = ${now},
+                    lease_expires_at = ${now} + ?, next_attempt_at = ${now} + ?
+                  WHERE gid = ? AND status = ?${deadline}`,
+            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, GlobalStatus.TRYING],
+          },
+          ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
+        ],
+        read: ([updated, counted]) => ({
+          won: updated === 1,
+          branches: countBranches && Array.isArray(counted) ? num(counted[0].n) : null,
+        }),
+      };
+    });
   }
 
   /** Transactions whose next attempt (deadline, lease expiry or retry time) has come: a plain read, no locks. */
@@ -383,6 +465,7 @@ export class TransactionStore {
     retryDelayMs: number;
   }): Promise<boolean> {
     const { gid, owner, outcomes } = args;
+    if (args.allDone) return this.finishRound(args);
     return this.db.transaction(async (tx) => {
       const succeeded = outcomes.filter((o) => o.ok).map((o) => o.branchId);
       if (succeeded.length) {
@@ -417,6 +500,37 @@ export class TransactionStore {
       await this.release(tx, gid, owner, args.retryDelayMs);
       return false;
     });
+  }
+
+  /**
+   * A round in which every branch succeeded: the branches done and the transaction final, as one
+   * write of the next batch. Answers whether the transaction reached `finalStatus`.
+   */
+  private finishRound(args: {
+    gid: string;
+    owner: string;
+    from: 'COMMITTING' | 'ROLLING_BACK';
+    finalStatus: 'COMMITTED' | 'ROLLED_BACK';
+    branchDone: BranchStatus;
+    outcomes: BranchOutcome[];
+  }): Promise<boolean> {
+    const { gid, owner, outcomes } = args;
+    return this.write(gid, (now) => ({
+      statements: [
+        {
+          sql: `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, updated_at = ${now}
+                WHERE gid = ? AND status = ? AND branch_id IN (${outcomes.map(() => '?').join(', ')})`,
+          params: [args.branchDone, gid, BranchStatus.REGISTERED, ...outcomes.map((o) => o.branchId)],
+        },
+        {
+          sql: `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
+                  rounds = rounds + 1, updated_at = ${now}
+                WHERE gid = ? AND status = ? AND owner = ?`,
+          params: [args.finalStatus, gid, args.from, owner],
+        },
+      ],
+      read: ([, finished]) => finished === 1,
+    }));
   }
 
   /** Gives the transaction back with its next attempt `delayMs` from now (database clock). */

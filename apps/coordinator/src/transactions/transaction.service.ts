@@ -25,6 +25,7 @@ import { ShutdownState } from '../recovery/shutdown.state';
 import { decide, isFinal, isPhaseTwo } from './transaction.state-machine';
 import { invalidArgument, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from './transaction.errors';
 import { parseTarget, TargetPolicy } from './target-policy';
+import { RegisteredBranches } from './registered-branches';
 
 export interface BeginCommand {
   gid?: string;
@@ -58,6 +59,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export class TransactionService {
   private readonly logger = new Logger(TransactionService.name);
   private readonly targets: TargetPolicy;
+  private readonly registered = new RegisteredBranches();
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
@@ -81,13 +83,17 @@ export class TransactionService {
     const metadata = cmd.metadata === undefined ? null : JSON.stringify(cmd.metadata);
     if (metadata !== null && Buffer.byteLength(metadata) > METADATA_MAX_BYTES) throw tooLarge('metadata', METADATA_MAX_BYTES);
     const gid = cmd.gid ?? uuidv7();
-    const created = await this.store.insertTransaction(gid, timeoutMs, metadata, validTraceparent(traceparent));
+    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent));
+    if (begun.created) {
+      return { created: true, body: { gid, status: GlobalStatus.TRYING, createdAt: iso(begun.createdAt), expiresAt: iso(begun.expiresAt) } };
+    }
+    // The gid exists: a repeat of a begin answers what is stored, anything else is a conflict.
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
-    if (!created && tx.status !== GlobalStatus.TRYING) {
+    if (tx.status !== GlobalStatus.TRYING) {
       throw transactionConflict(gid, tx.status, 'a transaction with this gid exists and is no longer TRYING');
     }
-    return { created, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
+    return { created: false, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
   }
 
   async registerBranch(gid: string, cmd: RegisterCommand): Promise<{ created: boolean; body: RegisterBranchResponse }> {
@@ -109,6 +115,7 @@ export class TransactionService {
       payload,
     };
     if (await this.store.insertBranch(gid, branch)) {
+      this.registered.add(gid, branch);
       return { created: true, body: { gid, branchId: cmd.branchId, status: BranchStatus.REGISTERED } };
     }
     // Nothing inserted: tell a repeat from a conflict, an unknown gid or a closed transaction.
@@ -150,15 +157,23 @@ export class TransactionService {
 
   private async conclude(gid: string, event: 'commit' | 'rollback', wait: boolean, reason: string | undefined, traceparent: string | null): Promise<DecisionResponse> {
     const to = event === 'commit' ? GlobalStatus.COMMITTING : GlobalStatus.ROLLING_BACK;
-    const won = await this.store.decide(gid, to, {
-      owner: this.replica.id,
-      leaseMs: this.config.leaseMs,
-      deadline: event === 'commit' ? 'ahead' : 'any',
-      reason: event === 'rollback' ? (reason ?? 'rollback requested') : null,
-    });
+    const { won, branches: stored } = await this.store.decideCounting(
+      gid,
+      to,
+      {
+        owner: this.replica.id,
+        leaseMs: this.config.leaseMs,
+        deadline: event === 'commit' ? 'ahead' : 'any',
+        reason: event === 'rollback' ? (reason ?? 'rollback requested') : null,
+      },
+      this.registered.has(gid),
+    );
+    const known = this.registered.take(gid);
     if (won) {
       this.logger.debug({ gid, msg: `decided ${to}` });
-      const round = this.driver.drive(gid, { status: to, rounds: 0, traceparent });
+      // Phase two starts from the branches registered here when they are all there are.
+      const branches = known && known.length === stored ? known : undefined;
+      const round = this.driver.drive(gid, { status: to, rounds: 0, traceparent, branches });
       return { gid, status: wait ? await this.awaitFinal(gid, round) : to };
     }
     const tx = await this.store.findTransaction(gid);

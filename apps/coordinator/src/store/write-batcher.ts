@@ -1,0 +1,110 @@
+/**
+ * Group commit on MySQL: the writes of concurrent requests (begins, branch registrations,
+ * decisions, finished rounds) are gathered while earlier batches are being written, then written
+ * together: one packet, one local transaction, one durable commit for all of them. Every write
+ * keeps its own statements and its own compare-and-set, so each request learns its own outcome
+ * from its own affected-row counts, and none is answered before the commit that holds its write.
+ *
+ * The batch starts by reading the database's clock into @tcc_now, which every statement uses
+ * (times come from the database, and a begin knows its createdAt without reading it back).
+ * Statements run in the order of their gids, so concurrent batches take their row locks in one
+ * order. A transient failure retries the whole batch (Database.batch); any other failure retries
+ * each write alone, so one bad write fails only its own request.
+ */
+import type { Database, Row } from './database';
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/** One request's write: its statements (using @tcc_now), and how to read its outcome from their results. */
+export interface BatchedWrite<T> {
+  gid: string;
+  statements: Statement[];
+  read(results: Array<Row[] | number>, nowMs: number): T;
+}
+
+interface Pending {
+  write: BatchedWrite<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+export const DATABASE_NOW_MYSQL = 'CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)';
+const CLOCK: Statement[] = [
+  { sql: `SET @tcc_now = ${DATABASE_NOW_MYSQL}`, params: [] },
+  { sql: 'SELECT @tcc_now AS now_ms', params: [] },
+];
+
+export class WriteBatcher {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  /** Batches written and writes in them since start, for the benchmark and the tests. */
+  readonly stats = { batches: 0, writes: 0 };
+
+  constructor(
+    private readonly db: Database,
+    /** Batches written at the same time (on different connections). */
+    private readonly concurrency = 4,
+    /** Writes in one batch at most. */
+    private readonly maxWrites = 200,
+  ) {}
+
+  submit<T>(write: BatchedWrite<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      // Requests that arrive in the same turn of the event loop go in the same batch.
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxWrites);
+      this.inFlight++;
+      void this.write(batch, true).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async write(batch: Pending[], mayDivide: boolean): Promise<void> {
+    const ordered = batch.length > 1 ? [...batch].sort((a, b) => (a.write.gid < b.write.gid ? -1 : a.write.gid > b.write.gid ? 1 : 0)) : batch;
+    const statements = [...CLOCK];
+    for (const pending of ordered) statements.push(...pending.write.statements);
+    let results: Array<Row[] | number>;
+    try {
+      results = await this.db.batch(statements);
+    } catch (error) {
+      if (mayDivide && ordered.length > 1) {
+        // Find the write that fails: each alone, so the others still succeed.
+        await Promise.all(ordered.map((pending) => this.write([pending], false)));
+        return;
+      }
+      for (const pending of ordered) pending.reject(error);
+      return;
+    }
+    this.stats.batches++;
+    this.stats.writes += ordered.length;
+    const nowMs = Number((results[1] as Row[])[0].now_ms);
+    let offset = CLOCK.length;
+    for (const pending of ordered) {
+      const count = pending.write.statements.length;
+      try {
+        pending.resolve(pending.write.read(results.slice(offset, offset + count), nowMs));
+      } catch (error) {
+        pending.reject(error);
+      }
+      offset += count;
+    }
+  }
+}

@@ -54,6 +54,12 @@ class CoordinatorEnvironment {
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
   TCC_SCAN_BATCH = 100;
 
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  TCC_WRITE_BATCHES = 4;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(1_000)
+  TCC_WRITE_BATCH_WINDOW_MS = 0;
+
   @Transform(toInt) @IsInt() @Min(100) @Max(86_400_000)
   TCC_LEASE_MS = 30_000;
 
@@ -104,7 +110,15 @@ class CoordinatorEnvironment {
 }
 
 export interface CoordinatorConfig {
-  db: { url?: string; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
+  db: {
+    url?: string;
+    sqlitePath: string;
+    poolSize: number;
+    migrateOnStart: boolean;
+    /** Group commit (MySQL): batches written at the same time, and how long a batch waits for more writes. */
+    writeBatches: number;
+    writeBatchWindowMs: number;
+  };
   http: { host: string; port: number };
   grpc: { port: number };
   allowedTargets: string;
@@ -155,6 +169,8 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
       sqlitePath: parsed.TCC_SQLITE_PATH,
       poolSize: parsed.TCC_DB_POOL_SIZE,
       migrateOnStart: parsed.TCC_MIGRATE_ON_START ?? embedded,
+      writeBatches: parsed.TCC_WRITE_BATCHES,
+      writeBatchWindowMs: parsed.TCC_WRITE_BATCH_WINDOW_MS,
     },
     http: { host: parsed.TCC_HOST, port: parsed.TCC_HTTP_PORT },
     grpc: { port: parsed.TCC_GRPC_PORT },

@@ -26,7 +26,12 @@ export class StoreModule implements OnApplicationShutdown {
             return db;
           },
         },
-        { provide: TransactionStore, inject: [Database], useFactory: (db: Database) => new TransactionStore(db) },
+        {
+          provide: TransactionStore,
+          inject: [Database, COORDINATOR_CONFIG],
+          useFactory: (db: Database, config: CoordinatorConfig) =>
+            new TransactionStore(db, { concurrency: config.db.writeBatches, windowMs: config.db.writeBatchWindowMs }),
+        },
       ],
       exports: [Database, TransactionStore],
     };

@@ -7,7 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus, type Protocol } from '@tcc/client/protocol';
 import type { Database, Executor, Row } from './database';
-import { DATABASE_NOW_MYSQL, WriteBatcher, type BatchedWrite } from './write-batcher';
+import { DATABASE_NOW_MYSQL, WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
 
 export interface TransactionRecord {
   gid: string;
@@ -160,12 +160,15 @@ export class TransactionStore {
    */
   private readonly batcher: WriteBatcher | null;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    batching: BatchSettings = { concurrency: 4, windowMs: 0 },
+  ) {
     if (db.dialect === 'mysql') {
       this.now = DATABASE_NOW_MYSQL;
       this.insertIgnore = 'INSERT IGNORE';
       this.shareLock = ' LOCK IN SHARE MODE';
-      this.batcher = new WriteBatcher(db);
+      this.batcher = new WriteBatcher(db, batching);
     } else {
       this.now = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
       this.insertIgnore = 'INSERT OR IGNORE';

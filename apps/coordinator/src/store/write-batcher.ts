@@ -25,6 +25,15 @@ export interface BatchedWrite<T> {
   read(results: Array<Row[] | number>, nowMs: number): T;
 }
 
+export interface BatchSettings {
+  /** Batches written at the same time, each on its own connection. */
+  concurrency: number;
+  /** How long the first write of a batch waits for others; 0: only those of the same event-loop turn. */
+  windowMs: number;
+  /** Writes in one batch at most. */
+  maxWrites?: number;
+}
+
 interface Pending {
   write: BatchedWrite<unknown>;
   resolve(value: unknown): void;
@@ -44,24 +53,31 @@ export class WriteBatcher {
   /** Batches written and writes in them since start, for the benchmark and the tests. */
   readonly stats = { batches: 0, writes: 0 };
 
+  private readonly concurrency: number;
+  private readonly windowMs: number;
+  private readonly maxWrites: number;
+
   constructor(
     private readonly db: Database,
-    /** Batches written at the same time (on different connections). */
-    private readonly concurrency = 4,
-    /** Writes in one batch at most. */
-    private readonly maxWrites = 200,
-  ) {}
+    settings: BatchSettings,
+  ) {
+    this.concurrency = settings.concurrency;
+    this.windowMs = settings.windowMs;
+    this.maxWrites = settings.maxWrites ?? 200;
+  }
 
   submit<T>(write: BatchedWrite<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
-      // Requests that arrive in the same turn of the event loop go in the same batch.
+      // Requests that arrive in the same turn of the event loop (or the window) go in the same batch.
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => {
+        const go = (): void => {
           this.scheduled = false;
           this.pump();
-        });
+        };
+        if (this.windowMs > 0) setTimeout(go, this.windowMs);
+        else setImmediate(go);
       }
     });
   }

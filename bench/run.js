@@ -26,6 +26,13 @@
  *   --json-out FILE    BENCH_JSON_OUT     also write the JSON figures to FILE
  *   --profile          BENCH_PROFILE=1    run the coordinator under --cpu-prof (profile in
  *                                        .bench/profiles/) and print its 25 hottest functions
+ *   --flow F           BENCH_FLOW         transactions (default: the two-branch transactions above)
+ *                                        or orders: the whole order flow, POST /orders through the
+ *                                        built order service, account service and coordinator, each
+ *                                        on its own fresh MariaDB database (bench/orders-flow.js)
+ *
+ * Both flows first print the machine's raw durable-commit rate: single-row autocommit inserts
+ * over 32 connections for 2 s, so figures from different machines compare as ratios.
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -88,6 +95,7 @@ function parseOptions(argv, env) {
     coordinatorEnv: {},
     jsonOut: env.BENCH_JSON_OUT,
     profile: env.BENCH_PROFILE === '1' || env.BENCH_PROFILE === 'true',
+    flow: env.BENCH_FLOW ?? 'transactions',
   };
   const valued = {
     '--concurrency': 'concurrency',
@@ -99,6 +107,7 @@ function parseOptions(argv, env) {
     '--mysql-port': 'mysqlPort',
     '--database': 'database',
     '--json-out': 'jsonOut',
+    '--flow': 'flow',
   };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -145,6 +154,7 @@ function parseOptions(argv, env) {
   int('connections', 1, 4096);
   int('timeoutMs', 1000, 24 * 60 * 60 * 1000);
   int('mysqlPort', 1, 65535);
+  if (o.flow !== 'transactions' && o.flow !== 'orders') usageError(`--flow ${o.flow} is not supported: "transactions" or "orders"`);
   if (o.transport !== 'http' && o.transport !== 'grpc') {
     usageError(`--transport ${o.transport} is not supported: "http" or "grpc"`);
   }
@@ -294,6 +304,32 @@ async function mariadbPid(conn) {
   }
 }
 
+/**
+ * The machine's raw durable-commit rate: single-row autocommit inserts over `connections`
+ * connections for `seconds`, in a scratch table of `database` (dropped after).
+ */
+async function rawCommitRate(o, database, connections = 32, seconds = 2) {
+  const mysql = require('mysql2/promise');
+  const pool = mysql.createPool({ host: HOST, port: o.mysqlPort, user: 'root', database, connectionLimit: connections });
+  try {
+    await pool.query('CREATE TABLE bench_raw_commits (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(32) NOT NULL) ENGINE=InnoDB');
+    let commits = 0;
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        while (performance.now() < end) {
+          await pool.execute('INSERT INTO bench_raw_commits (v) VALUES (?)', ['x']);
+          commits++;
+        }
+      }),
+    );
+    await pool.query('DROP TABLE bench_raw_commits');
+    return round(commits / seconds, 0);
+  } finally {
+    await pool.end();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Load
 
@@ -359,6 +395,12 @@ async function oneTransaction(pool, o, stubOrigin) {
 
 async function main() {
   const o = parseOptions(process.argv.slice(2), process.env);
+  if (o.flow === 'orders') {
+    return require('./orders-flow').run(o, {
+      state, log, sleep, freePort, cpuTicks, clockTicksPerSecond, percentile, round, tail, startChild, stopChild, runToCompletion,
+      mysqlConnect, globalStatus, statusDelta, mariadbPid, rawCommitRate, printProfile, STATUS_COUNTERS, ROOT, HOST,
+    });
+  }
   const { Pool } = require('undici');
 
   if (!fs.existsSync(COORDINATOR_MAIN)) {
@@ -382,6 +424,8 @@ async function main() {
   await admin.query(`DROP DATABASE IF EXISTS \`${o.database}\``);
   await admin.query(`CREATE DATABASE \`${o.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const [[version]] = await admin.query('SELECT VERSION() AS v');
+  const rawCommitsPerSecond = await rawCommitRate(o, o.database);
+  log(`raw durable-commit rate: ${rawCommitsPerSecond} single-row commits/s over 32 connections`);
 
   // The coordinator sees only the settings chosen here, not TCC_* variables of the caller's shell.
   const baseEnv = {};
@@ -588,6 +632,7 @@ async function main() {
     warmupS: o.warmup,
     durationS: round(elapsedS, 3),
     redis: o.redis,
+    rawCommitsPerSecond,
     completed,
     errors: errorCount,
     warmupCompleted,
@@ -618,6 +663,7 @@ async function main() {
     `  ${pad('transactions completed')}${completed}`,
     `  ${pad('errors')}${errorCount}${warmupErrors ? ` (and ${warmupErrors} during warm-up)` : ''}`,
     `  ${pad('throughput')}${result.txPerSecond} tx/s`,
+    `  ${pad('raw durable commits (machine)')}${rawCommitsPerSecond}/s single-row inserts over 32 connections (throughput / raw: ${round(result.txPerSecond / rawCommitsPerSecond, 3)})`,
     `  ${pad('latency (whole transaction)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
     '',
     `  MariaDB ${version.v}, SHOW GLOBAL STATUS deltas over the window, per transaction:`,
@@ -690,7 +736,7 @@ function printProfile(dir) {
 // ---------------------------------------------------------------------------------------------
 // Clean-up, on every way out.
 
-const state = { admin: null, monitor: null, pool: null, database: null };
+const state = { admin: null, monitor: null, pool: null, database: null, databases: [] };
 let shuttingDown = null;
 
 function shutdown(code) {
@@ -701,8 +747,8 @@ function shutdown(code) {
     await Promise.all([...children].map(stopChild));
     if (state.monitor) await state.monitor.end().catch(() => {});
     if (state.admin) {
-      if (state.database) {
-        await state.admin.query(`DROP DATABASE IF EXISTS \`${state.database}\``).catch((err) => log(`could not drop ${state.database}: ${err.message}`));
+      for (const database of [state.database, ...(state.databases || [])].filter(Boolean)) {
+        await state.admin.query(`DROP DATABASE IF EXISTS \`${database}\``).catch((err) => log(`could not drop ${database}: ${err.message}`));
       }
       await state.admin.end().catch(() => {});
     }

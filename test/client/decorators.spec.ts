@@ -76,6 +76,8 @@ class LedgerParticipant {
 class CheckoutService {
   seenGids: string[] = [];
   recorder = '';
+  /** This application's own base URL. */
+  self = '';
 
   constructor(private readonly tcc: TccInitiator) {}
 
@@ -143,6 +145,17 @@ class CheckoutService {
       branchId: path,
       urls: { try: `${base}/try`, confirm: `${base}/confirm`, cancel: `${base}/cancel` },
     });
+  }
+
+  /** The branch's cancel reaches this application before its try, which then runs in-process. */
+  @TccTransactional()
+  async cancelledFirst(): Promise<void> {
+    const gid = this.tcc.gid;
+    this.seenGids.push(gid);
+    const body = JSON.stringify({ gid, branchId: 'early', phase: 'cancel', payload: null });
+    const res = await fetch(`${this.self}/tcc/ledger/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(((await res.json()) as { outcome: string }).outcome).toBe('empty-rollback');
+    await this.tcc.branch({ participant: 'ledger', branchId: 'early' });
   }
 
   @TccTransactional()
@@ -215,6 +228,7 @@ describe('decorators against a real coordinator', () => {
     await app.listen(0, '127.0.0.1');
     checkout = app.get(CheckoutService);
     checkout.recorder = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    checkout.self = await app.getUrl().then((url) => url.replace('[::1]', '127.0.0.1'));
   });
 
   afterAll(async () => {
@@ -315,6 +329,20 @@ describe('decorators against a real coordinator', () => {
     expect((error as Error).message).toMatch(/no answer within 3000 ms/);
     expect(Date.now() - started).toBeLessThan(3_000 + 1_000);
     expect((await finished(checkout.seenGids.at(-1)!)).status).toBe('ROLLED_BACK');
+  });
+
+  it('runs the try of a participant hosted here in-process, with the answers of its HTTP endpoint', async () => {
+    const gid = await checkout.succeed();
+    // The try ran (in this process, no HTTP call to ourselves), the coordinator confirmed over HTTP.
+    expect(calls).toContain(`try:${gid}:ledger`);
+    expect(calls).toContain(`confirm:${gid}:ledger`);
+    // A try arriving after its cancel is refused exactly as over HTTP: 409 BRANCH_CANCELLED.
+    const error = await checkout.cancelledFirst().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BranchRefusedError);
+    expect(error).toMatchObject({ statusCode: 409, code: 'BRANCH_CANCELLED', branchId: 'early' });
+    const late = checkout.seenGids.at(-1)!;
+    expect(calls).not.toContain(`try:${late}:early`);
+    expect((await finished(late)).status).toBe('ROLLED_BACK');
   });
 
   it('calls a try with the contract body and x-tcc headers', async () => {

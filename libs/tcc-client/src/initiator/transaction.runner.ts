@@ -11,6 +11,9 @@ import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { GlobalStatus, JsonValue, REASON_MAX_LENGTH } from '../protocol';
 import type { Protocol } from '../protocol';
 import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
+import { ParticipantDispatcher } from '../participant/participant.dispatcher';
+import { ParticipantRegistry } from '../participant/participant.registry';
+import { BranchRefusal } from '../participant/branch-refusal.error';
 import { participantGrpcTarget } from '../participant/participant-grpc.naming';
 import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
@@ -42,6 +45,8 @@ export class TransactionRunner {
     private readonly caller: ParticipantCaller,
     private readonly selfUrl: SelfUrl,
     private readonly participantGrpc: ParticipantGrpcServer,
+    private readonly registry: ParticipantRegistry,
+    private readonly dispatcher: ParticipantDispatcher,
   ) {}
 
   async run<T>(options: TransactionalOptions, work: () => Promise<T>): Promise<T> {
@@ -89,6 +94,9 @@ export class TransactionRunner {
       if (error instanceof CoordinatorError && error.statusCode === 409) throw new TransactionAbortedError(gid, error.transactionStatus);
       throw error;
     }
+    if (protocol === 'http' && !spec.urls && !spec.service && this.registry.get(spec.participant)) {
+      return this.tryHere(gid, branchId, spec.participant, payload);
+    }
     const answer = await this.caller.call({
       protocol,
       target: endpoints.try,
@@ -103,6 +111,42 @@ export class TransactionRunner {
         throw new BranchRefusedError(gid, branchId, answer.statusCode, answer.code, answer.body);
       case 'failed':
         throw new BranchFailedError(gid, branchId, `try: ${answer.error}`);
+    }
+  }
+
+  /**
+   * The try of a participant hosted by this application, run in-process: the same barrier and
+   * local transaction as over HTTP, with the answers the HTTP endpoint would give, without the
+   * round trip. The coordinator still calls its confirm and cancel over HTTP.
+   */
+  private async tryHere(gid: string, branchId: string, participant: string, payload: JsonValue | null): Promise<JsonValue | undefined> {
+    let result;
+    try {
+      result = await this.dispatcher.dispatch(participant, 'try', { gid, branchId, phase: 'try', payload });
+    } catch (error) {
+      if (error instanceof BranchRefusal) {
+        const body = { statusCode: error.statusCode, error: error.code, message: error.message };
+        throw new BranchRefusedError(gid, branchId, error.statusCode, error.code, body);
+      }
+      const status = (error as { getStatus?: () => number }).getStatus?.();
+      if (status !== undefined && status >= 400 && status < 500) {
+        const response = (error as { getResponse(): unknown }).getResponse();
+        const body = (typeof response === 'object' && response !== null ? response : { message: String(response) }) as JsonValue;
+        const code = (body as { error?: unknown }).error;
+        throw new BranchRefusedError(gid, branchId, status, typeof code === 'string' ? code : `HTTP_${status}`, body);
+      }
+      throw new BranchFailedError(gid, branchId, `try: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    switch (result.kind) {
+      case 'done':
+        // What the HTTP endpoint would have answered, JSON and all.
+        return { gid, branchId, phase: 'try', outcome: result.outcome, result: JSON.parse(JSON.stringify(result.result ?? null)) as JsonValue };
+      case 'hanging': {
+        const body = { statusCode: 409, error: 'BRANCH_CANCELLED', message: `try of ${gid}/${branchId} arrived after its cancel` };
+        throw new BranchRefusedError(gid, branchId, 409, 'BRANCH_CANCELLED', body);
+      }
+      case 'unknown-participant':
+        throw new BranchFailedError(gid, branchId, `try: unknown participant "${participant}"`);
     }
   }
 

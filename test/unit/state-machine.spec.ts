@@ -1,5 +1,16 @@
 import { GLOBAL_STATUSES, GlobalStatus, type GlobalStatus as Status } from '@tcc/client';
-import { decide, isFinal, isPhaseTwo, phaseTwoOf, TRANSACTION_EVENTS, type Decision, type TransactionEvent } from '../../apps/coordinator/src/transactions/transaction.state-machine';
+import {
+  decide,
+  decisionTarget,
+  isFinal,
+  isPhaseTwo,
+  PHASE_TWO_STATUSES,
+  phaseTwoOf,
+  TRANSACTION_EVENTS,
+  TRANSITIONS,
+  type Decision,
+  type TransactionEvent,
+} from '../../apps/coordinator/src/transactions/transaction.state-machine';
 
 const S = GlobalStatus;
 const t = (to: Status): Decision => ({ kind: 'transition', to });
@@ -48,5 +59,22 @@ describe('transaction state machine', () => {
     expect(phaseTwoOf('ROLLING_BACK')).toEqual({ phase: 'cancel', branchDone: 'CANCELLED' });
     expect(GLOBAL_STATUSES.filter(isPhaseTwo)).toEqual([S.COMMITTING, S.ROLLING_BACK]);
     expect(GLOBAL_STATUSES.filter(isFinal)).toEqual([S.COMMITTED, S.ROLLED_BACK]);
+  });
+
+  it('names, for every event, the statuses the store may change and where they lead (the table the SQL is built from)', () => {
+    for (const event of TRANSACTION_EVENTS) {
+      const transition: { from: readonly string[]; to?: Partial<Record<string, string>> } = TRANSITIONS[event];
+      for (const status of GLOBAL_STATUSES) {
+        const decision = decide(status, event);
+        // A status the table lets the event leave is exactly one where the machine moves (or accepts).
+        expect(transition.from.includes(status)).toBe(decision.kind === 'transition' || decision.kind === 'accept');
+        if (decision.kind === 'transition') expect(decision.to).toBe(transition.to?.[status]);
+      }
+    }
+    expect(decisionTarget('commit')).toBe(S.COMMITTING);
+    expect(decisionTarget('rollback')).toBe(S.ROLLING_BACK);
+    expect(decisionTarget('timeout')).toBe(S.ROLLING_BACK);
+    expect([TRANSITIONS.commit.deadline, TRANSITIONS.timeout.deadline, TRANSITIONS.rollback.deadline]).toEqual(['ahead', 'past', 'any']);
+    expect([...PHASE_TWO_STATUSES]).toEqual(GLOBAL_STATUSES.filter(isPhaseTwo));
   });
 });

@@ -76,7 +76,7 @@ export class AdminService implements OnModuleInit {
     }
     this.logger.warn({ gid, branchId, msg: `resolved by hand by ${actor}: ${reason}` });
     const finish = decide(tx.status, 'finish');
-    if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null, tx.status, finish.to as 'COMMITTED' | 'ROLLED_BACK'))) {
+    if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null, tx.status))) {
       this.metrics.transactions.inc({ outcome: finish.to === GlobalStatus.COMMITTED ? 'committed' : 'rolled_back' });
       return { gid, status: finish.to };
     }

@@ -90,7 +90,7 @@ export class PhaseTwoDriver {
       ? state.branches.map((b) => ({ ...b, attempts: 0 }))
       : (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
     if (pending.length === 0) {
-      const finished = await this.store.finishIfNoPending(gid, owner, state.status, finalStatus);
+      const finished = await this.store.finishIfNoPending(gid, owner, state.status);
       if (finished) this.finished(gid, finalStatus);
       return finished ? finalStatus : state.status;
     }
@@ -120,7 +120,6 @@ export class PhaseTwoDriver {
       gid,
       owner,
       from: state.status,
-      finalStatus,
       branchDone,
       phase: phase as 'confirm' | 'cancel',
       outcomes,

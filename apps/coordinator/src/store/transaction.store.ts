@@ -1,12 +1,14 @@
 /**
- * The one place that writes SQL. Every status change is a compare-and-set on the expected status
- * (`UPDATE ... WHERE gid = ? AND status = ?`), by primary key, so concurrent requests, the
- * scheduler and other replicas can never both win, and no statement locks a range of rows.
+ * The one place that writes SQL. Every status change is a compare-and-set on the statuses the
+ * state machine lets its event leave (`UPDATE ... WHERE gid = ? AND status IN (...)`, built from
+ * TRANSITIONS), by primary key, so concurrent requests, the scheduler and other replicas can never
+ * both win, and no statement locks a range of rows.
  * Times are epoch milliseconds read from the database's clock (`now` below), never a replica's.
  */
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus, type Protocol } from '@tcc/client/protocol';
 import type { Database, Executor, Row } from './database';
+import { PHASE_TWO_STATUSES, TRANSITIONS, type DecisionEvent } from '../transactions/transaction.state-machine';
 import { DATABASE_NOW_MYSQL, WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
 
 export interface TransactionRecord {
@@ -146,6 +148,20 @@ function toBranch(r: Row): BranchRecord {
 
 const LAST_ERROR_MAX = 1000;
 
+/** `IN (?, ...)` for a list of statuses from the state machine, and its parameters. */
+function inList(statuses: readonly string[]): string {
+  return `IN (${statuses.map(() => '?').join(', ')})`;
+}
+
+/** What the state machine allows a decision (commit, rollback, timeout): from which statuses, to which, and the deadline condition. */
+function decisionOf(event: DecisionEvent, now: string): { to: GlobalStatus; from: readonly GlobalStatus[]; deadline: string } {
+  const t = TRANSITIONS[event];
+  const deadline = t.deadline === 'ahead' ? ` AND expires_at > ${now}` : t.deadline === 'past' ? ` AND expires_at <= ${now}` : '';
+  return { to: t.to.TRYING, from: t.from, deadline };
+}
+
+const PHASE_TWO = inList(PHASE_TWO_STATUSES);
+
 @Injectable()
 export class TransactionStore {
   /** SQL expression for the database's current time in epoch milliseconds. */
@@ -255,8 +271,8 @@ export class TransactionStore {
         {
           sql: `${this.insertIgnore} INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
                 SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
-                WHERE gid = ? AND status = ? AND expires_at > ${now}${this.shareLock}`,
-          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, GlobalStatus.TRYING],
+                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${this.shareLock}`,
+          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...TRANSITIONS.register.from],
         },
       ],
       read: ([inserted]) => inserted === 1,
@@ -269,12 +285,8 @@ export class TransactionStore {
    * when the lease expires. `deadline` says whether the deadline must still be ahead (a commit) or
    * already past (a timeout rollback); an explicit rollback ignores it.
    */
-  async decide(
-    gid: string,
-    to: 'COMMITTING' | 'ROLLING_BACK',
-    opts: { owner: string; leaseMs: number; deadline: 'ahead' | 'past' | 'any'; reason?: string | null },
-  ): Promise<boolean> {
-    return (await this.decideCounting(gid, to, opts, false)).won;
+  async decide(gid: string, event: DecisionEvent, opts: { owner: string; leaseMs: number; reason?: string | null }): Promise<boolean> {
+    return (await this.decideCounting(gid, event, opts, false)).won;
   }
 
   /**
@@ -283,19 +295,19 @@ export class TransactionStore {
    */
   decideCounting(
     gid: string,
-    to: 'COMMITTING' | 'ROLLING_BACK',
-    opts: { owner: string; leaseMs: number; deadline: 'ahead' | 'past' | 'any'; reason?: string | null },
+    event: DecisionEvent,
+    opts: { owner: string; leaseMs: number; reason?: string | null },
     countBranches = true,
   ): Promise<{ won: boolean; branches: number | null }> {
     return this.write(gid, (now) => {
-      const deadline = opts.deadline === 'ahead' ? ` AND expires_at > ${now}` : opts.deadline === 'past' ? ` AND expires_at <= ${now}` : '';
+      const { to, from, deadline } = decisionOf(event, now);
       return {
         statements: [
           {
             sql: `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${now}, decided_at = ${now},
                     lease_expires_at = ${now} + ?, next_attempt_at = ${now} + ?
-                  WHERE gid = ? AND status = ?${deadline}`,
-            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, GlobalStatus.TRYING],
+                  WHERE gid = ? AND status ${inList(from)}${deadline}`,
+            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, ...from],
           },
           ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
         ],
@@ -327,20 +339,21 @@ export class TransactionStore {
     const list = gids.map(() => '?').join(', ');
     const fenced = fence === null ? '' : " AND EXISTS (SELECT 1 FROM tcc_coordination c WHERE c.name = 'scan-leader' AND c.epoch = ?)";
     const fenceParams = fence === null ? [] : [fence];
+    const timeout = decisionOf('timeout', this.now);
     await this.db.execute(
       `UPDATE tcc_transactions SET status = ?, reason = 'timeout', owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
          lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-       WHERE gid IN (${list}) AND status = ? AND expires_at <= ${this.now}${fenced}`,
-      [GlobalStatus.ROLLING_BACK, owner, leaseMs, leaseMs, ...gids, GlobalStatus.TRYING, ...fenceParams],
+       WHERE gid IN (${list}) AND status ${inList(timeout.from)}${timeout.deadline}${fenced}`,
+      [timeout.to, owner, leaseMs, leaseMs, ...gids, ...timeout.from, ...fenceParams],
     );
     await this.db.execute(
       `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-       WHERE gid IN (${list}) AND status IN (?, ?) AND next_attempt_at <= ${this.now}${fenced}`,
-      [owner, leaseMs, leaseMs, ...gids, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, ...fenceParams],
+       WHERE gid IN (${list}) AND status ${PHASE_TWO} AND next_attempt_at <= ${this.now}${fenced}`,
+      [owner, leaseMs, leaseMs, ...gids, ...PHASE_TWO_STATUSES, ...fenceParams],
     );
     const rows = await this.db.select(
-      `SELECT gid, status, rounds, traceparent FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status IN (?, ?)`,
-      [...gids, owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+      `SELECT gid, status, rounds, traceparent FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status ${PHASE_TWO}`,
+      [...gids, owner, ...PHASE_TWO_STATUSES],
     );
     return rows.map((r) => ({
       gid: String(r.gid),
@@ -354,8 +367,8 @@ export class TransactionStore {
   async releaseAllLeases(owner: string): Promise<number> {
     return this.db.execute(
       `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, next_attempt_at = ${this.now}
-       WHERE owner = ? AND status IN (?, ?)`,
-      [owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+       WHERE owner = ? AND status ${PHASE_TWO}`,
+      [owner, ...PHASE_TWO_STATUSES],
     );
   }
 
@@ -382,8 +395,8 @@ export class TransactionStore {
   async flagAttention(gid: string, afterMs: number): Promise<boolean> {
     const affected = await this.db.execute(
       `UPDATE tcc_transactions SET attention_at = ${this.now}
-       WHERE gid = ? AND attention_at IS NULL AND status IN (?, ?) AND decided_at <= ${this.now} - ?`,
-      [gid, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, afterMs],
+       WHERE gid = ? AND attention_at IS NULL AND status ${PHASE_TWO} AND decided_at <= ${this.now} - ?`,
+      [gid, ...PHASE_TWO_STATUSES, afterMs],
     );
     return affected === 1;
   }
@@ -391,8 +404,8 @@ export class TransactionStore {
   /** Unfinished transactions flagged for attention. */
   async countAttention(): Promise<number> {
     const rows = await this.db.select(
-      'SELECT COUNT(*) AS n FROM tcc_transactions WHERE attention_at IS NOT NULL AND status IN (?, ?)',
-      [GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+      `SELECT COUNT(*) AS n FROM tcc_transactions WHERE attention_at IS NOT NULL AND status ${PHASE_TWO}`,
+      [...PHASE_TWO_STATUSES],
     );
     return num(rows[0].n);
   }
@@ -406,8 +419,8 @@ export class TransactionStore {
       params.push(f.status);
     }
     if (f.attention !== undefined) {
-      where.push(f.attention ? 't.attention_at IS NOT NULL AND t.status IN (?, ?)' : '(t.attention_at IS NULL OR t.status NOT IN (?, ?))');
-      params.push(GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK);
+      where.push(f.attention ? `t.attention_at IS NOT NULL AND t.status ${PHASE_TWO}` : `(t.attention_at IS NULL OR t.status NOT ${PHASE_TWO})`);
+      params.push(...PHASE_TWO_STATUSES);
     }
     if (f.createdFrom !== undefined) {
       where.push('t.created_at >= ?');
@@ -460,7 +473,6 @@ export class TransactionStore {
     gid: string;
     owner: string;
     from: 'COMMITTING' | 'ROLLING_BACK';
-    finalStatus: 'COMMITTED' | 'ROLLED_BACK';
     branchDone: BranchStatus;
     phase: 'confirm' | 'cancel';
     outcomes: BranchOutcome[];
@@ -496,7 +508,7 @@ export class TransactionStore {
           `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
              rounds = rounds + 1, updated_at = ${this.now}
            WHERE gid = ? AND status = ? AND owner = ?`,
-          [args.finalStatus, gid, args.from, owner],
+          [TRANSITIONS.finish.to[args.from], gid, args.from, owner],
         );
         return finished === 1;
       }
@@ -513,7 +525,6 @@ export class TransactionStore {
     gid: string;
     owner: string;
     from: 'COMMITTING' | 'ROLLING_BACK';
-    finalStatus: 'COMMITTED' | 'ROLLED_BACK';
     branchDone: BranchStatus;
     outcomes: BranchOutcome[];
   }): Promise<boolean> {
@@ -529,7 +540,7 @@ export class TransactionStore {
           sql: `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
                   rounds = rounds + 1, updated_at = ${now}
                 WHERE gid = ? AND status = ? AND owner = ?`,
-          params: [args.finalStatus, gid, args.from, owner],
+          params: [TRANSITIONS.finish.to[args.from], gid, args.from, owner],
         },
       ],
       read: ([, finished]) => finished === 1,
@@ -545,12 +556,12 @@ export class TransactionStore {
    * Marks a phase-two transaction finished when no branch is left to call (e.g. it had none, or a
    * crash hit between the last branch update and the status change).
    */
-  async finishIfNoPending(gid: string, owner: string | null, from: 'COMMITTING' | 'ROLLING_BACK', finalStatus: 'COMMITTED' | 'ROLLED_BACK'): Promise<boolean> {
+  async finishIfNoPending(gid: string, owner: string | null, from: 'COMMITTING' | 'ROLLING_BACK'): Promise<boolean> {
     const affected = await this.db.execute(
       `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = ${this.now}
        WHERE gid = ? AND status = ?${owner === null ? '' : ' AND owner = ?'}
          AND NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = ? AND b.status = ?)`,
-      [finalStatus, gid, from, ...(owner === null ? [] : [owner]), gid, BranchStatus.REGISTERED],
+      [TRANSITIONS.finish.to[from], gid, from, ...(owner === null ? [] : [owner]), gid, BranchStatus.REGISTERED],
     );
     return affected === 1;
   }
@@ -558,11 +569,12 @@ export class TransactionStore {
   /** Operator: roll back a TRYING transaction, recording who and why in the same local transaction. */
   async forceRollback(gid: string, actor: string, reason: string, owner: string, leaseMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      const rollback = decisionOf('rollback', this.now);
       const won = await tx.execute(
         `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
            lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-         WHERE gid = ? AND status = ?`,
-        [GlobalStatus.ROLLING_BACK, `forced by ${actor}: ${reason}`.slice(0, 1024), owner, leaseMs, leaseMs, gid, GlobalStatus.TRYING],
+         WHERE gid = ? AND status ${inList(rollback.from)}${rollback.deadline}`,
+        [rollback.to, `forced by ${actor}: ${reason}`.slice(0, 1024), owner, leaseMs, leaseMs, gid, ...rollback.from],
       );
       if (won === 1) await this.audit(tx, gid, null, 'force-rollback', actor, reason);
       return won === 1;
@@ -577,8 +589,8 @@ export class TransactionStore {
     return this.db.transaction(async (tx) => {
       const claimed = await tx.execute(
         `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
-         WHERE gid = ? AND status IN (?, ?) AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
-        [owner, leaseMs, leaseMs, gid, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK, owner],
+         WHERE gid = ? AND status ${PHASE_TWO} AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
+        [owner, leaseMs, leaseMs, gid, ...PHASE_TWO_STATUSES, owner],
       );
       if (claimed === 1) await this.audit(tx, gid, null, 'retry', actor, reason);
       return claimed === 1;
@@ -635,8 +647,8 @@ export class TransactionStore {
     await ex.execute(
       `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, rounds = rounds + 1,
          next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
-       WHERE gid = ? AND owner = ? AND status IN (?, ?)`,
-      [Math.max(0, Math.round(delayMs)), gid, owner, GlobalStatus.COMMITTING, GlobalStatus.ROLLING_BACK],
+       WHERE gid = ? AND owner = ? AND status ${PHASE_TWO}`,
+      [Math.max(0, Math.round(delayMs)), gid, owner, ...PHASE_TWO_STATUSES],
     );
   }
 

@@ -22,7 +22,7 @@ import { CompletionWaiters } from '../phase-two/completion-waiters';
 import { ReplicaIdentity } from '../recovery/replica.identity';
 import { ReplicaCoordinator } from '../recovery/replica-coordinator';
 import { ShutdownState } from '../recovery/shutdown.state';
-import { decide, isFinal, isPhaseTwo } from './transaction.state-machine';
+import { decide, decisionTarget, isFinal, isPhaseTwo } from './transaction.state-machine';
 import { invalidArgument, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from './transaction.errors';
 import { parseTarget, TargetPolicy } from './target-policy';
 import { RegisteredBranches } from './registered-branches';
@@ -156,16 +156,11 @@ export class TransactionService {
   }
 
   private async conclude(gid: string, event: 'commit' | 'rollback', wait: boolean, reason: string | undefined, traceparent: string | null): Promise<DecisionResponse> {
-    const to = event === 'commit' ? GlobalStatus.COMMITTING : GlobalStatus.ROLLING_BACK;
+    const to = decisionTarget(event);
     const { won, branches: stored } = await this.store.decideCounting(
       gid,
-      to,
-      {
-        owner: this.replica.id,
-        leaseMs: this.config.leaseMs,
-        deadline: event === 'commit' ? 'ahead' : 'any',
-        reason: event === 'rollback' ? (reason ?? 'rollback requested') : null,
-      },
+      event,
+      { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: event === 'rollback' ? (reason ?? 'rollback requested') : null },
       this.registered.has(gid),
     );
     const known = this.registered.take(gid);
@@ -193,12 +188,7 @@ export class TransactionService {
 
   /** Rolls back a TRYING transaction found past its deadline; answers the status after. */
   private async timeOut(tx: TransactionRecord): Promise<GlobalStatus> {
-    const won = await this.store.decide(tx.gid, GlobalStatus.ROLLING_BACK, {
-      owner: this.replica.id,
-      leaseMs: this.config.leaseMs,
-      deadline: 'past',
-      reason: 'timeout',
-    });
+    const won = await this.store.decide(tx.gid, 'timeout', { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: 'timeout' });
     if (won) {
       this.logger.log({ gid: tx.gid, msg: `try phase timed out: rolling back` });
       void this.driver.drive(tx.gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });

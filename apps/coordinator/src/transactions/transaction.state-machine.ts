@@ -1,7 +1,9 @@
 /**
  * The one state machine of a global transaction (DESIGN.md §2): pure, no I/O.
- * The store applies each transition as a compare-and-set on the expected status, so whoever
- * loses a race sees the winner's status and asks this machine again.
+ * For every event it names the statuses the event may leave and the one it reaches
+ * (TRANSITIONS); the store builds its compare-and-set conditions (`WHERE status IN (...)`) from
+ * that table, for one row and for a batch, so no transition is written in SQL alone. Whoever loses
+ * a race sees the winner's status and asks this machine again (decide()).
  */
 import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client/protocol';
 
@@ -33,26 +35,51 @@ export type Decision =
 
 const T = GlobalStatus;
 
+/** Statuses in which phase two still has calls to make: leases, retries, claims and operator actions apply only here. */
+export const PHASE_TWO_STATUSES = [T.COMMITTING, T.ROLLING_BACK] as const;
+
+/**
+ * What each event does to the stored status: the statuses it may leave (`from`), the one it
+ * reaches from each (`to`; none for `register`, which needs TRYING and changes nothing), and the
+ * deadline it requires (a commit or a registration only before it, a timeout only after it).
+ */
+export const TRANSITIONS = {
+  register: { from: [T.TRYING], deadline: 'ahead' },
+  commit: { from: [T.TRYING], to: { TRYING: T.COMMITTING }, deadline: 'ahead' },
+  rollback: { from: [T.TRYING], to: { TRYING: T.ROLLING_BACK }, deadline: 'any' },
+  timeout: { from: [T.TRYING], to: { TRYING: T.ROLLING_BACK }, deadline: 'past' },
+  finish: { from: [T.COMMITTING, T.ROLLING_BACK], to: { COMMITTING: T.COMMITTED, ROLLING_BACK: T.ROLLED_BACK }, deadline: 'any' },
+} as const satisfies Record<
+  TransactionEvent,
+  { from: readonly GlobalStatus[]; to?: Partial<Record<GlobalStatus, GlobalStatus>>; deadline: 'ahead' | 'past' | 'any' }
+>;
+
+/** The events that move a transaction out of TRYING: the decisions. */
+export type DecisionEvent = 'commit' | 'rollback' | 'timeout';
+
+/** Where a decision leads (from TRYING). */
+export function decisionTarget(event: DecisionEvent): 'COMMITTING' | 'ROLLING_BACK' {
+  return TRANSITIONS[event].to.TRYING;
+}
+
+/** Events whose target a transaction may already have reached: answered as success, nothing changes. */
+const ALREADY: Record<TransactionEvent, readonly GlobalStatus[]> = {
+  register: [],
+  commit: [T.COMMITTING, T.COMMITTED],
+  rollback: [T.ROLLING_BACK, T.ROLLED_BACK],
+  timeout: [],
+  finish: [T.COMMITTED, T.ROLLED_BACK],
+};
+
 export function decide(status: GlobalStatus, event: TransactionEvent): Decision {
-  switch (event) {
-    case 'register':
-      return status === T.TRYING ? { kind: 'accept' } : { kind: 'conflict' };
-    case 'commit':
-      if (status === T.TRYING) return { kind: 'transition', to: T.COMMITTING };
-      if (status === T.COMMITTING || status === T.COMMITTED) return { kind: 'already' };
-      return { kind: 'conflict' };
-    case 'rollback':
-      if (status === T.TRYING) return { kind: 'transition', to: T.ROLLING_BACK };
-      if (status === T.ROLLING_BACK || status === T.ROLLED_BACK) return { kind: 'already' };
-      return { kind: 'conflict' };
-    case 'timeout':
-      return status === T.TRYING ? { kind: 'transition', to: T.ROLLING_BACK } : { kind: 'ignore' };
-    case 'finish':
-      if (status === T.COMMITTING) return { kind: 'transition', to: T.COMMITTED };
-      if (status === T.ROLLING_BACK) return { kind: 'transition', to: T.ROLLED_BACK };
-      if (status === T.COMMITTED || status === T.ROLLED_BACK) return { kind: 'already' };
-      return { kind: 'conflict' };
+  const transition: { from: readonly GlobalStatus[]; to?: Partial<Record<GlobalStatus, GlobalStatus>> } = TRANSITIONS[event];
+  if (transition.from.includes(status)) {
+    const to = transition.to?.[status];
+    return to ? { kind: 'transition', to } : { kind: 'accept' };
   }
+  // A timeout that lost to a decision has nothing to do; it is no one's error.
+  if (event === 'timeout') return { kind: 'ignore' };
+  return ALREADY[event].includes(status) ? { kind: 'already' } : { kind: 'conflict' };
 }
 
 /** Statuses in which phase two still has calls to make. */

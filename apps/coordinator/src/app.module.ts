@@ -1,59 +1,45 @@
-/** The coordinator: API, phase two, recovery, all over one store. */
-import { Module, type DynamicModule } from '@nestjs/common';
+/**
+ * The coordinator: one module per feature over one store. The arrows point one way: transactions
+ * -> phase two -> store; recovery and admin call into phase two and the store; health and metrics
+ * observe. Phase two tells the rest that a transaction finished through the CompletionNotifier.
+ */
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from './config/coordinator.config';
-import { StoreModule } from './store/store.module';
-import { TransactionsController } from './transactions/transactions.controller';
-import { TransactionService } from './transactions/transaction.service';
-import { PhaseTwoDriver } from './phase-two/phase-two.driver';
-import { GrpcChannels, ParticipantCaller } from '@tcc/client/caller';
-import { CompletionWaiters } from './phase-two/completion-waiters';
-import { RecoveryScheduler } from './recovery/recovery.scheduler';
-import { ReplicaIdentity } from './recovery/replica.identity';
-import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './common/api-exception.filter';
-import { MetricsService } from './metrics/metrics.service';
-import { MetricsController } from './metrics/metrics.controller';
-import { ReplicaCoordinator } from './recovery/replica-coordinator';
-import { ShutdownState } from './recovery/shutdown.state';
-import { AttentionNotifier } from './phase-two/attention.notifier';
-import { AdminController } from './admin/admin.controller';
-import { AdminTokenGuard } from './admin/admin-token.guard';
-import { AdminService } from './admin/admin.service';
-import { AdminPageController } from './admin/page/admin-page.controller';
+import { ShutdownState } from './common/shutdown.state';
 import { loggingModule } from './logging/logging.module';
-import { TerminusModule } from '@nestjs/terminus';
-import { TransactionsGrpcController } from './grpc/transactions.grpc-controller';
+import { StoreModule } from './store/store.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { TransactionsModule } from './transactions/transactions.module';
+import { RecoveryModule } from './recovery/recovery.module';
+import { AdminModule } from './admin/admin.module';
+import { HealthModule } from './health/health.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: CoordinatorConfig): DynamicModule {
-    const configModule: DynamicModule = {
-      module: class ConfigHolderModule {},
-      global: true,
-      providers: [{ provide: COORDINATOR_CONFIG, useValue: config }],
-      exports: [COORDINATOR_CONFIG],
-    };
+    /** What every feature may inject: the validated settings and whether this replica is draining. */
+    @Global()
+    @Module({
+      providers: [{ provide: COORDINATOR_CONFIG, useValue: config }, ShutdownState],
+      exports: [COORDINATOR_CONFIG, ShutdownState],
+    })
+    class CoreModule {}
+
     return {
       module: AppModule,
-      imports: [configModule, loggingModule(config.logLevel, 'tcc-coordinator'), TerminusModule.forRoot({ logger: false }), StoreModule.forRoot()],
-      controllers: [TransactionsController, TransactionsGrpcController, HealthController, MetricsController, AdminController, AdminPageController],
-      providers: [
-        ReplicaIdentity,
-        ShutdownState,
-        MetricsService,
-        ReplicaCoordinator,
-        AttentionNotifier,
-        AdminTokenGuard,
-        AdminService,
-        GrpcChannels,
-        ParticipantCaller,
-        CompletionWaiters,
-        PhaseTwoDriver,
-        TransactionService,
-        RecoveryScheduler,
-        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+      imports: [
+        CoreModule,
+        loggingModule(config.logLevel, 'tcc-coordinator'),
+        StoreModule.forRoot(),
+        MetricsModule,
+        TransactionsModule,
+        RecoveryModule,
+        AdminModule,
+        HealthModule,
       ],
+      providers: [{ provide: APP_FILTER, useClass: ApiExceptionFilter }],
     };
   }
 }

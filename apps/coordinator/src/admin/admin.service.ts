@@ -8,7 +8,7 @@ import { GlobalStatus, type DecisionResponse } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
-import { ReplicaIdentity } from '../recovery/replica.identity';
+import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
 import { TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../transactions/transaction.errors';

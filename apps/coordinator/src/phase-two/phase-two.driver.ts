@@ -9,11 +9,10 @@ import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/pro
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore, type BranchOutcome, type NewBranch } from '../store/transaction.store';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
-import { ReplicaIdentity } from '../recovery/replica.identity';
-import { ReplicaCoordinator } from '../recovery/replica-coordinator';
+import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';
-import { CompletionWaiters } from './completion-waiters';
+import { CompletionNotifier } from './completion-notifier';
 import { retryDelayMs } from './retry-policy';
 
 /** What the caller already knows about the transaction, saving a read. */
@@ -36,9 +35,8 @@ export class PhaseTwoDriver {
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     private readonly store: TransactionStore,
     private readonly caller: ParticipantCaller,
-    private readonly waiters: CompletionWaiters,
+    private readonly completions: CompletionNotifier,
     private readonly replica: ReplicaIdentity,
-    private readonly coordination: ReplicaCoordinator,
     private readonly metrics: MetricsService,
     private readonly attention: AttentionNotifier,
   ) {}
@@ -141,7 +139,6 @@ export class PhaseTwoDriver {
 
   private finished(gid: string, status: 'COMMITTED' | 'ROLLED_BACK'): void {
     this.metrics.transactions.inc({ outcome: status === 'COMMITTED' ? 'committed' : 'rolled_back' });
-    this.waiters.notify(gid, status);
-    this.coordination.publishFinished(gid, status);
+    this.completions.finished(gid, status);
   }
 }

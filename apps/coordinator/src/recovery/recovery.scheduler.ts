@@ -11,9 +11,9 @@ import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinato
 import { TransactionStore } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { MetricsService } from '../metrics/metrics.service';
-import { ReplicaIdentity } from './replica.identity';
+import { ReplicaIdentity } from '../store/replica.identity';
 import { ReplicaCoordinator } from './replica-coordinator';
-import { ShutdownState } from './shutdown.state';
+import { ShutdownState } from '../common/shutdown.state';
 
 @Injectable()
 export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {

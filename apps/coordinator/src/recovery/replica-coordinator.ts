@@ -5,14 +5,14 @@
  * Correctness never depends on Redis: without it, or while it is down, every replica scans and
  * the database leases alone keep two replicas from driving one transaction.
  */
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore } from '../store/transaction.store';
-import { CompletionWaiters } from '../phase-two/completion-waiters';
+import { CompletionNotifier, type CompletionRelay } from '../phase-two/completion-notifier';
 import { MetricsService } from '../metrics/metrics.service';
-import { ReplicaIdentity } from './replica.identity';
+import { ReplicaIdentity } from '../store/replica.identity';
 
 /** Renews only our own lease: compare the value, then extend. */
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -25,7 +25,7 @@ export interface ScanPermit {
 }
 
 @Injectable()
-export class ReplicaCoordinator implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ReplicaCoordinator implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ReplicaCoordinator.name);
   private client: Redis | null = null;
   private subscriber: Redis | null = null;
@@ -42,13 +42,19 @@ export class ReplicaCoordinator implements OnApplicationBootstrap, BeforeApplica
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     private readonly store: TransactionStore,
-    private readonly waiters: CompletionWaiters,
+    private readonly notifier: CompletionNotifier,
     private readonly metrics: MetricsService,
     private readonly replica: ReplicaIdentity,
   ) {
     const prefix = config.redis.prefix;
     this.leaderKey = `${prefix}scan-leader`;
     this.channel = `${prefix}finished`;
+  }
+
+  /** Finishes of this replica go out on the Redis channel, those of others come in from it. */
+  onModuleInit(): void {
+    const relay: CompletionRelay = { publish: (gid, status) => this.publishFinished(gid, status), isConnected: () => this.up };
+    this.notifier.attach(relay);
   }
 
   get configured(): boolean {
@@ -118,7 +124,7 @@ export class ReplicaCoordinator implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** Tells every replica that `gid` finished (best effort: waiters also poll the database). */
-  publishFinished(gid: string, status: GlobalStatus): void {
+  private publishFinished(gid: string, status: GlobalStatus): void {
     if (!this.client || !this.up) return;
     this.client.publish(this.channel, JSON.stringify({ gid, status })).catch(() => undefined);
   }
@@ -126,7 +132,7 @@ export class ReplicaCoordinator implements OnApplicationBootstrap, BeforeApplica
   private onFinished(message: string): void {
     try {
       const { gid, status } = JSON.parse(message) as { gid: string; status: GlobalStatus };
-      if (typeof gid === 'string') this.waiters.notify(gid, status);
+      if (typeof gid === 'string') this.notifier.arrived(gid, status);
     } catch {
       // Not ours: ignore.
     }

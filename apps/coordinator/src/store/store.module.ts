@@ -1,8 +1,9 @@
-/** Owns the database connection and the store; nothing else in the coordinator writes SQL. */
+/** Owns the database connection, the store and this replica's name on leases; nothing else in the coordinator writes SQL. */
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { Database } from './database';
 import { TransactionStore } from './transaction.store';
+import { ReplicaIdentity } from './replica.identity';
 
 @Global()
 @Module({})
@@ -13,6 +14,7 @@ export class StoreModule implements OnApplicationShutdown {
     return {
       module: StoreModule,
       providers: [
+        ReplicaIdentity,
         {
           provide: Database,
           inject: [COORDINATOR_CONFIG],
@@ -33,7 +35,7 @@ export class StoreModule implements OnApplicationShutdown {
             new TransactionStore(db, { concurrency: config.db.writeBatches, windowMs: config.db.writeBatchWindowMs }),
         },
       ],
-      exports: [Database, TransactionStore],
+      exports: [Database, TransactionStore, ReplicaIdentity],
     };
   }
 

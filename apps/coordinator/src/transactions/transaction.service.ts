@@ -18,10 +18,9 @@ import {
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { TransactionStore, type BranchRecord, type TransactionRecord } from '../store/transaction.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
-import { CompletionWaiters } from '../phase-two/completion-waiters';
-import { ReplicaIdentity } from '../recovery/replica.identity';
-import { ReplicaCoordinator } from '../recovery/replica-coordinator';
-import { ShutdownState } from '../recovery/shutdown.state';
+import { CompletionNotifier } from '../phase-two/completion-notifier';
+import { ReplicaIdentity } from '../store/replica.identity';
+import { ShutdownState } from '../common/shutdown.state';
 import { decide, decisionTarget, isFinal, isPhaseTwo } from './transaction.state-machine';
 import { invalidArgument, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from './transaction.errors';
 import { parseTarget, TargetPolicy } from './target-policy';
@@ -65,9 +64,8 @@ export class TransactionService {
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     private readonly store: TransactionStore,
     private readonly driver: PhaseTwoDriver,
-    private readonly waiters: CompletionWaiters,
+    private readonly completions: CompletionNotifier,
     private readonly replica: ReplicaIdentity,
-    private readonly coordination: ReplicaCoordinator,
     private readonly shutdown: ShutdownState,
   ) {
     this.targets = new TargetPolicy(config.allowedTargets);
@@ -211,8 +209,8 @@ export class TransactionService {
       if (status && isFinal(status)) return status;
     }
     while (Date.now() < deadline) {
-      const poll = this.coordination.redisUp ? WAIT_POLL_WITH_REDIS_MS : WAIT_POLL_MS;
-      const notified = await this.waiters.wait(gid, Math.min(poll, Math.max(1, deadline - Date.now())));
+      const poll = this.completions.hearsOtherReplicas ? WAIT_POLL_WITH_REDIS_MS : WAIT_POLL_MS;
+      const notified = await this.completions.wait(gid, Math.min(poll, Math.max(1, deadline - Date.now())));
       if (notified) return notified;
       const tx = await this.store.findTransaction(gid);
       if (!tx) throw transactionNotFound(gid);

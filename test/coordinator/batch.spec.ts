@@ -6,7 +6,7 @@
  * the same bursts. Then the coordinator process is killed with SIGKILL in the middle of bursts:
  * every answered write is in the database afterwards, every unanswered one is absent or finishes.
  */
-import { TransactionStore } from '../../apps/coordinator/src/store/transaction.store';
+import { LifecycleStore } from '../../apps/coordinator/src/store/lifecycle.store';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CoordinatorApi } from '../support/coordinator.api';
 import { TEST_DEFAULTS } from '../support/coordinator.in-process';
@@ -29,7 +29,7 @@ describe('group commit: every request of a batch gets its own answer', () => {
   let participant: ParticipantServer;
   let coordinator: RunningCoordinator;
   let api: CoordinatorApi;
-  let store: TransactionStore;
+  let store: LifecycleStore;
 
   beforeAll(async () => {
     participant = await ParticipantServer.start();
@@ -37,7 +37,7 @@ describe('group commit: every request of a batch gets its own answer', () => {
     // A window of 20 ms gathers each burst into a few batches, so the conflicts meet inside batches.
     coordinator = await createCoordinator({ ...TEST_DEFAULTS, ...FAST, TCC_DB_URL: db.url, TCC_WRITE_BATCH_WINDOW_MS: '20' });
     api = new CoordinatorApi(coordinator.url);
-    store = coordinator.app.get(TransactionStore);
+    store = coordinator.app.get(LifecycleStore);
   });
 
   afterAll(async () => {

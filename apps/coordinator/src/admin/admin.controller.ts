@@ -5,7 +5,9 @@ import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type Transacti
 import { invalidArgument } from '../transactions/transaction.errors';
 import { AdminService } from './admin.service';
 import { ReasonDto, RetryDto } from './admin-action.dto';
-import { TransactionStore } from '../store/transaction.store';
+import { LifecycleStore } from '../store/lifecycle.store';
+import { OperatorStore } from '../store/operator.store';
+import { QueryStore } from '../store/query.store';
 import { toView } from '../transactions/transaction.service';
 import { transactionNotFound } from '../transactions/transaction.errors';
 import { GidPipe } from '../transactions/gid.pipe';
@@ -62,14 +64,16 @@ const FAILURES_SHOWN = 50;
 @UseGuards(AdminTokenGuard)
 export class AdminController {
   constructor(
-    private readonly store: TransactionStore,
+    private readonly store: LifecycleStore,
+    private readonly operator: OperatorStore,
+    private readonly queries: QueryStore,
     private readonly admin: AdminService,
   ) {}
 
   @Get('transactions')
   async list(@Query() q: ListTransactionsDto): Promise<{ items: AdminTransactionSummary[]; nextCursor: string | null }> {
     const limit = q.limit ?? 50;
-    const rows = await this.store.listTransactions({
+    const rows = await this.queries.listTransactions({
       status: q.status,
       participant: q.participant,
       attention: q.attention,
@@ -103,8 +107,8 @@ export class AdminController {
     if (!tx) throw transactionNotFound(gid);
     const [branches, failures, audit] = await Promise.all([
       this.store.findBranches(gid),
-      this.store.findFailures(gid, FAILURES_SHOWN),
-      this.store.findAudit(gid),
+      this.operator.findFailures(gid, FAILURES_SHOWN),
+      this.operator.findAudit(gid),
     ]);
     return {
       ...toView(tx, branches),

@@ -6,7 +6,8 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { GlobalStatus, type DecisionResponse } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore } from '../store/transaction.store';
+import { LifecycleStore } from '../store/lifecycle.store';
+import { OperatorStore } from '../store/operator.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
@@ -19,7 +20,8 @@ export class AdminService implements OnModuleInit {
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-    private readonly store: TransactionStore,
+    private readonly store: LifecycleStore,
+    private readonly operator: OperatorStore,
     private readonly driver: PhaseTwoDriver,
     private readonly replica: ReplicaIdentity,
     private readonly metrics: MetricsService,
@@ -34,7 +36,7 @@ export class AdminService implements OnModuleInit {
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
     if (!isPhaseTwo(tx.status)) throw transactionConflict(gid, tx.status, 'only a COMMITTING or ROLLING_BACK transaction can be retried');
-    if (!(await this.store.retryNow(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
+    if (!(await this.operator.retryNow(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
       const now = await this.store.findTransaction(gid);
       if (now && isPhaseTwo(now.status)) {
         throw transactionConflict(gid, now.status, `a phase-two round is under way on ${now.owner ?? 'another replica'}; try again when it ends`);
@@ -53,7 +55,7 @@ export class AdminService implements OnModuleInit {
     if (decide(tx.status, 'rollback').kind !== 'transition') {
       throw transactionConflict(gid, tx.status, 'only a TRYING transaction can be forced to roll back');
     }
-    if (!(await this.store.forceRollback(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
+    if (!(await this.operator.forceRollback(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
       const now = await this.store.findTransaction(gid);
       throw transactionConflict(gid, now?.status ?? tx.status, 'the transaction was decided meanwhile');
     }
@@ -70,7 +72,7 @@ export class AdminService implements OnModuleInit {
     if (!branch) throw new TccError(TccErrorCode.NOT_FOUND, `branch ${branchId} of transaction ${gid} not found`);
     if (!isPhaseTwo(tx.status)) throw transactionConflict(gid, tx.status, 'branches can be resolved only while COMMITTING or ROLLING_BACK');
     const { branchDone } = phaseTwoOf(tx.status);
-    if (!(await this.store.resolveBranch(gid, branchId, branchDone, tx.status, actor, reason))) {
+    if (!(await this.operator.resolveBranch(gid, branchId, branchDone, tx.status, actor, reason))) {
       const now = await this.store.findTransaction(gid);
       throw transactionConflict(gid, now?.status ?? tx.status, `branch ${branchId} is no longer waiting for its ${tx.status === 'COMMITTING' ? 'confirm' : 'cancel'}`);
     }

@@ -5,7 +5,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Database } from '../store/database';
-import { TransactionStore } from '../store/transaction.store';
+import { QueryStore } from '../store/query.store';
 import { ReplicaCoordinator } from '../recovery/replica-coordinator';
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -23,7 +23,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly db: Database,
-    private readonly store: TransactionStore,
+    private readonly store: QueryStore,
     private readonly coordination: ReplicaCoordinator,
   ) {}
 

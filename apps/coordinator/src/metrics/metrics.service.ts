@@ -4,7 +4,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { TransactionStore } from '../store/transaction.store';
+import { QueryStore } from '../store/query.store';
 
 @Injectable()
 export class MetricsService {
@@ -63,11 +63,11 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor(store: TransactionStore) {
+  constructor(store: QueryStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tcc_process_' });
     // The two gauges below read the same summary: one query per scrape, shared while it runs.
-    let pending: ReturnType<TransactionStore['openSummary']> | null = null;
-    const openSummary = (): ReturnType<TransactionStore['openSummary']> => {
+    let pending: ReturnType<QueryStore['openSummary']> | null = null;
+    const openSummary = (): ReturnType<QueryStore['openSummary']> => {
       pending ??= store.openSummary().finally(() => setImmediate(() => (pending = null)));
       return pending;
     };

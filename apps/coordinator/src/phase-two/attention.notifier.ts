@@ -7,7 +7,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { request } from 'undici';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore } from '../store/transaction.store';
+import { LeaseStore } from '../store/lease.store';
 import { MetricsService } from '../metrics/metrics.service';
 
 export interface FailingBranch {
@@ -25,7 +25,7 @@ export class AttentionNotifier {
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-    private readonly store: TransactionStore,
+    private readonly store: LeaseStore,
     private readonly metrics: MetricsService,
   ) {}
 

@@ -7,7 +7,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ParticipantCaller } from '@tcc/client/caller';
 import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore, type BranchOutcome, type NewBranch } from '../store/transaction.store';
+import { LifecycleStore } from '../store/lifecycle.store';
+import { type BranchOutcome, type NewBranch } from '../store/records';
 import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
@@ -33,7 +34,7 @@ export class PhaseTwoDriver {
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-    private readonly store: TransactionStore,
+    private readonly store: LifecycleStore,
     private readonly caller: ParticipantCaller,
     private readonly completions: CompletionNotifier,
     private readonly replica: ReplicaIdentity,

@@ -8,7 +8,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore } from '../store/transaction.store';
+import { LeaseStore } from '../store/lease.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReplicaIdentity } from '../store/replica.identity';
@@ -24,7 +24,7 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-    private readonly store: TransactionStore,
+    private readonly store: LeaseStore,
     private readonly driver: PhaseTwoDriver,
     private readonly replica: ReplicaIdentity,
     private readonly coordination: ReplicaCoordinator,

@@ -9,7 +9,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import Redis from 'ioredis';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore } from '../store/transaction.store';
+import { LeaseStore } from '../store/lease.store';
 import { CompletionNotifier, type CompletionRelay } from '../phase-two/completion-notifier';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReplicaIdentity } from '../store/replica.identity';
@@ -41,7 +41,7 @@ export class ReplicaCoordinator implements OnModuleInit, OnApplicationBootstrap,
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-    private readonly store: TransactionStore,
+    private readonly store: LeaseStore,
     private readonly notifier: CompletionNotifier,
     private readonly metrics: MetricsService,
     private readonly replica: ReplicaIdentity,

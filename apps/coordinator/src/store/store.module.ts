@@ -1,8 +1,14 @@
-/** Owns the database connection, the store and this replica's name on leases; nothing else in the coordinator writes SQL. */
+/**
+ * Owns the database connection, the stores (lifecycle, leases, operator actions, queries: the only
+ * code that writes SQL) and this replica's name on leases.
+ */
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { Database } from './database';
-import { TransactionStore } from './transaction.store';
+import { LeaseStore } from './lease.store';
+import { LifecycleStore } from './lifecycle.store';
+import { OperatorStore } from './operator.store';
+import { QueryStore } from './query.store';
 import { ReplicaIdentity } from './replica.identity';
 
 @Global()
@@ -29,13 +35,16 @@ export class StoreModule implements OnApplicationShutdown {
           },
         },
         {
-          provide: TransactionStore,
+          provide: LifecycleStore,
           inject: [Database, COORDINATOR_CONFIG],
           useFactory: (db: Database, config: CoordinatorConfig) =>
-            new TransactionStore(db, { concurrency: config.db.writeBatches, windowMs: config.db.writeBatchWindowMs }),
+            new LifecycleStore(db, { concurrency: config.db.writeBatches, windowMs: config.db.writeBatchWindowMs }),
         },
+        { provide: LeaseStore, inject: [Database], useFactory: (db: Database) => new LeaseStore(db) },
+        { provide: OperatorStore, inject: [Database], useFactory: (db: Database) => new OperatorStore(db) },
+        { provide: QueryStore, inject: [Database], useFactory: (db: Database) => new QueryStore(db) },
       ],
-      exports: [Database, TransactionStore, ReplicaIdentity],
+      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, ReplicaIdentity],
     };
   }
 

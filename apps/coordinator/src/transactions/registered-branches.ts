@@ -5,7 +5,7 @@
  * branch registered through another replica makes it read them). Bounded: the oldest entries
  * go first, and an entry is dropped when its transaction is decided.
  */
-import type { NewBranch } from '../store/transaction.store';
+import type { NewBranch } from '../store/records';
 
 const MAX_TRANSACTIONS = 100_000;
 

@@ -16,7 +16,8 @@ import {
   type TransactionView,
 } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { TransactionStore, type BranchRecord, type TransactionRecord } from '../store/transaction.store';
+import { LifecycleStore } from '../store/lifecycle.store';
+import { type BranchRecord, type TransactionRecord } from '../store/records';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { CompletionNotifier } from '../phase-two/completion-notifier';
 import { ReplicaIdentity } from '../store/replica.identity';
@@ -62,7 +63,7 @@ export class TransactionService {
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
-    private readonly store: TransactionStore,
+    private readonly store: LifecycleStore,
     private readonly driver: PhaseTwoDriver,
     private readonly completions: CompletionNotifier,
     private readonly replica: ReplicaIdentity,

@@ -1,0 +1,260 @@
+import { Injectable } from '@nestjs/common';
+import { BranchStatus, GlobalStatus } from '@tcc/client/protocol';
+import type { DecisionEvent } from '../transactions/transaction.state-machine';
+import type { Database, Executor, Row } from './database';
+import { num, toBranch, toTransaction, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
+import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase, TRANSITIONS } from './store.sql';
+import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
+
+/**
+ * The life of a transaction: begin, branch registration, the decision, the rounds of phase two and
+ * the finish; and the reads that go with them. The writes of concurrent requests share batches on
+ * MySQL. Every status change is a compare-and-set built from the state machine (store.sql.ts).
+ * Times are epoch milliseconds from the database's clock, never a replica's.
+ */
+@Injectable()
+export class LifecycleStore extends StoreBase {
+  /**
+   * MySQL: the lifecycle writes of concurrent requests share one batch and one durable commit
+   * (write-batcher.ts). SQLite: each write runs alone (its single connection serialises them anyway).
+   */
+  private readonly batcher: WriteBatcher | null;
+
+  constructor(db: Database, batching: BatchSettings = { concurrency: 4, windowMs: 0 }) {
+    super(db);
+    this.batcher = db.dialect === 'mysql' ? new WriteBatcher(db, batching) : null;
+  }
+
+  /** Batches and writes gathered in them so far (MySQL), for the benchmark and the tests. */
+  get batchStats(): { batches: number; writes: number } {
+    return this.batcher ? { ...this.batcher.stats } : { batches: 0, writes: 0 };
+  }
+
+  /** Runs a lifecycle write: in the next batch on MySQL, alone (with `now` as the clock) on SQLite. */
+  private write<T>(gid: string, build: (now: string) => Omit<BatchedWrite<T>, 'gid'>): Promise<T> {
+    if (this.batcher) return this.batcher.submit({ gid, ...build('@tcc_now') });
+    const { statements, read } = build(this.now);
+    return this.db.transaction(async (tx) => {
+      const results: Array<Row[] | number> = [];
+      for (const statement of statements) {
+        results.push(/^\s*SELECT/i.test(statement.sql) ? await tx.select(statement.sql, statement.params) : await tx.execute(statement.sql, statement.params));
+      }
+      const [clock] = await tx.select(`SELECT ${this.now} AS now_ms`);
+      return read(results, num(clock.now_ms));
+    });
+  }
+
+  /**
+   * Inserts a TRYING transaction. Created: answers its times without reading them back (the
+   * batch's clock on MySQL). Not created (the gid exists): the caller reads what is there.
+   */
+  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<BeginOutcome> {
+    if (!this.batcher) {
+      return this.insertTransaction(gid, timeoutMs, metadata, traceparent).then(async (created): Promise<BeginOutcome> => {
+        const tx = created ? await this.findTransaction(gid) : null;
+        return tx ? { created: true, createdAt: tx.createdAt, expiresAt: tx.expiresAt } : { created: false };
+      });
+    }
+    return this.batcher.submit({
+      gid,
+      statements: [
+        {
+          sql: `INSERT IGNORE INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
+                VALUES (?, ?, ?, ?, ?, @tcc_now, @tcc_now, @tcc_now + ?, @tcc_now + ?, 0)`,
+          params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
+        },
+      ],
+      read: ([inserted], nowMs): BeginOutcome => (inserted === 1 ? { created: true, createdAt: nowMs, expiresAt: nowMs + timeoutMs } : { created: false }),
+    });
+  }
+
+  /** Inserts a TRYING transaction; false when the gid exists already. */
+  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<boolean> {
+    const affected = await this.db.execute(
+      `${this.insertIgnore} INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
+       SELECT ?, ?, ?, ?, ?, t.now_ms, t.now_ms, t.now_ms + ?, t.now_ms + ?, 0 FROM (SELECT ${this.now} AS now_ms) t`,
+      [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
+    );
+    return affected === 1;
+  }
+
+  async findTransaction(gid: string): Promise<TransactionRecord | null> {
+    const rows = await this.db.select('SELECT * FROM tcc_transactions WHERE gid = ?', [gid]);
+    return rows.length ? toTransaction(rows[0]) : null;
+  }
+
+  async findBranches(gid: string): Promise<BranchRecord[]> {
+    const rows = await this.db.select('SELECT * FROM tcc_branches WHERE gid = ? ORDER BY created_at, branch_id', [gid]);
+    return rows.map(toBranch);
+  }
+
+  async findBranch(gid: string, branchId: string): Promise<BranchRecord | null> {
+    const rows = await this.db.select('SELECT * FROM tcc_branches WHERE gid = ? AND branch_id = ?', [gid, branchId]);
+    return rows.length ? toBranch(rows[0]) : null;
+  }
+
+  /**
+   * Inserts a branch only while its transaction is TRYING and before its deadline, in one
+   * statement; false when nothing was inserted (duplicate, unknown gid, or no longer open).
+   */
+  insertBranch(gid: string, b: NewBranch): Promise<boolean> {
+    return this.write(gid, (now) => ({
+      statements: [
+        {
+          sql: `${this.insertIgnore} INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
+                SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
+                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${this.shareLock}`,
+          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...TRANSITIONS.register.from],
+        },
+      ],
+      read: ([inserted]) => inserted === 1,
+    }));
+  }
+
+  /**
+   * The decision: TRYING -> COMMITTING or ROLLING_BACK, as a compare-and-set. The winner owns the
+   * transaction for `leaseMs` (it drives phase two at once); if it dies, the scheduler takes over
+   * when the lease expires. `deadline` says whether the deadline must still be ahead (a commit) or
+   * already past (a timeout rollback); an explicit rollback ignores it.
+   */
+  async decide(gid: string, event: DecisionEvent, opts: { owner: string; leaseMs: number; reason?: string | null }): Promise<boolean> {
+    return (await this.decideCounting(gid, event, opts, false)).won;
+  }
+
+  /**
+   * decide(), also answering how many branches the transaction has (in the same batch, so a caller
+   * that knows its branches from memory can tell its list is complete without reading them).
+   */
+  decideCounting(
+    gid: string,
+    event: DecisionEvent,
+    opts: { owner: string; leaseMs: number; reason?: string | null },
+    countBranches = true,
+  ): Promise<{ won: boolean; branches: number | null }> {
+    return this.write(gid, (now) => {
+      const { to, from, deadline } = decisionOf(event, now);
+      return {
+        statements: [
+          {
+            sql: `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${now}, decided_at = ${now},
+                    lease_expires_at = ${now} + ?, next_attempt_at = ${now} + ?
+                  WHERE gid = ? AND status ${inList(from)}${deadline}`,
+            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, ...from],
+          },
+          ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
+        ],
+        read: ([updated, counted]) => ({
+          won: updated === 1,
+          branches: countBranches && Array.isArray(counted) ? num(counted[0].n) : null,
+        }),
+      };
+    });
+  }
+
+  /**
+   * Records one round of phase-two calls in one local transaction: each branch's attempt and
+   * outcome, then either the final status (every branch done) or the release of the lease with
+   * the time of the next attempt. The transaction row changes only while `owner` still holds it.
+   * Answers whether the transaction reached `finalStatus`.
+   */
+  async completeRound(args: {
+    gid: string;
+    owner: string;
+    from: 'COMMITTING' | 'ROLLING_BACK';
+    branchDone: BranchStatus;
+    phase: 'confirm' | 'cancel';
+    outcomes: BranchOutcome[];
+    allDone: boolean;
+    retryDelayMs: number;
+  }): Promise<boolean> {
+    const { gid, owner, outcomes } = args;
+    if (args.allDone) return this.finishRound(args);
+    return this.db.transaction(async (tx) => {
+      const succeeded = outcomes.filter((o) => o.ok).map((o) => o.branchId);
+      if (succeeded.length) {
+        await tx.execute(
+          `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, updated_at = ${this.now}
+           WHERE gid = ? AND status = ? AND branch_id IN (${succeeded.map(() => '?').join(', ')})`,
+          [args.branchDone, gid, BranchStatus.REGISTERED, ...succeeded],
+        );
+      }
+      for (const failed of outcomes.filter((o) => !o.ok)) {
+        const error = (failed.error ?? 'failed').slice(0, LAST_ERROR_MAX);
+        await tx.execute(
+          `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?, updated_at = ${this.now}
+           WHERE gid = ? AND branch_id = ? AND status = ?`,
+          [error, gid, failed.branchId, BranchStatus.REGISTERED],
+        );
+        await tx.execute(
+          `INSERT INTO tcc_branch_failures (gid, branch_id, phase, attempt, error, created_at)
+           SELECT gid, branch_id, ?, attempts, ?, ${this.now} FROM tcc_branches WHERE gid = ? AND branch_id = ?`,
+          [args.phase, error, gid, failed.branchId],
+        );
+      }
+      if (args.allDone) {
+        const finished = await tx.execute(
+          `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
+             rounds = rounds + 1, updated_at = ${this.now}
+           WHERE gid = ? AND status = ? AND owner = ?`,
+          [TRANSITIONS.finish.to[args.from], gid, args.from, owner],
+        );
+        return finished === 1;
+      }
+      await this.release(tx, gid, owner, args.retryDelayMs);
+      return false;
+    });
+  }
+
+  /**
+   * A round in which every branch succeeded: the branches done and the transaction final, as one
+   * write of the next batch. Answers whether the transaction reached `finalStatus`.
+   */
+  private finishRound(args: {
+    gid: string;
+    owner: string;
+    from: 'COMMITTING' | 'ROLLING_BACK';
+    branchDone: BranchStatus;
+    outcomes: BranchOutcome[];
+  }): Promise<boolean> {
+    const { gid, owner, outcomes } = args;
+    return this.write(gid, (now) => ({
+      statements: [
+        {
+          sql: `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, updated_at = ${now}
+                WHERE gid = ? AND status = ? AND branch_id IN (${outcomes.map(() => '?').join(', ')})`,
+          params: [args.branchDone, gid, BranchStatus.REGISTERED, ...outcomes.map((o) => o.branchId)],
+        },
+        {
+          sql: `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
+                  rounds = rounds + 1, updated_at = ${now}
+                WHERE gid = ? AND status = ? AND owner = ?`,
+          params: [TRANSITIONS.finish.to[args.from], gid, args.from, owner],
+        },
+      ],
+      read: ([, finished]) => finished === 1,
+    }));
+  }
+
+  /**
+   * Marks a phase-two transaction finished when no branch is left to call (e.g. it had none, or a
+   * crash hit between the last branch update and the status change).
+   */
+  async finishIfNoPending(gid: string, owner: string | null, from: 'COMMITTING' | 'ROLLING_BACK'): Promise<boolean> {
+    const affected = await this.db.execute(
+      `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = ${this.now}
+       WHERE gid = ? AND status = ?${owner === null ? '' : ' AND owner = ?'}
+         AND NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = ? AND b.status = ?)`,
+      [TRANSITIONS.finish.to[from], gid, from, ...(owner === null ? [] : [owner]), gid, BranchStatus.REGISTERED],
+    );
+    return affected === 1;
+  }
+
+  private async release(ex: Executor, gid: string, owner: string, delayMs: number): Promise<void> {
+    await ex.execute(
+      `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, rounds = rounds + 1,
+         next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
+       WHERE gid = ? AND owner = ? AND status ${PHASE_TWO}`,
+      [Math.max(0, Math.round(delayMs)), gid, owner, ...PHASE_TWO_STATUSES],
+    );
+  }
+}

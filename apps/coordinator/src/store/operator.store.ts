@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { BranchStatus } from '@tcc/client/protocol';
+import type { Executor } from './database';
+import { num, strOrNull, type AuditRecord, type FailureRecord } from './records';
+import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+
+/** What an operator does through the admin API, each action written with its audit row in one local transaction, and what the admin reads of that history. */
+@Injectable()
+export class OperatorStore extends StoreBase {
+  /** Operator: roll back a TRYING transaction, recording who and why in the same local transaction. */
+  async forceRollback(gid: string, actor: string, reason: string, owner: string, leaseMs: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rollback = decisionOf('rollback', this.now);
+      const won = await tx.execute(
+        `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
+           lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
+         WHERE gid = ? AND status ${inList(rollback.from)}${rollback.deadline}`,
+        [rollback.to, `forced by ${actor}: ${reason}`.slice(0, 1024), owner, leaseMs, leaseMs, gid, ...rollback.from],
+      );
+      if (won === 1) await this.audit(tx, gid, null, 'force-rollback', actor, reason);
+      return won === 1;
+    });
+  }
+
+  /**
+   * Operator: make a phase-two transaction due now and claim it for `owner`, unless another
+   * replica's lease is live (its round is under way). Audited with the claim.
+   */
+  async retryNow(gid: string, actor: string, reason: string | null, owner: string, leaseMs: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const claimed = await tx.execute(
+        `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
+         WHERE gid = ? AND status ${PHASE_TWO} AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
+        [owner, leaseMs, leaseMs, gid, ...PHASE_TWO_STATUSES, owner],
+      );
+      if (claimed === 1) await this.audit(tx, gid, null, 'retry', actor, reason);
+      return claimed === 1;
+    });
+  }
+
+  /**
+   * Operator: count a branch as done by hand (confirmed while committing, cancelled while rolling
+   * back), with a reason, in the same local transaction as the audit row.
+   */
+  async resolveBranch(gid: string, branchId: string, branchDone: BranchStatus, from: 'COMMITTING' | 'ROLLING_BACK', actor: string, reason: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const resolved = await tx.execute(
+        `UPDATE tcc_branches SET status = ?, last_error = ?, updated_at = ${this.now}
+         WHERE gid = ? AND branch_id = ? AND status = ?
+           AND EXISTS (SELECT 1 FROM tcc_transactions t WHERE t.gid = ? AND t.status = ?)`,
+        [branchDone, `resolved by ${actor}: ${reason}`.slice(0, LAST_ERROR_MAX), gid, branchId, BranchStatus.REGISTERED, gid, from],
+      );
+      if (resolved === 1) await this.audit(tx, gid, branchId, 'resolve-branch', actor, reason);
+      return resolved === 1;
+    });
+  }
+
+  async findAudit(gid: string): Promise<AuditRecord[]> {
+    const rows = await this.db.select('SELECT * FROM tcc_audit WHERE gid = ? ORDER BY id', [gid]);
+    return rows.map((r) => ({
+      id: num(r.id),
+      gid: String(r.gid),
+      branchId: strOrNull(r.branch_id),
+      action: String(r.action),
+      actor: String(r.actor),
+      reason: strOrNull(r.reason),
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  /** The latest failed attempts of a transaction's branches, newest first. */
+  async findFailures(gid: string, limit: number): Promise<FailureRecord[]> {
+    const rows = await this.db.select(
+      `SELECT branch_id, phase, attempt, error, created_at FROM tcc_branch_failures WHERE gid = ? ORDER BY id DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [gid],
+    );
+    return rows.map((r) => ({ branchId: String(r.branch_id), phase: String(r.phase), attempt: num(r.attempt), error: String(r.error), createdAt: num(r.created_at) }));
+  }
+
+  private async audit(ex: Executor, gid: string, branchId: string | null, action: string, actor: string, reason: string | null): Promise<void> {
+    await ex.execute(
+      `INSERT INTO tcc_audit (gid, branch_id, action, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ${this.now})`,
+      [gid, branchId, action, actor.slice(0, 128), reason === null ? null : reason.slice(0, 1024)],
+    );
+  }
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { num, toTransaction, type TransactionFilter, type TransactionRecord } from './records';
+import { PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+
+/** Reads for the admin list, the metrics and the health check: no writes. */
+@Injectable()
+export class QueryStore extends StoreBase {
+  /** A page of transactions, ordered by gid, for the admin list. */
+  async listTransactions(f: TransactionFilter): Promise<TransactionRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (f.status) {
+      where.push('t.status = ?');
+      params.push(f.status);
+    }
+    if (f.attention !== undefined) {
+      where.push(f.attention ? `t.attention_at IS NOT NULL AND t.status ${PHASE_TWO}` : `(t.attention_at IS NULL OR t.status NOT ${PHASE_TWO})`);
+      params.push(...PHASE_TWO_STATUSES);
+    }
+    if (f.createdFrom !== undefined) {
+      where.push('t.created_at >= ?');
+      params.push(f.createdFrom);
+    }
+    if (f.createdTo !== undefined) {
+      where.push('t.created_at < ?');
+      params.push(f.createdTo);
+    }
+    if (f.participant) {
+      where.push('EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = t.gid AND b.participant = ?)');
+      params.push(f.participant);
+    }
+    if (f.after) {
+      where.push('t.gid > ?');
+      params.push(f.after);
+    }
+    const rows = await this.db.select(
+      `SELECT t.* FROM tcc_transactions t${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t.gid LIMIT ${Math.max(1, Math.floor(f.limit))}`,
+      params,
+    );
+    return rows.map(toTransaction);
+  }
+
+  /** Open transactions by status and the creation time of the oldest unfinished one, for metrics. */
+  async openSummary(): Promise<{ byStatus: Record<string, number>; oldestCreatedAt: number | null; now: number }> {
+    const rows = await this.db.select(
+      `SELECT status, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(${this.now}) AS now_ms FROM tcc_transactions
+       WHERE next_attempt_at IS NOT NULL GROUP BY status`,
+    );
+    const byStatus: Record<string, number> = {};
+    let oldest: number | null = null;
+    let now = Date.now();
+    for (const r of rows) {
+      byStatus[String(r.status)] = num(r.n);
+      const o = num(r.oldest);
+      oldest = oldest === null ? o : Math.min(oldest, o);
+      now = num(r.now_ms);
+    }
+    return { byStatus, oldestCreatedAt: oldest, now };
+  }
+
+  /** Unfinished transactions flagged for attention. */
+  async countAttention(): Promise<number> {
+    const rows = await this.db.select(
+      `SELECT COUNT(*) AS n FROM tcc_transactions WHERE attention_at IS NOT NULL AND status ${PHASE_TWO}`,
+      [...PHASE_TWO_STATUSES],
+    );
+    return num(rows[0].n);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.select('SELECT 1 AS ok');
+  }
+}

@@ -1,0 +1,139 @@
+/** What the stores read and write: the records of transactions, branches, audit and failures, and their mappers from rows. */
+import type { BranchStatus, GlobalStatus, Protocol } from '@tcc/client/protocol';
+import type { Row } from './database';
+
+
+export interface TransactionRecord {
+  gid: string;
+  status: GlobalStatus;
+  timeoutMs: number;
+  metadata: string | null;
+  reason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number;
+  nextAttemptAt: number | null;
+  owner: string | null;
+  leaseExpiresAt: number | null;
+  rounds: number;
+  decidedAt: number | null;
+  attentionAt: number | null;
+  traceparent: string | null;
+}
+
+export interface BranchRecord {
+  gid: string;
+  branchId: string;
+  participant: string | null;
+  protocol: Protocol;
+  confirmTarget: string;
+  cancelTarget: string;
+  payload: string | null;
+  status: BranchStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewBranch {
+  branchId: string;
+  participant: string | null;
+  protocol: Protocol;
+  confirmTarget: string;
+  cancelTarget: string;
+  payload: string | null;
+}
+
+export interface AuditRecord {
+  id: number;
+  gid: string;
+  branchId: string | null;
+  action: string;
+  actor: string;
+  reason: string | null;
+  createdAt: number;
+}
+
+export interface FailureRecord {
+  branchId: string;
+  phase: string;
+  attempt: number;
+  error: string;
+  createdAt: number;
+}
+
+export type AdminOutcome = 'done' | 'not-found' | 'conflict' | 'busy';
+
+export interface BranchOutcome {
+  branchId: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** A begin's outcome: when created, its times as the database set them; otherwise the gid existed. */
+export type BeginOutcome = { created: true; createdAt: number; expiresAt: number } | { created: false };
+
+export interface DueTransaction {
+  gid: string;
+  status: GlobalStatus;
+}
+
+export interface ClaimedTransaction {
+  gid: string;
+  status: 'COMMITTING' | 'ROLLING_BACK';
+  rounds: number;
+  traceparent: string | null;
+}
+
+export interface TransactionFilter {
+  status?: GlobalStatus;
+  participant?: string;
+  attention?: boolean;
+  createdFrom?: number;
+  createdTo?: number;
+  /** Page after this gid (gids are ordered; generated ones are time-sortable). */
+  after?: string;
+  limit: number;
+}
+
+export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export function toTransaction(r: Row): TransactionRecord {
+  return {
+    gid: String(r.gid),
+    status: r.status as GlobalStatus,
+    timeoutMs: num(r.timeout_ms),
+    metadata: strOrNull(r.metadata),
+    reason: strOrNull(r.reason),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    expiresAt: num(r.expires_at),
+    nextAttemptAt: numOrNull(r.next_attempt_at),
+    owner: strOrNull(r.owner),
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    rounds: num(r.rounds),
+    decidedAt: numOrNull(r.decided_at),
+    attentionAt: numOrNull(r.attention_at),
+    traceparent: strOrNull(r.traceparent),
+  };
+}
+
+export function toBranch(r: Row): BranchRecord {
+  return {
+    gid: String(r.gid),
+    branchId: String(r.branch_id),
+    participant: strOrNull(r.participant),
+    protocol: r.protocol as Protocol,
+    confirmTarget: String(r.confirm_target),
+    cancelTarget: String(r.cancel_target),
+    payload: strOrNull(r.payload),
+    status: r.status as BranchStatus,
+    attempts: num(r.attempts),
+    lastError: strOrNull(r.last_error),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}

@@ -6,6 +6,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, type PipeTransform } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { BeginResponse, DecisionResponse, RegisterBranchResponse, TransactionView } from '@tcc/client/protocol';
 import { TransactionService } from './transaction.service';
 import { BeginDto } from './dto/begin.dto';
@@ -32,6 +33,13 @@ class BodyPipe<T> implements PipeTransform<unknown, T> {
   }
 }
 
+// Answers are written by serialisers Fastify compiles from these schemas once (fast-json-stringify),
+// not by JSON.stringify per request. Error answers keep their own shape (see ApiExceptionFilter).
+const text = { type: 'string' } as const;
+const BEGUN = { type: 'object', properties: { gid: text, status: text, createdAt: text, expiresAt: text } } as const;
+const REGISTERED = { type: 'object', properties: { gid: text, branchId: text, status: text } } as const;
+const DECIDED = { type: 'object', properties: { gid: text, status: text } } as const;
+
 const TRACEPARENT_HEADER = { name: 'traceparent', required: false, description: 'W3C trace context, passed on to the confirms and cancels' };
 
 @ApiTags('transactions')
@@ -40,6 +48,7 @@ export class TransactionsController {
   constructor(private readonly transactions: TransactionService) {}
 
   @Post()
+  @RouteSchema({ response: { 200: BEGUN, 201: BEGUN } })
   @ApiBody({ type: BeginDto, required: false })
   @ApiHeader(TRACEPARENT_HEADER)
   async begin(
@@ -53,6 +62,7 @@ export class TransactionsController {
   }
 
   @Post(':gid/branches')
+  @RouteSchema({ response: { 200: REGISTERED, 201: REGISTERED } })
   @ApiBody({ type: RegisterBranchDto })
   async register(
     @Param('gid', GidPipe) gid: string,
@@ -65,6 +75,7 @@ export class TransactionsController {
   }
 
   @Post(':gid/commit')
+  @RouteSchema({ response: { 200: DECIDED } })
   @ApiBody({ type: CommitDto, required: false })
   @ApiHeader(TRACEPARENT_HEADER)
   @HttpCode(200)
@@ -77,6 +88,7 @@ export class TransactionsController {
   }
 
   @Post(':gid/rollback')
+  @RouteSchema({ response: { 200: DECIDED } })
   @ApiBody({ type: RollbackDto, required: false })
   @ApiHeader(TRACEPARENT_HEADER)
   @HttpCode(200)

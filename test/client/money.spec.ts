@@ -30,18 +30,23 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
 
 describe.each([
   { store: 'mariadb' as StoreKind, ACCOUNTS: 10, ORDERS: 200 },
-  // The account and order services on PostgreSQL (READ COMMITTED), the same faults and checks.
-  { store: 'postgres' as StoreKind, ACCOUNTS: 10, ORDERS: 200 },
+  // The account and order services on PostgreSQL (READ COMMITTED), the same faults and checks, and
+  // every participant call signed (TCC_SIGNING_KEYS on all three).
+  { store: 'postgres' as StoreKind, ACCOUNTS: 10, ORDERS: 200, signed: true },
   // The embedded default serialises local transactions; a smaller run proves it under the same faults.
   { store: 'sqlite' as StoreKind, ACCOUNTS: 4, ORDERS: 60 },
-])('money: $ORDERS concurrent orders over $ACCOUNTS accounts with failing confirms and cancels ($store)', ({ store, ACCOUNTS, ORDERS }) => {
+])('money: $ORDERS concurrent orders over $ACCOUNTS accounts with failing confirms and cancels ($store)', ({ store, ACCOUNTS, ORDERS, signed }) => {
   let stack: Stack;
   let proxy: FaultyProxy | undefined;
   const http = new Http();
 
   beforeAll(async () => {
+    const keys = signed ? { TCC_SIGNING_KEYS: 'money-test-key-0123456789' } : {};
     stack = await startStack({
       store,
+      coordinatorEnv: keys,
+      accountEnv: keys,
+      orderEnv: keys,
       accountUrlFor: async (account) => {
         proxy = await startFaultyProxy(account.url, 0.1);
         return proxy.url;
@@ -166,5 +171,11 @@ describe.each([
       `money (${store}): ${paidCount} paid, ${ORDERS - paidCount} refused in ${placedMs} ms; ` +
         `faults: ${proxy!.stats.droppedBefore} dropped before, ${proxy!.stats.droppedAfter} lost after; ${retried} transactions retried`,
     );
+  });
+
+  (signed ? it : it.skip)('refuses an unsigned call on that same account service (the signatures above were checked)', async () => {
+    const gid = `unsigned-${randomId(8)}`;
+    const answer = await http.post(`${stack.account.url}/tcc/account-freeze/cancel`, { gid, branchId: 'freeze', phase: 'cancel', payload: null });
+    expect(answer.status).toBe(401);
   });
 });

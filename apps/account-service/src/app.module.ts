@@ -28,7 +28,12 @@ export class AccountServiceModule {
           migrationsRun: config.db.migrateOnStart,
           retryAttempts: 3,
         }),
-        TccModule.forRoot({ serviceName: 'account-service', barrierCleanup: config.barrierCleanup, grpc: config.grpc }),
+        TccModule.forRoot({
+          serviceName: 'account-service',
+          barrierCleanup: config.barrierCleanup,
+          grpc: config.grpc,
+          signingKeys: config.signingKeys,
+        }),
       ],
       controllers: [AccountsController, ServiceHealthController],
       providers: [AccountStore, AccountsService, AccountFreezeParticipant],

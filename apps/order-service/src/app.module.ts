@@ -39,6 +39,7 @@ export class OrderServiceModule {
           decisionTimeoutMs: config.decisionTimeoutMs,
           defaultTransactionTimeoutMs: config.transactionTimeoutMs,
           barrierCleanup: config.barrierCleanup,
+          signingKeys: config.signingKeys,
         }),
       ],
       controllers: [OrdersController, ServiceHealthController],

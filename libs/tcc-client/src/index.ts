@@ -29,6 +29,18 @@ export { ParticipantDefinitionError } from './participant/participant-definition
 export { participantGrpcService, participantGrpcTarget } from './participant/participant-grpc.naming';
 export { ParticipantGrpcServer } from './participant/participant-grpc.server';
 
+// Signed participant calls (for participants and callers not built with this library too).
+export {
+  DEFAULT_SIGNATURE_WINDOW_MS,
+  SIGNATURE_HEADERS,
+  parseSigningKeys,
+  payloadText,
+  signBranchCall,
+  verifyBranchCall,
+  type SignatureCheck,
+  type SignedFields,
+} from './signing/branch-signature';
+
 // The barrier, its table and the participant's local transaction.
 export type { BarrierDecision } from './barrier/branch.barrier';
 export { BarrierCleanupService } from './barrier/barrier-cleanup.service';

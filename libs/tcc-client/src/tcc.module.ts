@@ -18,6 +18,7 @@ import { ParticipantExplorer } from './participant/participant.explorer';
 import { ParticipantRegistry } from './participant/participant.registry';
 import { ParticipantGrpcServer } from './participant/participant-grpc.server';
 import { ParticipantCaller } from './caller/participant.caller';
+import { SignatureVerifier } from './signing/signature.verifier';
 import { GrpcChannels } from './grpc/grpc.channels';
 import { CoordinatorClient } from './client/coordinator.client';
 import { GrpcCoordinatorClient } from './client/grpc-coordinator.client';
@@ -51,6 +52,7 @@ const SERVICES: Provider[] = [
   ParticipantDataSource,
   ParticipantDispatcher,
   ParticipantExplorer,
+  SignatureVerifier,
   BarrierCleanupService,
   { provide: APP_INTERCEPTOR, useClass: TraceparentInterceptor },
 ];

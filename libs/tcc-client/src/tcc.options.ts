@@ -2,6 +2,7 @@
 import type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 import { DEFAULT_BARRIER_CLEANUP } from './barrier/barrier-cleanup.job';
 import { DEFAULT_TIMEOUT_MS } from './protocol';
+import { DEFAULT_SIGNATURE_WINDOW_MS, parseSigningKeys } from './signing/branch-signature';
 
 /** Where this service serves its participants over gRPC (see ParticipantGrpcServer). */
 export interface ParticipantGrpcOptions {
@@ -48,6 +49,15 @@ export interface TccModuleOptions {
   barrierCleanup?: Partial<BarrierCleanupSettings>;
   /** Participant name sent with each branch registration when a branch names none. */
   serviceName?: string;
+  /**
+   * HMAC keys of signed participant calls (at least 16 characters each). Tries this service makes
+   * are signed with the first; calls to its participants must carry a signature by any of them,
+   * else they are refused with 401 / UNAUTHENTICATED. Unset or empty: calls are neither signed nor
+   * checked (a warning says so at start).
+   */
+  signingKeys?: string[];
+  /** How far a signature's timestamp may be from this clock. Default 300000 ms. */
+  signatureWindowMs?: number;
 }
 
 export interface ResolvedTccOptions {
@@ -63,6 +73,8 @@ export interface ResolvedTccOptions {
   dataSourceName: string | undefined;
   barrierCleanup: BarrierCleanupSettings;
   serviceName: string | undefined;
+  signingKeys: string[];
+  signatureWindowMs: number;
 }
 
 export const TCC_OPTIONS = Symbol('TCC_OPTIONS');
@@ -106,5 +118,7 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
     dataSourceName: options.dataSourceName,
     barrierCleanup: { ...DEFAULT_BARRIER_CLEANUP, ...options.barrierCleanup },
     serviceName: options.serviceName,
+    signingKeys: parseSigningKeys((options.signingKeys ?? []).join(','), 'tcc: signingKeys'),
+    signatureWindowMs: options.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS,
   };
 }

@@ -4,7 +4,7 @@
  */
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
-import type { BarrierCleanupSettings } from '@tcc/client';
+import { parseSigningKeys, type BarrierCleanupSettings } from '@tcc/client';
 import { DATABASE_URL } from '@tcc/service-kit';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
@@ -58,6 +58,8 @@ export interface AccountConfig {
   grpc: { host: string; port: number };
   logLevel: LogLevel;
   barrierCleanup: Partial<BarrierCleanupSettings>;
+  /** TCC_SIGNING_KEYS: signed participant calls (see TccModuleOptions.signingKeys). */
+  signingKeys: string[];
 }
 
 export class ConfigError extends Error {
@@ -70,9 +72,16 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
     if (key.startsWith('ACCOUNT_') && value !== undefined && value.trim() !== '') present[key] = value.trim();
   }
   const parsed = plainToInstance(AccountEnvironment, present);
-  const problems = validateSync(parsed).map(
+  const problems: string[] = validateSync(parsed).map(
     (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
+  let signingKeys: string[] = [];
+  try {
+    // The same variable as the coordinator's: the keys of signed participant calls.
+    signingKeys = parseSigningKeys(env.TCC_SIGNING_KEYS, 'TCC_SIGNING_KEYS');
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid account-service settings:\n  ${problems.join('\n  ')}`);
   return {
     db: {
@@ -84,6 +93,7 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
     http: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_HTTP_PORT },
     grpc: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_GRPC_PORT },
     logLevel: parsed.ACCOUNT_LOG_LEVEL,
+    signingKeys,
     barrierCleanup: { retentionMs: parsed.ACCOUNT_BARRIER_RETENTION_MS, intervalMs: parsed.ACCOUNT_BARRIER_CLEANUP_INTERVAL_MS },
   };
 }

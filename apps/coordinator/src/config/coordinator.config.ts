@@ -5,6 +5,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
+import { parseSigningKeys } from '@tcc/client/caller';
 import { TargetPolicy } from '../transactions/target-policy';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
@@ -107,6 +108,10 @@ class CoordinatorEnvironment {
 
   @IsOptional() @IsString() @Matches(/^\S{16,}$/, { message: 'TCC_ADMIN_TOKEN must be at least 16 characters without spaces' })
   TCC_ADMIN_TOKEN?: string;
+
+  /** Comma-separated HMAC keys of participant calls: the first signs, all are accepted (see the README). */
+  @IsOptional() @IsString()
+  TCC_SIGNING_KEYS?: string;
 }
 
 export interface CoordinatorConfig {
@@ -137,6 +142,8 @@ export interface CoordinatorConfig {
   alertWebhookUrl?: string;
   shutdownGraceMs: number;
   adminToken?: string;
+  /** Keys of signed participant calls; confirms and cancels are signed with the first. Empty: unsigned. */
+  signingKeys: string[];
 }
 
 export class ConfigError extends Error {}
@@ -158,6 +165,12 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   }
   try {
     new TargetPolicy(parsed.TCC_ALLOWED_TARGETS);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  let signingKeys: string[] = [];
+  try {
+    signingKeys = parseSigningKeys(parsed.TCC_SIGNING_KEYS, 'TCC_SIGNING_KEYS');
   } catch (error) {
     problems.push((error as Error).message);
   }
@@ -190,6 +203,7 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
     alertWebhookUrl: parsed.TCC_ALERT_WEBHOOK_URL,
     shutdownGraceMs: parsed.TCC_SHUTDOWN_GRACE_MS,
     adminToken: parsed.TCC_ADMIN_TOKEN,
+    signingKeys,
   };
 }
 

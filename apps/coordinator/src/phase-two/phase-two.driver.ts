@@ -3,7 +3,7 @@
  * unfinished branch's confirm (or cancel) in parallel, then records the round in one local
  * transaction, either finishing the transaction or releasing it with the time of its next attempt.
  */
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ParticipantCaller } from '@tcc/client/caller';
 import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
@@ -27,7 +27,7 @@ export interface KnownState {
 }
 
 @Injectable()
-export class PhaseTwoDriver {
+export class PhaseTwoDriver implements OnApplicationBootstrap {
   private readonly logger = new Logger(PhaseTwoDriver.name);
   /** Drives under way in this process, by gid: a second request for one joins the first. */
   private readonly inFlight = new Map<string, Promise<GlobalStatus | null>>();
@@ -41,6 +41,12 @@ export class PhaseTwoDriver {
     private readonly metrics: MetricsService,
     private readonly attention: AttentionNotifier,
   ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.signingKeys.length === 0) {
+      this.logger.warn('participant calls are unsigned: set TCC_SIGNING_KEYS (and the same keys on the participants) so that only this coordinator can confirm or cancel');
+    }
+  }
 
   get activeCount(): number {
     return this.inFlight.size;
@@ -103,6 +109,7 @@ export class PhaseTwoDriver {
           body: { gid, branchId: b.branchId, phase, payload: b.payload === null ? null : (JSON.parse(b.payload) as JsonValue) },
           timeoutMs: this.config.requestTimeoutMs,
           traceparent: state.traceparent ?? undefined,
+          signingKey: this.config.signingKeys[0],
         });
         // Confirm and cancel must succeed: a refusal (4xx) is retried like any other failure.
         const ok = result.outcome === 'done';

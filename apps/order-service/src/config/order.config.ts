@@ -4,7 +4,7 @@
  */
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
-import { MAX_TIMEOUT_MS, type BarrierCleanupSettings } from '@tcc/client';
+import { MAX_TIMEOUT_MS, parseSigningKeys, type BarrierCleanupSettings } from '@tcc/client';
 import { DATABASE_URL } from '@tcc/service-kit';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
@@ -101,6 +101,8 @@ export interface OrderConfig {
   requestTimeoutMs: number;
   decisionTimeoutMs: number;
   barrierCleanup: Partial<BarrierCleanupSettings>;
+  /** TCC_SIGNING_KEYS: signed participant calls (see TccModuleOptions.signingKeys). */
+  signingKeys: string[];
 }
 
 export class ConfigError extends Error {
@@ -113,9 +115,16 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
     if (READ.some((prefix) => key.startsWith(prefix)) && value !== undefined && value.trim() !== '') present[key] = value.trim();
   }
   const parsed = plainToInstance(OrderEnvironment, present);
-  const problems = validateSync(parsed).map(
+  const problems: string[] = validateSync(parsed).map(
     (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
+  let signingKeys: string[] = [];
+  try {
+    // The same variable as the coordinator's: the keys of signed participant calls.
+    signingKeys = parseSigningKeys(env.TCC_SIGNING_KEYS, 'TCC_SIGNING_KEYS');
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid order-service settings:\n  ${problems.join('\n  ')}`);
   return {
     db: {
@@ -136,6 +145,7 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
     transactionTimeoutMs: parsed.ORDER_TRANSACTION_TIMEOUT_MS,
     requestTimeoutMs: parsed.ORDER_REQUEST_TIMEOUT_MS,
     decisionTimeoutMs: parsed.ORDER_DECISION_TIMEOUT_MS,
+    signingKeys,
     barrierCleanup: { retentionMs: parsed.ORDER_BARRIER_RETENTION_MS, intervalMs: parsed.ORDER_BARRIER_CLEANUP_INTERVAL_MS },
   };
 }

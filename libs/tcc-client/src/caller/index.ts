@@ -1,5 +1,6 @@
 /** How the coordinator calls participants: the same code the initiator uses for its tries. */
 export * from './participant.caller';
 export * from './grpc-target';
+export { parseSigningKeys } from '../signing/branch-signature';
 export { GrpcChannels } from '../grpc/grpc.channels';
 export { PROTO_LOADER_OPTIONS } from '../grpc/proto-loader.options';

@@ -19,6 +19,7 @@ import { participantMethods } from '../grpc/grpc.messages';
 import { grpcJs } from '../grpc/grpc.runtime';
 import { grpcStatusName, httpStatusOf, isServiceError, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { splitGrpcTarget } from './grpc-target';
+import { payloadText, signBranchCall } from '../signing/branch-signature';
 
 export interface ParticipantCall {
   protocol: Protocol;
@@ -27,6 +28,14 @@ export interface ParticipantCall {
   body: BranchCallBody;
   timeoutMs: number;
   traceparent?: string;
+  /** Signs the call (x-tcc-signature, x-tcc-timestamp) with this key when given. */
+  signingKey?: string;
+}
+
+function signature(call: ParticipantCall): Record<string, string> {
+  if (!call.signingKey) return {};
+  const { gid, branchId, phase, payload } = call.body;
+  return signBranchCall(call.signingKey, { phase, gid, branchId, payloadText: payloadText(payload) });
 }
 
 export type ParticipantCallResult =
@@ -64,12 +73,14 @@ export class ParticipantCaller implements OnApplicationShutdown {
     return call.protocol === 'grpc' ? this.grpc(call) : this.http(call);
   }
 
-  private async http({ target, body, timeoutMs, traceparent }: ParticipantCall): Promise<ParticipantCallResult> {
+  private async http(call: ParticipantCall): Promise<ParticipantCallResult> {
+    const { target, body, timeoutMs, traceparent } = call;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       [TCC_HEADERS.gid]: body.gid,
       [TCC_HEADERS.branchId]: body.branchId,
       [TCC_HEADERS.phase]: body.phase,
+      ...signature(call),
     };
     if (traceparent) headers[TCC_HEADERS.traceparent] = traceparent;
     try {
@@ -105,7 +116,8 @@ export class ParticipantCaller implements OnApplicationShutdown {
     }
   }
 
-  private async grpc({ target, body, timeoutMs, traceparent }: ParticipantCall): Promise<ParticipantCallResult> {
+  private async grpc(call: ParticipantCall): Promise<ParticipantCallResult> {
+    const { target, body, timeoutMs, traceparent } = call;
     const split = splitGrpcTarget(target);
     if (!split) return { outcome: 'failed', error: `target "${target}" is not host:port/package.Service/Method` };
     let metadata: Metadata;
@@ -118,6 +130,7 @@ export class ParticipantCaller implements OnApplicationShutdown {
     metadata.set(TCC_HEADERS.branchId, body.branchId);
     metadata.set(TCC_HEADERS.phase, body.phase);
     if (traceparent) metadata.set(TCC_HEADERS.traceparent, traceparent);
+    for (const [key, value] of Object.entries(signature(call))) metadata.set(key, value);
     const message = {
       gid: body.gid,
       branchId: body.branchId,

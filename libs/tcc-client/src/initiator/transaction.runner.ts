@@ -103,6 +103,7 @@ export class TransactionRunner {
       body: { gid, branchId, phase: 'try', payload },
       timeoutMs: this.options.requestTimeoutMs,
       traceparent: transaction.traceparent,
+      signingKey: this.options.signingKeys[0],
     });
     switch (answer.outcome) {
       case 'done':

@@ -48,6 +48,8 @@ import { ParticipantDefinitionError } from './participant-definition.error';
 import { ParticipantDispatcher } from './participant.dispatcher';
 import { GRPC_METHOD_OF, participantGrpcService } from './participant-grpc.naming';
 import { ParticipantRegistry } from './participant.registry';
+import { SignatureVerifier } from '../signing/signature.verifier';
+import { SIGNATURE_HEADERS } from '../signing/branch-signature';
 
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -91,6 +93,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
     private readonly registry: ParticipantRegistry,
     private readonly dispatcher: ParticipantDispatcher,
+    private readonly signatures: SignatureVerifier,
   ) {}
 
   /** Whether this service serves its participants over gRPC. */
@@ -195,6 +198,8 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
       [TCC_HEADERS.gid]: metadataText(metadata, TCC_HEADERS.gid),
       [TCC_HEADERS.branchId]: metadataText(metadata, TCC_HEADERS.branchId),
       [TCC_HEADERS.phase]: metadataText(metadata, TCC_HEADERS.phase),
+      [SIGNATURE_HEADERS.signature]: metadataText(metadata, SIGNATURE_HEADERS.signature),
+      [SIGNATURE_HEADERS.timestamp]: metadataText(metadata, SIGNATURE_HEADERS.timestamp),
     };
     const parsed = parseBranchCall(phase, { gid: request.gid, branchId: request.branchId, phase: request.phase || undefined, payload }, headers);
     if ('invalid' in parsed) invalid.unshift(...parsed.invalid);
@@ -202,6 +207,8 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
       throw failure(GrpcStatus.INVALID_ARGUMENT, `invalid ${invalid.join(', ')}`, { [TCC_TRAILERS.fields]: invalid.join(',') });
     }
     const { call } = parsed;
+    const refused = this.signatures.refusal(call, headers);
+    if (refused) throw failure(GrpcStatus.UNAUTHENTICATED, `SIGNATURE_INVALID: ${refused}`, { [TCC_TRAILERS.errorCode]: 'SIGNATURE_INVALID' });
     let result;
     try {
       result = await withTraceparent(metadataText(metadata, TCC_HEADERS.traceparent), () =>

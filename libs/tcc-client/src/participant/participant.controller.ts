@@ -17,12 +17,14 @@ import {
   Param,
   Post,
   Type,
+  UnauthorizedException,
 } from '@nestjs/common';
 import type { BranchPhase, JsonValue } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { PHASES, parseBranchCall } from './branch-call.parser';
 import { BranchRefusal } from './branch-refusal.error';
 import { CallOutcome, ParticipantDispatcher } from './participant.dispatcher';
+import { SignatureVerifier } from '../signing/signature.verifier';
 
 export interface ParticipantAnswer {
   gid: string;
@@ -57,7 +59,10 @@ export function participantControllerFor(prefix: string): Type<unknown> {
   class ParticipantController {
     private readonly logger = new Logger('TccParticipant');
 
-    constructor(private readonly dispatcher: ParticipantDispatcher) {}
+    constructor(
+      private readonly dispatcher: ParticipantDispatcher,
+      private readonly signatures: SignatureVerifier,
+    ) {}
 
     @Post(':participant/:phase')
     @HttpCode(200)
@@ -68,6 +73,8 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       @Headers() headers: Record<string, string | undefined>,
     ): Promise<ParticipantAnswer> {
       const call = parseCall(phase, body, headers);
+      const refused = this.signatures.refusal(call, headers);
+      if (refused) throw new UnauthorizedException({ statusCode: 401, error: 'SIGNATURE_INVALID', message: refused });
       let result;
       try {
         result = await this.dispatcher.dispatch(participant, call.phase, call);

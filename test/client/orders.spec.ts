@@ -65,4 +65,31 @@ describe('orders paid from accounts (coordinator, account and order services on 
     expect((await http.post(`${stack.order.url}/orders`, '{"accountId":')).status).toBe(400);
     expect((await http.get(`${stack.order.url}/orders/nope`)).status).toBe(404);
   });
+
+  it('names an order in a failure only when it was written: never for one that could not even begin', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startOrderService } = await import('./support/services');
+    const dir = mkdtempSync(join(tmpdir(), 'tcc-orders-'));
+    // No coordinator listens there: the begin fails before any order is written.
+    const lonely = await startOrderService({ ORDER_SQLITE_PATH: join(dir, 'order.sqlite'), TCC_COORDINATOR_URL: 'http://127.0.0.1:1', ORDER_REQUEST_TIMEOUT_MS: '1000' });
+    try {
+      const answer = await http.post(`${lonely.url}/orders`, { accountId: 'anyone', amount: 5 });
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ created: false, reason: 'COORDINATOR_UNAVAILABLE' });
+      expect(answer.body).not.toHaveProperty('id');
+      expect(answer.body).not.toHaveProperty('status');
+    } finally {
+      await lonely.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A refusal after the order's own try names the order, which exists (cancelled).
+    const account = `acct-${randomId(6)}`;
+    expect((await http.post(`${stack.account.url}/accounts`, { id: account, balance: 10 })).status).toBe(201);
+    const refused = await http.post(`${stack.order.url}/orders`, { accountId: account, amount: 50 });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ status: 'CANCELLED', reason: 'INSUFFICIENT_FUNDS' });
+    expect((await http.get(`${stack.order.url}/orders/${String(refused.body.id)}`)).status).toBe(200);
+  });
 });

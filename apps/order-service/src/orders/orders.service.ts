@@ -36,6 +36,11 @@ export class OrdersService {
     return this.tcc.gid;
   }
 
+  /** Whether the order's try wrote it. */
+  async exists(id: string): Promise<boolean> {
+    return (await runRead(this.dataSource, (manager) => this.store.find(manager, id))) !== undefined;
+  }
+
   async get(id: string): Promise<OrderRow> {
     const order = await runRead(this.dataSource, (manager) => this.store.find(manager, id));
     if (!order) throw new NotFoundException({ statusCode: 404, error: 'ORDER_NOT_FOUND', message: `no order ${id}` });

@@ -13,34 +13,18 @@ import {
   PARTICIPANT_MAX_LENGTH,
   REASON_MAX_LENGTH,
   TARGET_MAX_LENGTH,
-  type JsonValue,
-  type Protocol,
+  type BeginRequest,
+  type CommitRequest,
+  type RegisterBranchRequest,
+  type RollbackRequest,
 } from '@tcc/client/protocol';
 import { TccError, TccErrorCode } from './transaction.errors';
 
-export interface BeginBody {
-  gid?: string;
-  timeoutMs?: number;
-  metadata?: Record<string, JsonValue>;
-}
-
-export interface RegisterBody {
-  branchId: string;
-  participant?: string;
-  protocol: Protocol;
-  confirm: string;
-  cancel: string;
-  payload?: JsonValue;
-}
-
-export interface CommitBody {
-  wait?: boolean;
-}
-
-export interface RollbackBody {
-  wait?: boolean;
-  reason?: string;
-}
+/** The bodies the v1 calls take: the wire types of the contract. */
+export type BeginBody = BeginRequest;
+export type RegisterBody = RegisterBranchRequest;
+export type CommitBody = CommitRequest;
+export type RollbackBody = RollbackRequest;
 
 const ID = ID_PATTERN.source;
 const ID_RULE = 'must contain only the characters A-Z a-z 0-9 _ . : -';

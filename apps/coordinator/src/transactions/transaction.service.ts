@@ -8,10 +8,11 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   BranchStatus,
   GlobalStatus,
+  type BeginRequest,
   type BeginResponse,
   type DecisionResponse,
   type JsonValue,
-  type Protocol,
+  type RegisterBranchRequest,
   type RegisterBranchResponse,
   type TransactionView,
 } from '@tcc/client/protocol';
@@ -27,23 +28,14 @@ import { invalidArgument, tooLarge, TccError, TccErrorCode, transactionConflict,
 import { parseTarget, TargetPolicy } from './target-policy';
 import { RegisteredBranches } from './registered-branches';
 
-export interface BeginCommand {
-  gid?: string;
-  timeoutMs?: number;
-  metadata?: Record<string, JsonValue>;
-}
+/** A begin, as the contract's BeginRequest. */
+export type BeginCommand = BeginRequest;
 
 /** W3C trace context: version-traceid-parentid-flags, lower-case hex. */
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
-export interface RegisterCommand {
-  branchId: string;
-  participant?: string;
-  protocol: Protocol;
-  confirm: string;
-  cancel: string;
-  payload?: JsonValue;
-}
+/** A branch registration, as the contract's RegisterBranchRequest. */
+export type RegisterCommand = RegisterBranchRequest;
 
 const METADATA_MAX_BYTES = 16 * 1024;
 /**

@@ -7,32 +7,18 @@ import { protoFiles } from '../protocol';
 import type {
   BeginMsg,
   BeginReplyMsg,
-  RegisterBranchMsg,
-  RegisterBranchReplyMsg,
+  BranchReplyMsg,
+  BranchRequestMsg,
   CommitMsg,
-  RollbackMsg,
   DecisionReplyMsg,
   GetTransactionMsg,
-  BranchInfoMsg,
+  RegisterBranchMsg,
+  RegisterBranchReplyMsg,
+  RollbackMsg,
   TransactionReplyMsg,
-  BranchRequestMsg,
-  BranchReplyMsg,
 } from '../protocol/grpc-messages';
 
-export type {
-  BeginMsg,
-  BeginReplyMsg,
-  RegisterBranchMsg,
-  RegisterBranchReplyMsg,
-  CommitMsg,
-  RollbackMsg,
-  DecisionReplyMsg,
-  GetTransactionMsg,
-  BranchInfoMsg,
-  TransactionReplyMsg,
-  BranchRequestMsg,
-  BranchReplyMsg,
-};
+export type * from '../protocol/grpc-messages';
 import { PROTO_LOADER_OPTIONS } from './proto-loader.options';
 import { protoLoader } from './grpc.runtime';
 

@@ -103,6 +103,23 @@ describe('group commit: every request of a batch gets its own answer', () => {
     }
   });
 
+  it('splits a burst of large registrations into packets the server takes, every one answered 201', async () => {
+    const route = participant.branch(`large-${randomSuffix()}`);
+    const begun = await Promise.all(Array.from({ length: 100 }, () => api.begin({ timeoutMs: 60_000 })));
+    const before = store.batchStats;
+    // 100 payloads of about 60 KB: some 6 MB of SQL, cut into packets of at most 4 MB (MySQL's
+    // max_allowed_packet is 16 MiB by default before 8.0).
+    const payload = { blob: 'x'.repeat(60_000) };
+    const answers = await Promise.all(begun.map(({ body: { gid } }) => api.register(gid, { branchId: 'big', protocol: 'http', ...route, payload })));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+    const after = store.batchStats;
+    expect(after.writes - before.writes).toBe(100);
+    expect(after.batches - before.batches).toBeGreaterThanOrEqual(3);
+    const committed = await api.commit(begun[0].body.gid, { wait: true });
+    expect(committed.body.status).toBe('COMMITTED');
+    expect(participant.callsFor(begun[0].body.gid)[0].body?.payload).toEqual(payload);
+  });
+
   it('lets each commit racing the timeout either win or get 409 with the rollback, never both, 200 times', async () => {
     const route = participant.branch(`race-${randomSuffix()}`);
     const timeoutMs = 400;

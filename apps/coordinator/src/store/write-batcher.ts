@@ -34,8 +34,26 @@ export interface BatchSettings {
   maxWrites?: number;
 }
 
+/**
+ * Bytes of SQL in one batch at most, well under MySQL's default max_allowed_packet (16 MiB
+ * before 8.0, 64 MiB after): payloads of up to TCC_MAX_PAYLOAD_BYTES each make a batch of large
+ * registrations big.
+ */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** About how many bytes a write adds to the packet. */
+function sizeOf(write: BatchedWrite<unknown>): number {
+  let bytes = 0;
+  for (const statement of write.statements) {
+    bytes += statement.sql.length;
+    for (const param of statement.params) bytes += typeof param === 'string' ? param.length * 2 + 2 : 24;
+  }
+  return bytes;
+}
+
 interface Pending {
   write: BatchedWrite<unknown>;
+  bytes: number;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -68,7 +86,7 @@ export class WriteBatcher {
 
   submit<T>(write: BatchedWrite<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ write, bytes: sizeOf(write), resolve: resolve as (value: unknown) => void, reject });
       // Requests that arrive in the same turn of the event loop (or the window) go in the same batch.
       if (!this.scheduled) {
         this.scheduled = true;
@@ -84,7 +102,13 @@ export class WriteBatcher {
 
   private pump(): void {
     while (this.inFlight < this.concurrency && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxWrites);
+      let count = 0;
+      let bytes = 0;
+      while (count < this.queue.length && count < this.maxWrites && (count === 0 || bytes + this.queue[count].bytes <= MAX_BATCH_BYTES)) {
+        bytes += this.queue[count].bytes;
+        count++;
+      }
+      const batch = this.queue.splice(0, count);
       this.inFlight++;
       void this.write(batch, true).finally(() => {
         this.inFlight--;

@@ -5,6 +5,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { createServer } from 'node:net';
+import { ServerCredentials } from '@grpc/grpc-js';
 import { PROTO_PACKAGE, protoFiles } from '@tcc/client/protocol';
 import { PROTO_LOADER_OPTIONS } from '@tcc/client/caller';
 import { AppModule } from './app.module';
@@ -60,6 +61,15 @@ export async function createCoordinator(env: Record<string, string | undefined> 
         protoPath: [files.coordinator, files.participant],
         url: `${config.http.host}:${grpcPort}`,
         loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [files.root] },
+        ...(config.grpc.tls
+          ? {
+              credentials: ServerCredentials.createSsl(
+                config.grpc.tls.clientCa ? Buffer.from(config.grpc.tls.clientCa) : null,
+                [{ cert_chain: Buffer.from(config.grpc.tls.cert), private_key: Buffer.from(config.grpc.tls.key) }],
+                !!config.grpc.tls.clientCa,
+              ),
+            }
+          : {}),
       },
     },
     { inheritAppConfig: true },

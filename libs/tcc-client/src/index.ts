@@ -29,6 +29,9 @@ export { ParticipantDefinitionError } from './participant/participant-definition
 export { participantGrpcService, participantGrpcTarget } from './participant/participant-grpc.naming';
 export { ParticipantGrpcServer } from './participant/participant-grpc.server';
 
+// TLS of the calls this library makes and serves.
+export type { TlsClientOptions, TlsServerOptions } from './tls/tls.options';
+
 // Signed participant calls (for participants and callers not built with this library too).
 export {
   DEFAULT_SIGNATURE_WINDOW_MS,

@@ -19,6 +19,7 @@ import { ParticipantRegistry } from './participant/participant.registry';
 import { ParticipantGrpcServer } from './participant/participant-grpc.server';
 import { ParticipantCaller } from './caller/participant.caller';
 import { SignatureVerifier } from './signing/signature.verifier';
+import { TCC_CLIENT_TLS } from './tls/tls.options';
 import { GrpcChannels } from './grpc/grpc.channels';
 import { CoordinatorClient } from './client/coordinator.client';
 import { GrpcCoordinatorClient } from './client/grpc-coordinator.client';
@@ -34,6 +35,7 @@ export interface TccModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
 }
 
 const SERVICES: Provider[] = [
+  { provide: TCC_CLIENT_TLS, inject: [TCC_OPTIONS], useFactory: (options: ResolvedTccOptions) => options.tls },
   HttpTransport,
   GrpcChannels,
   {

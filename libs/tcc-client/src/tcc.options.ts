@@ -3,6 +3,7 @@ import type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 import { DEFAULT_BARRIER_CLEANUP } from './barrier/barrier-cleanup.job';
 import { DEFAULT_TIMEOUT_MS } from './protocol';
 import { DEFAULT_SIGNATURE_WINDOW_MS, parseSigningKeys } from './signing/branch-signature';
+import { checkCa, checkCertificateAndKey, type TlsClientOptions, type TlsServerOptions } from './tls/tls.options';
 
 /** Where this service serves its participants over gRPC (see ParticipantGrpcServer). */
 export interface ParticipantGrpcOptions {
@@ -15,6 +16,8 @@ export interface ParticipantGrpcOptions {
    * service registers for its own gRPC branches. Default: 127.0.0.1 and the port actually bound.
    */
   publicAddress?: string;
+  /** Serve over TLS with this certificate and key (and require client certificates of `clientCa`). Unset: plaintext. */
+  tls?: TlsServerOptions;
 }
 
 export interface TccModuleOptions {
@@ -58,13 +61,19 @@ export interface TccModuleOptions {
   signingKeys?: string[];
   /** How far a signature's timestamp may be from this clock. Default 300000 ms. */
   signatureWindowMs?: number;
+  /**
+   * TLS of the calls this service makes: to an https:// coordinatorUrl, to HTTPS participants,
+   * and over gRPC (with it, every gRPC channel this service opens uses TLS). `ca` replaces the
+   * system's CAs; `cert` and `key` are presented to servers that require a client certificate.
+   */
+  tls?: TlsClientOptions;
 }
 
 export interface ResolvedTccOptions {
   transport: 'http' | 'grpc';
   coordinatorUrl: string;
   coordinatorGrpcAddress: string;
-  grpc: { port: number; host: string; publicAddress: string | undefined } | undefined;
+  grpc: { port: number; host: string; publicAddress: string | undefined; tls: TlsServerOptions | undefined } | undefined;
   requestTimeoutMs: number;
   decisionTimeoutMs: number;
   defaultTransactionTimeoutMs: number;
@@ -75,6 +84,7 @@ export interface ResolvedTccOptions {
   serviceName: string | undefined;
   signingKeys: string[];
   signatureWindowMs: number;
+  tls: TlsClientOptions | undefined;
 }
 
 export const TCC_OPTIONS = Symbol('TCC_OPTIONS');
@@ -101,6 +111,12 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
   if (grpc && (!Number.isInteger(grpc.port) || grpc.port < 0 || grpc.port > 65535)) {
     throw new Error(`tcc: grpc.port must be an integer port between 0 and 65535, not ${String(grpc.port)}`);
   }
+  if (grpc?.tls) {
+    checkCertificateAndKey('tcc: grpc.tls', grpc.tls.cert, grpc.tls.key);
+    checkCa('tcc: grpc.tls.clientCa', grpc.tls.clientCa);
+  }
+  checkCa('tcc: tls.ca', options.tls?.ca);
+  checkCertificateAndKey('tcc: tls', options.tls?.cert, options.tls?.key);
   return {
     transport,
     coordinatorUrl: trim(options.coordinatorUrl ?? DEFAULT_COORDINATOR_URL),
@@ -109,6 +125,7 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
       port: grpc.port,
       host: grpc.host ?? '0.0.0.0',
       publicAddress: grpc.publicAddress === undefined ? undefined : grpcAddress('grpc.publicAddress', grpc.publicAddress),
+      tls: grpc.tls,
     },
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     decisionTimeoutMs: options.decisionTimeoutMs ?? 60_000,
@@ -120,5 +137,6 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
     serviceName: options.serviceName,
     signingKeys: parseSigningKeys((options.signingKeys ?? []).join(','), 'tcc: signingKeys'),
     signatureWindowMs: options.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS,
+    tls: options.tls,
   };
 }

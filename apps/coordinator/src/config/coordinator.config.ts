@@ -5,7 +5,8 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
-import { parseSigningKeys } from '@tcc/client/caller';
+import { checkCa, checkCertificateAndKey, parseSigningKeys, type TlsClientOptions, type TlsServerOptions } from '@tcc/client/caller';
+import { readFileSync } from 'node:fs';
 import { TargetPolicy } from '../transactions/target-policy';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
@@ -112,6 +113,15 @@ class CoordinatorEnvironment {
   /** Comma-separated HMAC keys of participant calls: the first signs, all are accepted (see the README). */
   @IsOptional() @IsString()
   TCC_SIGNING_KEYS?: string;
+
+  // TLS, as paths of PEM files: the gRPC API's certificate and key (and the CA its clients'
+  // certificates must chain to), and what the calls to participants trust and present.
+  @IsOptional() @IsString() TCC_GRPC_TLS_CERT?: string;
+  @IsOptional() @IsString() TCC_GRPC_TLS_KEY?: string;
+  @IsOptional() @IsString() TCC_GRPC_TLS_CLIENT_CA?: string;
+  @IsOptional() @IsString() TCC_PARTICIPANT_TLS_CA?: string;
+  @IsOptional() @IsString() TCC_PARTICIPANT_TLS_CERT?: string;
+  @IsOptional() @IsString() TCC_PARTICIPANT_TLS_KEY?: string;
 }
 
 export interface CoordinatorConfig {
@@ -125,7 +135,9 @@ export interface CoordinatorConfig {
     writeBatchWindowMs: number;
   };
   http: { host: string; port: number };
-  grpc: { port: number };
+  grpc: { port: number; tls?: TlsServerOptions };
+  /** TLS of the calls to participants (HTTPS, and gRPC: with it every participant channel uses TLS). */
+  participantTls?: TlsClientOptions;
   allowedTargets: string;
   requestTimeoutMs: number;
   retry: { baseMs: number; maxMs: number };
@@ -168,6 +180,34 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   } catch (error) {
     problems.push((error as Error).message);
   }
+  const read = (name: keyof CoordinatorEnvironment): Buffer | undefined => {
+    const path = parsed[name];
+    if (typeof path !== 'string') return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      problems.push(`${name}: cannot read ${path}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  const check = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  };
+  const grpcCert = read('TCC_GRPC_TLS_CERT');
+  const grpcKey = read('TCC_GRPC_TLS_KEY');
+  const grpcClientCa = read('TCC_GRPC_TLS_CLIENT_CA');
+  check(() => checkCertificateAndKey('TCC_GRPC_TLS_CERT / TCC_GRPC_TLS_KEY', grpcCert, grpcKey));
+  check(() => checkCa('TCC_GRPC_TLS_CLIENT_CA', grpcClientCa));
+  if (grpcClientCa && !grpcCert) problems.push('TCC_GRPC_TLS_CLIENT_CA needs TCC_GRPC_TLS_CERT and TCC_GRPC_TLS_KEY');
+  const participantCa = read('TCC_PARTICIPANT_TLS_CA');
+  const participantCert = read('TCC_PARTICIPANT_TLS_CERT');
+  const participantKey = read('TCC_PARTICIPANT_TLS_KEY');
+  check(() => checkCa('TCC_PARTICIPANT_TLS_CA', participantCa));
+  check(() => checkCertificateAndKey('TCC_PARTICIPANT_TLS_CERT / TCC_PARTICIPANT_TLS_KEY', participantCert, participantKey));
   let signingKeys: string[] = [];
   try {
     signingKeys = parseSigningKeys(parsed.TCC_SIGNING_KEYS, 'TCC_SIGNING_KEYS');
@@ -186,7 +226,11 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
       writeBatchWindowMs: parsed.TCC_WRITE_BATCH_WINDOW_MS,
     },
     http: { host: parsed.TCC_HOST, port: parsed.TCC_HTTP_PORT },
-    grpc: { port: parsed.TCC_GRPC_PORT },
+    grpc: {
+      port: parsed.TCC_GRPC_PORT,
+      tls: grpcCert && grpcKey ? { cert: grpcCert, key: grpcKey, clientCa: grpcClientCa } : undefined,
+    },
+    participantTls: participantCa || participantCert ? { ca: participantCa, cert: participantCert, key: participantKey } : undefined,
     allowedTargets: parsed.TCC_ALLOWED_TARGETS,
     requestTimeoutMs: parsed.TCC_REQUEST_TIMEOUT_MS,
     retry: { baseMs: parsed.TCC_RETRY_BASE_MS, maxMs: parsed.TCC_RETRY_MAX_MS },

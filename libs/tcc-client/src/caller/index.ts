@@ -2,5 +2,6 @@
 export * from './participant.caller';
 export * from './grpc-target';
 export { parseSigningKeys } from '../signing/branch-signature';
+export { TCC_CLIENT_TLS, checkCa, checkCertificateAndKey, type TlsClientOptions, type TlsServerOptions } from '../tls/tls.options';
 export { GrpcChannels } from '../grpc/grpc.channels';
 export { PROTO_LOADER_OPTIONS } from '../grpc/proto-loader.options';

@@ -9,7 +9,8 @@
  * said no; final for a try), `failed` (5xx, no answer, deadline passed, channel down: the call may
  * or may not have happened).
  */
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { TCC_CLIENT_TLS, type TlsClientOptions } from '../tls/tls.options';
 import type { Metadata } from '@grpc/grpc-js';
 import { Agent, request } from 'undici';
 import type { BranchCallBody, JsonValue, Protocol } from '../protocol';
@@ -65,9 +66,21 @@ function refusalCode(body: JsonValue | undefined, statusCode: number): string {
 
 @Injectable()
 export class ParticipantCaller implements OnApplicationShutdown {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128, pipelining: 1 });
+  private readonly agent: Agent;
 
-  constructor(private readonly channels: GrpcChannels) {}
+  /** TLS options: the CA that HTTPS participants' certificates must chain to, and a client certificate (gRPC: see GrpcChannels). */
+  constructor(
+    private readonly channels: GrpcChannels,
+    @Optional() @Inject(TCC_CLIENT_TLS) tls?: TlsClientOptions,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      connections: 128,
+      pipelining: 1,
+      ...(tls ? { connect: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {}),
+    });
+  }
 
   call(call: ParticipantCall): Promise<ParticipantCallResult> {
     return call.protocol === 'grpc' ? this.grpc(call) : this.http(call);

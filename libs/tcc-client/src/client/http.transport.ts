@@ -2,7 +2,8 @@
  * JSON over HTTP with keep-alive connections (undici), shared by the coordinator client and the
  * initiator's try calls. Answers every response, whatever its status; throws only when there is none.
  */
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
+import { TCC_CLIENT_TLS, type TlsClientOptions } from '../tls/tls.options';
 import { Agent, request } from 'undici';
 import type { JsonValue } from '../protocol';
 
@@ -11,8 +12,19 @@ export interface HttpAnswer {
   body: JsonValue | undefined;
 }
 
+@Injectable()
 export class HttpTransport implements OnApplicationShutdown {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 });
+  private readonly agent: Agent;
+
+  /** TLS options for an https:// coordinator URL: the CA to trust, a client certificate. */
+  constructor(@Optional() @Inject(TCC_CLIENT_TLS) tls?: TlsClientOptions) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      connections: 128,
+      ...(tls ? { connect: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {}),
+    });
+  }
 
   async send(
     method: 'GET' | 'POST',

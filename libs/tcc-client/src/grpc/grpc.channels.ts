@@ -2,7 +2,8 @@
  * One gRPC channel per `host:port`, opened at first use and kept for every later call (the
  * coordinator client and the initiator's try calls share them); closed when the application stops.
  */
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { TCC_CLIENT_TLS, tlsBuffers, type TlsClientOptions } from '../tls/tls.options';
 import type { Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import { grpcJs } from './grpc.runtime';
 
@@ -30,11 +31,16 @@ const CHANNEL_OPTIONS = {
 export class GrpcChannels implements OnApplicationShutdown {
   private readonly clients = new Map<string, Client>();
 
+  /** With TLS options every channel uses TLS (that CA, that client certificate); without, plaintext. */
+  constructor(@Optional() @Inject(TCC_CLIENT_TLS) private readonly tls?: TlsClientOptions) {}
+
   private get(address: string): Client {
     let client = this.clients.get(address);
     if (!client) {
       const { Client, credentials } = grpcJs();
-      client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+      const pem = this.tls && tlsBuffers(this.tls);
+      const channelCredentials = pem ? credentials.createSsl(pem.ca ?? null, pem.key ?? null, pem.cert ?? null) : credentials.createInsecure();
+      client = new Client(address, channelCredentials, CHANNEL_OPTIONS);
       this.clients.set(address, client);
     }
     return client;

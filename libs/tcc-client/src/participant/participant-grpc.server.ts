@@ -135,7 +135,11 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     }
     const host = grpc.host.includes(':') && !grpc.host.startsWith('[') ? `[${grpc.host}]` : grpc.host;
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${grpc.port}`, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
+      const tls = grpc.tls;
+      const serverCredentials = tls
+        ? ServerCredentials.createSsl(tls.clientCa ? Buffer.from(tls.clientCa) : null, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], !!tls.clientCa)
+        : ServerCredentials.createInsecure();
+      server.bindAsync(`${host}:${grpc.port}`, serverCredentials, (error, port) => (error ? reject(error) : resolve(port)));
     });
     this.server = server;
     this.logger.log({ msg: `participants served over gRPC on ${host}:${this.boundPort}`, services: [...served.keys()] });

@@ -4,7 +4,8 @@
  * coordinator) and the order service talking to the coordinator over gRPC. 200 concurrent orders
  * over 10 accounts on MariaDB, random amounts (some beyond the balance), while a gRPC proxy in front
  * of the account service fails 10% of confirms and cancels on their first attempt, before or after
- * forwarding. After convergence the books must balance to the cent.
+ * forwarding. Every gRPC hop runs over TLS with client certificates (certificates made by the test)
+ * and every participant call is signed. After convergence the books must balance to the cent.
  */
 import type { RowDataPacket } from 'mysql2';
 import { localTransactionStats, participantGrpcService, type TransactionView } from '@tcc/client';
@@ -12,6 +13,8 @@ import { randomId } from '../client/support/databases';
 import { Answer, Http } from '../client/support/http';
 import { startStack, type Stack } from '../client/support/stack';
 import { startFaultyGrpcProxy, type FaultyGrpcProxy } from './support/faulty-grpc.proxy';
+import { makePki, type Pki } from '../support/pki';
+import { rmSync } from 'node:fs';
 
 const ACCOUNTS = 10;
 const ORDERS = 200;
@@ -31,12 +34,42 @@ describe(`money over gRPC: ${ORDERS} concurrent orders over ${ACCOUNTS} accounts
   let proxy: FaultyGrpcProxy | undefined;
   const http = new Http();
 
+  let pki: Pki;
+
   beforeAll(async () => {
+    // TLS with client certificates on every gRPC hop, and every participant call signed.
+    pki = makePki();
+    const key = { TCC_SIGNING_KEYS: 'grpc-money-key-0123456789' };
     stack = await startStack({
       store: 'mariadb',
-      orderEnv: { ACCOUNT_BRANCH_PROTOCOL: 'grpc', TCC_COORDINATOR_TRANSPORT: 'grpc' },
+      coordinatorEnv: {
+        ...key,
+        TCC_GRPC_TLS_CERT: pki.path('server.crt'),
+        TCC_GRPC_TLS_KEY: pki.path('server.key'),
+        TCC_GRPC_TLS_CLIENT_CA: pki.path('ca.crt'),
+        TCC_PARTICIPANT_TLS_CA: pki.path('ca.crt'),
+        TCC_PARTICIPANT_TLS_CERT: pki.path('client.crt'),
+        TCC_PARTICIPANT_TLS_KEY: pki.path('client.key'),
+      },
+      accountEnv: {
+        ...key,
+        ACCOUNT_GRPC_TLS_CERT: pki.path('server.crt'),
+        ACCOUNT_GRPC_TLS_KEY: pki.path('server.key'),
+        ACCOUNT_GRPC_TLS_CLIENT_CA: pki.path('ca.crt'),
+      },
+      orderEnv: {
+        ...key,
+        ACCOUNT_BRANCH_PROTOCOL: 'grpc',
+        TCC_COORDINATOR_TRANSPORT: 'grpc',
+        TCC_TLS_CA: pki.path('ca.crt'),
+        TCC_TLS_CERT: pki.path('client.crt'),
+        TCC_TLS_KEY: pki.path('client.key'),
+      },
       accountGrpcAddressFor: async (account) => {
-        proxy = await startFaultyGrpcProxy(account.grpcAddress, participantGrpcService('account-freeze'), 0.1);
+        proxy = await startFaultyGrpcProxy(account.grpcAddress, participantGrpcService('account-freeze'), 0.1, {
+          server: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.ca },
+          upstream: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
+        });
         return proxy.address;
       },
     });
@@ -46,6 +79,7 @@ describe(`money over gRPC: ${ORDERS} concurrent orders over ${ACCOUNTS} accounts
     await stack?.close();
     await proxy?.close();
     await http.close();
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
   });
 
   it('converges with every balance equal to its opening balance minus its PAID orders and nothing frozen', async () => {

@@ -40,6 +40,7 @@ export class OrderServiceModule {
           defaultTransactionTimeoutMs: config.transactionTimeoutMs,
           barrierCleanup: config.barrierCleanup,
           signingKeys: config.signingKeys,
+          tls: config.tls,
         }),
       ],
       controllers: [OrdersController, ServiceHealthController],

@@ -6,3 +6,4 @@ export * from './data-source-options';
 export * from './validation.pipe';
 export * from './service-health.controller';
 export * from './service-logging.module';
+export * from './tls-files';

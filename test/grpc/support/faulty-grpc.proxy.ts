@@ -28,13 +28,23 @@ export interface FaultyGrpcProxy {
 }
 
 /** Fails every `1 / failureRate`-th first attempt of a confirm or cancel, alternating the two kinds of fault. */
-export async function startFaultyGrpcProxy(target: string, service: string, failureRate: number): Promise<FaultyGrpcProxy> {
+export interface ProxyTls {
+  /** What the proxy presents to its callers (and requires of them, with clientCa). */
+  server: { cert: Buffer; key: Buffer; clientCa?: Buffer };
+  /** What the proxy trusts and presents upstream. */
+  upstream: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export async function startFaultyGrpcProxy(target: string, service: string, failureRate: number, tls?: ProxyTls): Promise<FaultyGrpcProxy> {
   const every = Math.round(1 / failureRate);
   let firstAttempts = 0;
   let faults = 0;
   const seen = new Set<string>();
   const stats = { forwarded: 0, droppedBefore: 0, droppedAfter: 0 };
-  const upstream = new Client(target, credentials.createInsecure());
+  const upstream = new Client(
+    target,
+    tls ? credentials.createSsl(tls.upstream.ca, tls.upstream.key ?? null, tls.upstream.cert ?? null) : credentials.createInsecure(),
+  );
   const methods = participantMethods();
   const unavailable = (details: string): ServiceError =>
     Object.assign(new Error(details), { code: GrpcStatus.UNAVAILABLE, details, metadata: new Metadata() });
@@ -81,7 +91,13 @@ export async function startFaultyGrpcProxy(target: string, service: string, fail
   const server = new Server();
   server.addService(definition as ServiceDefinition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync(
+      '127.0.0.1:0',
+      tls
+        ? ServerCredentials.createSsl(tls.server.clientCa ?? null, [{ cert_chain: tls.server.cert, private_key: tls.server.key }], !!tls.server.clientCa)
+        : ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    ),
   );
   return {
     address: `127.0.0.1:${port}`,

@@ -5,7 +5,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { parseSigningKeys, type BarrierCleanupSettings } from '@tcc/client';
-import { DATABASE_URL } from '@tcc/service-kit';
+import { DATABASE_URL, readTlsFiles } from '@tcc/service-kit';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -55,7 +55,7 @@ class AccountEnvironment {
 export interface AccountConfig {
   db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
   http: { host: string; port: number };
-  grpc: { host: string; port: number };
+  grpc: { host: string; port: number; tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer } };
   logLevel: LogLevel;
   barrierCleanup: Partial<BarrierCleanupSettings>;
   /** TCC_SIGNING_KEYS: signed participant calls (see TccModuleOptions.signingKeys). */
@@ -75,6 +75,9 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
   const problems: string[] = validateSync(parsed).map(
     (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
+  // The participant gRPC server over TLS: ACCOUNT_GRPC_TLS_CERT and _KEY (and _CLIENT_CA to require client certificates).
+  const grpcTls = readTlsFiles(env, { ca: 'ACCOUNT_GRPC_TLS_CLIENT_CA', cert: 'ACCOUNT_GRPC_TLS_CERT', key: 'ACCOUNT_GRPC_TLS_KEY' }, problems);
+  if (grpcTls && (!grpcTls.cert || !grpcTls.key)) problems.push('ACCOUNT_GRPC_TLS_CLIENT_CA needs ACCOUNT_GRPC_TLS_CERT and ACCOUNT_GRPC_TLS_KEY');
   let signingKeys: string[] = [];
   try {
     // The same variable as the coordinator's: the keys of signed participant calls.
@@ -91,7 +94,11 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
       migrateOnStart: parsed.ACCOUNT_MIGRATE_ON_START ?? !parsed.ACCOUNT_DB_URL,
     },
     http: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_HTTP_PORT },
-    grpc: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_GRPC_PORT },
+    grpc: {
+      host: parsed.ACCOUNT_HOST,
+      port: parsed.ACCOUNT_GRPC_PORT,
+      tls: grpcTls?.cert && grpcTls.key ? { cert: grpcTls.cert, key: grpcTls.key, clientCa: grpcTls.ca } : undefined,
+    },
     logLevel: parsed.ACCOUNT_LOG_LEVEL,
     signingKeys,
     barrierCleanup: { retentionMs: parsed.ACCOUNT_BARRIER_RETENTION_MS, intervalMs: parsed.ACCOUNT_BARRIER_CLEANUP_INTERVAL_MS },

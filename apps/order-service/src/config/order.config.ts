@@ -5,7 +5,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { MAX_TIMEOUT_MS, parseSigningKeys, type BarrierCleanupSettings } from '@tcc/client';
-import { DATABASE_URL } from '@tcc/service-kit';
+import { DATABASE_URL, readTlsFiles, type TlsFiles } from '@tcc/service-kit';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -103,6 +103,8 @@ export interface OrderConfig {
   barrierCleanup: Partial<BarrierCleanupSettings>;
   /** TCC_SIGNING_KEYS: signed participant calls (see TccModuleOptions.signingKeys). */
   signingKeys: string[];
+  /** TCC_TLS_*: what the calls this service makes trust and present. */
+  tls?: TlsFiles;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +120,8 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
   const problems: string[] = validateSync(parsed).map(
     (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
+  // TLS of the calls this service makes (the coordinator, gRPC tries): TCC_TLS_CA, TCC_TLS_CERT, TCC_TLS_KEY.
+  const tls = readTlsFiles(env, { ca: 'TCC_TLS_CA', cert: 'TCC_TLS_CERT', key: 'TCC_TLS_KEY' }, problems);
   let signingKeys: string[] = [];
   try {
     // The same variable as the coordinator's: the keys of signed participant calls.
@@ -146,6 +150,7 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
     requestTimeoutMs: parsed.ORDER_REQUEST_TIMEOUT_MS,
     decisionTimeoutMs: parsed.ORDER_DECISION_TIMEOUT_MS,
     signingKeys,
+    tls,
     barrierCleanup: { retentionMs: parsed.ORDER_BARRIER_RETENTION_MS, intervalMs: parsed.ORDER_BARRIER_CLEANUP_INTERVAL_MS },
   };
 }

@@ -21,7 +21,7 @@ import { TEST_DEFAULTS } from '../support/coordinator.in-process';
 import { assertBuilt, CoordinatorProcess } from '../support/coordinator.process';
 import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
 import { ParticipantServer } from '../support/participant.server';
-import { sleep } from '../support/wait';
+import { eventually, sleep } from '../support/wait';
 
 const SEED = Number(process.env.TCC_HOSTILE_SEED ?? 20261201);
 const KEY = 'hostile-test-key-0123456789';
@@ -279,6 +279,42 @@ describe('hostile input campaign', () => {
     expect(heapAfter).toBeLessThan(heapBefore * 1.5 + 16 * 1024 * 1024);
     expect(heapAfter).toBeLessThan(heapHalf * 1.5 + 16 * 1024 * 1024);
   }, 300_000);
+
+  it('never follows a participant that redirects elsewhere: the confirm counts as failed, the other host hears nothing', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    // 127.0.0.2 is a loopback address outside the default TCC_ALLOWED_TARGETS (127.0.0.1, localhost, [::1]).
+    const outside: string[] = [];
+    const elsewhere = createHttpServer((req, res) => {
+      outside.push(req.url ?? '');
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+    const away = `http://127.0.0.2:${(elsewhere.address() as { port: number }).port}`;
+    const redirector = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `${away}${req.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    const here = `http://127.0.0.1:${(redirector.address() as { port: number }).port}`;
+    try {
+      const gid = (await api.begin({ timeoutMs: 60_000 })).body.gid;
+      count('redirecting participant');
+      expect((await api.register(gid, { branchId: 'r1', protocol: 'http', confirm: `${here}/confirm`, cancel: `${here}/cancel` })).status).toBe(201);
+      expect((await api.commit(gid, { wait: false })).body.status).toBe('COMMITTING');
+      const view = await eventually(
+        async () => {
+          const v = await api.view(gid);
+          return v.branches[0].attempts >= 2 ? v : undefined;
+        },
+        { what: 'two confirm attempts' },
+      );
+      expect(view.branches[0]).toMatchObject({ status: 'REGISTERED', lastError: expect.stringMatching(/307/) });
+      expect(outside).toEqual([]);
+    } finally {
+      redirector.close();
+      elsewhere.close();
+    }
+  });
 
   it('answers every generated gRPC message to the coordinator without INTERNAL or UNKNOWN', async () => {
     const client = new Client(`127.0.0.1:${grpcPort}`, credentials.createInsecure());

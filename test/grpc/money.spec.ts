@@ -13,7 +13,7 @@ import { randomId } from '../client/support/databases';
 import { Answer, Http } from '../client/support/http';
 import { startStack, type Stack } from '../client/support/stack';
 import { startFaultyGrpcProxy, type FaultyGrpcProxy } from './support/faulty-grpc.proxy';
-import { makePki, type Pki } from '../support/pki';
+import { coordinatorTlsEnv, makePki, type Pki } from '../support/pki';
 import { rmSync } from 'node:fs';
 
 const ACCOUNTS = 10;
@@ -44,12 +44,7 @@ describe(`money over gRPC: ${ORDERS} concurrent orders over ${ACCOUNTS} accounts
       store: 'mariadb',
       coordinatorEnv: {
         ...key,
-        TCC_GRPC_TLS_CERT: pki.path('server.crt'),
-        TCC_GRPC_TLS_KEY: pki.path('server.key'),
-        TCC_GRPC_TLS_CLIENT_CA: pki.path('ca.crt'),
-        TCC_PARTICIPANT_TLS_CA: pki.path('ca.crt'),
-        TCC_PARTICIPANT_TLS_CERT: pki.path('client.crt'),
-        TCC_PARTICIPANT_TLS_KEY: pki.path('client.key'),
+        ...coordinatorTlsEnv(pki),
       },
       accountEnv: {
         ...key,

@@ -22,7 +22,7 @@ import { dataSourceOptions } from '@tcc/service-kit';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
 import { CoordinatorApi } from '../support/coordinator.api';
-import { makePki, type Pki } from '../support/pki';
+import { coordinatorTlsEnv, makePki, type Pki } from '../support/pki';
 
 const calls: string[] = [];
 
@@ -72,12 +72,7 @@ describe('TLS on every hop', () => {
       TCC_RETRY_MAX_MS: '200',
       TCC_SCAN_INTERVAL_MS: '100',
       TCC_REQUEST_TIMEOUT_MS: '3000',
-      TCC_GRPC_TLS_CERT: pki.path('server.crt'),
-      TCC_GRPC_TLS_KEY: pki.path('server.key'),
-      TCC_GRPC_TLS_CLIENT_CA: pki.path('ca.crt'),
-      TCC_PARTICIPANT_TLS_CA: pki.path('ca.crt'),
-      TCC_PARTICIPANT_TLS_CERT: pki.path('client.crt'),
-      TCC_PARTICIPANT_TLS_KEY: pki.path('client.key'),
+      ...coordinatorTlsEnv(pki),
     });
     api = new CoordinatorApi(coordinator.url);
 

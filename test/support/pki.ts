@@ -39,3 +39,15 @@ export function makePki(): Pki {
     otherKey: file('other.key'),
   };
 }
+
+/** The coordinator's TLS settings for `pki`: its gRPC API with client certificates required, and its calls to participants trusting the CA and presenting the client certificate. */
+export function coordinatorTlsEnv(pki: Pki): Record<string, string> {
+  return {
+    TCC_GRPC_TLS_CERT: pki.path('server.crt'),
+    TCC_GRPC_TLS_KEY: pki.path('server.key'),
+    TCC_GRPC_TLS_CLIENT_CA: pki.path('ca.crt'),
+    TCC_PARTICIPANT_TLS_CA: pki.path('ca.crt'),
+    TCC_PARTICIPANT_TLS_CERT: pki.path('client.crt'),
+    TCC_PARTICIPANT_TLS_KEY: pki.path('client.key'),
+  };
+}

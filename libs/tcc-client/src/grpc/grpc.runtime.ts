@@ -15,27 +15,20 @@ function missing(name: string, error: unknown): Error {
   return error as Error;
 }
 
-let grpc: typeof GrpcJs | undefined;
-let loader: typeof ProtoLoader | undefined;
-
-export function grpcJs(): typeof GrpcJs {
-  if (!grpc) {
-    try {
-      grpc = require('@grpc/grpc-js') as typeof GrpcJs;
-    } catch (error) {
-      throw missing('@grpc/grpc-js', error);
+/** Memoises a lazy require, turning a missing package into the error above. The require stays literal so bundlers see it. */
+function lazy<T>(name: string, load: () => T): () => T {
+  let loaded: T | undefined;
+  return () => {
+    if (loaded === undefined) {
+      try {
+        loaded = load();
+      } catch (error) {
+        throw missing(name, error);
+      }
     }
-  }
-  return grpc;
+    return loaded;
+  };
 }
 
-export function protoLoader(): typeof ProtoLoader {
-  if (!loader) {
-    try {
-      loader = require('@grpc/proto-loader') as typeof ProtoLoader;
-    } catch (error) {
-      throw missing('@grpc/proto-loader', error);
-    }
-  }
-  return loader;
-}
+export const grpcJs = lazy('@grpc/grpc-js', () => require('@grpc/grpc-js') as typeof GrpcJs);
+export const protoLoader = lazy('@grpc/proto-loader', () => require('@grpc/proto-loader') as typeof ProtoLoader);

@@ -20,15 +20,18 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
   return { fields, messages };
 }
 
-export function createValidationPipe(): ValidationPipe {
+/** The error a failed validation throws; by default a 400 naming the fields. */
+export type ValidationFailure = (invalid: { fields: string[]; messages: string[] }) => Error;
+
+const badRequest: ValidationFailure = ({ fields, messages }) =>
+  new BadRequestException({ statusCode: 400, error: 'Bad Request', message: messages, fields });
+
+export function createValidationPipe(failure: ValidationFailure = badRequest): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
     transformOptions: { enableImplicitConversion: false },
-    exceptionFactory: (errors) => {
-      const { fields, messages } = flattenValidationErrors(errors);
-      return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: messages, fields });
-    },
+    exceptionFactory: (errors) => failure(flattenValidationErrors(errors)),
   });
 }

@@ -3,16 +3,13 @@
  * own clock (see the coordinator store), so replicas with skewed clocks compare the same instants.
  */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types';
 
 export class CreateTransactions1732300000000 implements MigrationInterface {
   name = 'CreateTransactions1732300000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const mysql = q.connection.options.type === 'mysql' || q.connection.options.type === 'mariadb';
-    // ids are case-sensitive: binary collation on MySQL (SQLite compares bytes by default).
-    const id = (n: number): string => (mysql ? `VARCHAR(${n}) CHARACTER SET ascii COLLATE ascii_bin` : `VARCHAR(${n})`);
-    const text = mysql ? 'MEDIUMTEXT' : 'TEXT';
-    const suffix = mysql ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin' : '';
+    const { id, text, tableSuffix: suffix } = columnTypes(q);
     await q.query(`CREATE TABLE tcc_transactions (
       gid ${id(128)} NOT NULL,
       status VARCHAR(16) NOT NULL,

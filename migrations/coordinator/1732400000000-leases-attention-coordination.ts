@@ -4,16 +4,16 @@
  * epoch here).
  */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types';
 
 export class LeasesAttentionCoordination1732400000000 implements MigrationInterface {
   name = 'LeasesAttentionCoordination1732400000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const mysql = q.connection.options.type === 'mysql' || q.connection.options.type === 'mariadb';
     await q.query('ALTER TABLE tcc_transactions ADD COLUMN decided_at BIGINT NULL');
     await q.query('ALTER TABLE tcc_transactions ADD COLUMN attention_at BIGINT NULL');
     await q.query('CREATE INDEX idx_tcc_transactions_attention ON tcc_transactions (attention_at)');
-    const suffix = mysql ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin' : '';
+    const suffix = columnTypes(q).tableSuffix;
     await q.query(`CREATE TABLE tcc_coordination (
       name VARCHAR(64) NOT NULL,
       epoch BIGINT NOT NULL,
@@ -25,9 +25,8 @@ export class LeasesAttentionCoordination1732400000000 implements MigrationInterf
   }
 
   async down(q: QueryRunner): Promise<void> {
-    const mysql = q.connection.options.type === 'mysql' || q.connection.options.type === 'mariadb';
     await q.query('DROP TABLE tcc_coordination');
-    await q.query(`DROP INDEX idx_tcc_transactions_attention${mysql ? ' ON tcc_transactions' : ''}`);
+    await q.query(columnTypes(q).dropIndex('idx_tcc_transactions_attention', 'tcc_transactions'));
     await q.query('ALTER TABLE tcc_transactions DROP COLUMN attention_at');
     await q.query('ALTER TABLE tcc_transactions DROP COLUMN decided_at');
   }

@@ -4,15 +4,13 @@
  * costs nothing more).
  */
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types';
 
 export class AuditAndFailures1732500000000 implements MigrationInterface {
   name = 'AuditAndFailures1732500000000';
 
   async up(q: QueryRunner): Promise<void> {
-    const mysql = q.connection.options.type === 'mysql' || q.connection.options.type === 'mariadb';
-    const id = (n: number): string => (mysql ? `VARCHAR(${n}) CHARACTER SET ascii COLLATE ascii_bin` : `VARCHAR(${n})`);
-    const serial = mysql ? 'BIGINT NOT NULL AUTO_INCREMENT' : 'INTEGER NOT NULL';
-    const suffix = mysql ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin' : '';
+    const { id, serial, tableSuffix: suffix } = columnTypes(q);
     const pk = 'PRIMARY KEY (id)';
     await q.query(`CREATE TABLE tcc_audit (
       id ${serial},

@@ -5,7 +5,7 @@
  */
 import { GID_MAX_LENGTH, BRANCH_ID_MAX_LENGTH, ID_PATTERN, TCC_HEADERS, type TransactionView } from '@tcc/client';
 import type { CoordinatorApi, HttpResult, RawRequest } from '../support/coordinator.api';
-import { createStore, startCoordinator, type RunningCoordinator, type StoreKind, type TestStore } from '../support/coordinator.in-process';
+import { createStore, startCoordinator, STORE_KINDS, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import { ParticipantServer } from '../support/participant.server';
 import { randomSuffix, sleep } from '../support/wait';
 
@@ -54,7 +54,7 @@ function ms(iso: string): number {
   return t;
 }
 
-describe.each(['mariadb', 'sqlite'] as StoreKind[])('coordinator HTTP API v1 on %s', (kind) => {
+describe.each(STORE_KINDS)('coordinator HTTP API v1 on %s', (kind) => {
   let store: TestStore | undefined;
   let coordinator: RunningCoordinator | undefined;
   let participant: ParticipantServer;

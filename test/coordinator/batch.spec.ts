@@ -11,7 +11,7 @@ import { createCoordinator, type RunningCoordinator } from '../../apps/coordinat
 import { CoordinatorApi } from '../support/coordinator.api';
 import { TEST_DEFAULTS } from '../support/coordinator.in-process';
 import { assertBuilt, CoordinatorProcess } from '../support/coordinator.process';
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 

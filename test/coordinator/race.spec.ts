@@ -5,7 +5,7 @@
  */
 import type { DecisionResponse, TransactionView } from '@tcc/client';
 import type { HttpResult } from '../support/coordinator.api';
-import { createStore, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
+import { createStore, SERVER, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 
@@ -38,7 +38,7 @@ describe('commit racing the timeout rollback on MariaDB', () => {
 
   beforeAll(async () => {
     participant = await ParticipantServer.start();
-    store = await createStore('mariadb');
+    store = await createStore(SERVER);
     coordinator = await startCoordinator(store, {
       TCC_SCAN_INTERVAL_MS: '50',
       TCC_RETRY_BASE_MS: '50',

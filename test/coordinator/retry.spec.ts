@@ -3,7 +3,7 @@
  * with capped exponential backoff, without a limit, until it succeeds; attempts and the last error
  * show in GET (DESIGN.md §2, §5).
  */
-import { createStore, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
+import { createStore, SERVER, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import type { CoordinatorApi } from '../support/coordinator.api';
 import { ParticipantServer, type RecordedCall } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
@@ -24,7 +24,7 @@ describe('phase-two retries on MariaDB', () => {
 
   beforeAll(async () => {
     participant = await ParticipantServer.start();
-    store = await createStore('mariadb');
+    store = await createStore(SERVER);
     coordinator = await startCoordinator(store, {
       TCC_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
       TCC_LEASE_MS: '1500',

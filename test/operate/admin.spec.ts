@@ -3,7 +3,7 @@
  * filters and cursor paging, one transaction's detail, and every manual action with its audit row,
  * read both through the API and from tcc_audit. Participants are real HTTP servers in the test.
  */
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 import type { AdminDetail, AdminSummary, OperateClient } from './support/admin.client';
@@ -94,7 +94,7 @@ describe('admin API on MariaDB', () => {
   }
 
   async function auditRows(gid: string): Promise<AuditRow[]> {
-    return database!.query<AuditRow & import('mysql2').RowDataPacket>('SELECT gid, branch_id, action, actor, reason, created_at FROM tcc_audit WHERE gid = ? ORDER BY id', [gid]);
+    return database!.query<AuditRow>('SELECT gid, branch_id, action, actor, reason, created_at FROM tcc_audit WHERE gid = ? ORDER BY id', [gid]);
   }
 
   const gidsOf = (items: AdminSummary[]): string[] => items.map((t) => t.gid);

@@ -2,10 +2,9 @@
  * The scan leader's Redis lease is taken over while it is paused (SIGSTOP): the other replica
  * becomes leader under a newer fencing epoch and does all the scan work; once the old leader runs
  * again (SIGCONT) it knows it lost, runs no scan and claims nothing.
- * Two replicas on the machine's MariaDB and Redis (own database, own key prefix).
+ * Two replicas on the machine's MariaDB (or PostgreSQL) and Redis (own database, own key prefix).
  */
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TableLock, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';
@@ -188,7 +187,7 @@ describe('a claim sent by a leader that was paused mid-scan is fenced out', () =
   let participant: ParticipantServer | undefined;
   let replicas: Replica[] = [];
   let paused: number | undefined;
-  let locker: Connection | undefined;
+  let lock: TableLock | undefined;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -215,7 +214,7 @@ describe('a claim sent by a leader that was paused mid-scan is fenced out', () =
       // gone already
     }
     try {
-      await locker?.end().catch(() => undefined);
+      await lock?.release();
       participant?.releaseHanging();
       await disposeAll(replicas);
     } finally {
@@ -248,8 +247,6 @@ describe('a claim sent by a leader that was paused mid-scan is fenced out', () =
     expect((await other.api.commit(busy, { wait: false })).status).toBe(200);
     await participant!.waitForCalls((c) => c.gid === busy && c.phase === 'confirm', 1, 10_000);
 
-    const url = new URL(db!.url);
-    locker = await createConnection({ host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), database: db!.name });
     const coordination = async (): Promise<{ epoch: number; holder: string }> => {
       const [row] = await db!.query("SELECT epoch, holder FROM tcc_coordination WHERE name = 'scan-leader'");
       return { epoch: Number(row.epoch), holder: String(row.holder) };
@@ -271,26 +268,20 @@ describe('a claim sent by a leader that was paused mid-scan is fenced out', () =
       await sleep(Math.max(0, Date.parse(begun.body.expiresAt) + 30 - Date.now()));
       // Counters right before the lock (/metrics reads the database, so not while it is locked).
       const counters = await oldLeader.metrics();
-      await locker.query('LOCK TABLES tcc_transactions WRITE');
-      const [rows] = await locker.query<RowDataPacket[]>('SELECT status FROM tcc_transactions WHERE gid = ?', [gid]);
-      if (String(rows[0].status) === 'TRYING') {
+      lock = await db!.lockTable('tcc_transactions');
+      const [row] = await lock.query('SELECT status FROM tcc_transactions WHERE gid = ?', [gid]);
+      if (String(row.status) === 'TRYING') {
         due = gid;
         oldBefore = counters;
       } else {
         claimedBeforeLock++;
-        await locker.query('UNLOCK TABLES');
+        await lock.release();
       }
     }
     expect(due).not.toBe('');
     // The leader's scan is now waiting on the lock, inside its permit.
     await eventually(
-      async () => {
-        const rows = await db!.query(
-          "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'SELECT gid, status FROM tcc_transactions WHERE next_attempt_at%'",
-          [db!.name],
-        );
-        return rows.length > 0;
-      },
+      async () => (await db!.waitingOn('SELECT gid, status FROM tcc_transactions WHERE next_attempt_at')) > 0,
       { timeoutMs: 5_000, intervalMs: 20, what: "the leader's read of due work to wait on the table lock" },
     );
     paused = oldLeader.pid!;
@@ -305,7 +296,7 @@ describe('a claim sent by a leader that was paused mid-scan is fenced out', () =
     expect(after.holder).toContain(`:${other.pid}:`);
 
     // Release the table (the paused leader's read completes but it cannot act on it yet), then resume it.
-    await locker.query('UNLOCK TABLES');
+    await lock!.release();
     const ownersSeen: string[] = [];
     let watching = true;
     const watcher = (async () => {

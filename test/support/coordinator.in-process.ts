@@ -1,6 +1,6 @@
 /**
- * The coordinator inside the test process (apps/coordinator/src/bootstrap), on MariaDB or on an
- * embedded SQLite file in a temp directory, plus the API client pointed at it. `close()` always
+ * The coordinator inside the test process (apps/coordinator/src/bootstrap), on the test server
+ * database (MariaDB, or PostgreSQL with TCC_TEST_DB=postgres) or on an embedded SQLite file in a temp directory, plus the API client pointed at it. `close()` always
  * releases everything it created: the app, the client, the temp directory or the test database.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,9 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CoordinatorApi } from './coordinator.api';
-import { createTestDatabase, type TestDatabase } from './mariadb.database';
+import { createTestDatabase, testEngine, type ServerEngine, type TestDatabase } from './test.database';
 
-export type StoreKind = 'mariadb' | 'sqlite';
+export type StoreKind = ServerEngine | 'sqlite';
+
+/** The server database of this run (TCC_TEST_DB). */
+export const SERVER: ServerEngine = testEngine();
+
+/**
+ * The stores a suite that runs on both covers: the server database, plus the embedded file in the
+ * default (MariaDB) run only, so the PostgreSQL run does not repeat the SQLite cases.
+ */
+export const STORE_KINDS: StoreKind[] = SERVER === 'mariadb' ? ['mariadb', 'sqlite'] : [SERVER];
 export type Env = Record<string, string | undefined>;
 
 /** Where the coordinator keeps its state, created fresh for one spec file or describe block. */
@@ -18,14 +27,14 @@ export interface TestStore {
   kind: StoreKind;
   /** TCC_DB_URL or TCC_SQLITE_PATH for the coordinator. */
   env: Env;
-  /** Present on MariaDB: lets a test look under the API. */
+  /** Present on a server database: lets a test look under the API. */
   database?: TestDatabase;
   dispose(): Promise<void>;
 }
 
 export async function createStore(kind: StoreKind): Promise<TestStore> {
-  if (kind === 'mariadb') {
-    const database = await createTestDatabase();
+  if (kind !== 'sqlite') {
+    const database = await createTestDatabase(kind);
     return { kind, env: { TCC_DB_URL: database.url }, database, dispose: () => database.drop() };
   }
   const dir = mkdtempSync(join(tmpdir(), 'tcc-test-'));

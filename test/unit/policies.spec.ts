@@ -59,6 +59,11 @@ describe('coordinator configuration', () => {
     expect(c.allowedTargets).toBe('127.0.0.1:*,localhost:*,[::1]:*');
   });
 
+  it('takes a PostgreSQL URL as well as a MySQL one', () => {
+    expect(loadCoordinatorConfig({ TCC_DB_URL: 'postgres://postgres@127.0.0.1:5432/tcc' }).db.url).toBe('postgres://postgres@127.0.0.1:5432/tcc');
+    expect(loadCoordinatorConfig({ TCC_DB_URL: 'postgresql://u:p@db:5432/tcc?sslmode=require' }).db.url).toBe('postgresql://u:p@db:5432/tcc?sslmode=require');
+  });
+
   it('does not migrate MySQL on start unless asked', () => {
     expect(loadCoordinatorConfig({ TCC_DB_URL: 'mysql://root@127.0.0.1:3306/tcc' }).db.migrateOnStart).toBe(false);
     expect(loadCoordinatorConfig({ TCC_DB_URL: 'mysql://root@127.0.0.1:3306/tcc', TCC_MIGRATE_ON_START: 'true' }).db.migrateOnStart).toBe(true);
@@ -67,7 +72,8 @@ describe('coordinator configuration', () => {
   it.each([
     ['TCC_HTTP_PORT', 'abc'],
     ['TCC_HTTP_PORT', '70000'],
-    ['TCC_DB_URL', 'postgres://x/y'],
+    ['TCC_DB_URL', 'sqlserver://x/y'],
+    ['TCC_DB_URL', 'postgres://no-database'],
     ['TCC_RETRY_BASE_MS', '-5'],
     ['TCC_LOG_LEVEL', 'loud'],
     ['TCC_MIGRATE_ON_START', 'maybe'],

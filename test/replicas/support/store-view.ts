@@ -1,8 +1,8 @@
 /** Reads the coordinator's tables directly, for assertions that look under the API. */
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Row } from '../../support/test.database';
 import { eventually } from '../../support/wait';
 
-export type Sql = <T extends RowDataPacket = RowDataPacket>(sql: string, params?: unknown[]) => Promise<T[]>;
+export type Sql = <T extends Row = Row>(sql: string, params?: unknown[]) => Promise<T[]>;
 
 export interface TransactionRow {
   gid: string;

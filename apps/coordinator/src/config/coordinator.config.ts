@@ -7,6 +7,7 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, valida
 import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
 import { checkCa, checkCertificateAndKey, parseSigningKeys, type TlsClientOptions, type TlsServerOptions } from '@tcc/client/caller';
 import { readFileSync } from 'node:fs';
+import { DATABASE_URL } from '@tcc/service-kit';
 import { TargetPolicy } from '../transactions/target-policy';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
@@ -23,7 +24,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The raw environment, with one decorated field per variable. */
 class CoordinatorEnvironment {
-  @IsOptional() @IsString() @Matches(/^mysql:\/\/.+\/[A-Za-z0-9_$-]+(\?.*)?$/, { message: 'TCC_DB_URL must look like mysql://user:password@host:3306/database (unset: the embedded SQLite file)' })
+  @IsOptional() @IsString() @Matches(DATABASE_URL, { message: 'TCC_DB_URL must look like mysql://user:password@host:3306/database or postgres://user:password@host:5432/database (unset: the embedded SQLite file)' })
   TCC_DB_URL?: string;
 
   @IsOptional() @IsString()

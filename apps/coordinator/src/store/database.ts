@@ -7,35 +7,22 @@
  * Transient failures (deadlock, lock wait, lost connection) are retried here, which is safe
  * because every store operation is a compare-and-set or an idempotent insert.
  */
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2';
+import type { Pool as PgPool, PoolClient as PgClient, QueryResult as PgResult } from 'pg';
 import { dataSourceOptions, pendingMigrations } from '@tcc/service-kit';
 import { coordinatorMigrations } from '../../../../migrations/coordinator';
+import { DIALECTS, dialectOfType, inlinePostgres, isTransient, toPostgresPlaceholders, type Dialect, type SqlDialect, type Statement } from './sql.dialect';
 
-export type Dialect = 'mysql' | 'sqlite';
+export { isTransient, type Dialect };
 export type Row = Record<string, unknown>;
 
 export interface Executor {
   select<T extends Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a write; answers the number of rows it affected. */
   execute(sql: string, params?: unknown[]): Promise<number>;
-}
-
-const TRANSIENT_MYSQL = new Set([1205, 1213, 2006, 2013, 1040, 1053]);
-const TRANSIENT_CODES = new Set([
-  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED',
-  'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'PROTOCOL_SEQUENCE_TIMEOUT',
-]);
-
-export function isTransient(error: unknown): boolean {
-  const e = error as { code?: unknown; errno?: unknown; driverError?: { code?: unknown; errno?: unknown }; message?: unknown };
-  const code = e?.driverError?.code ?? e?.code;
-  const errno = e?.driverError?.errno ?? e?.errno;
-  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
-  if (typeof errno === 'number' && TRANSIENT_MYSQL.has(errno)) return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state/i.test(message);
 }
 
 /** Serialises work on the single embedded connection, so one local transaction never sees another's statements. */
@@ -56,14 +43,16 @@ export interface DatabaseSettings {
 
 export class Database {
   readonly dialect: Dialect;
+  /** The SQL pieces that differ by dialect (sql.dialect.ts). */
+  readonly sql: SqlDialect;
   private readonly logger = new Logger('Database');
   private readonly mutex = new Mutex();
   /** Retries of one operation on transient errors, with a short growing pause. */
   private readonly maxAttempts = 8;
 
   constructor(readonly dataSource: DataSource) {
-    const type = dataSource.options.type;
-    this.dialect = type === 'mysql' || type === 'mariadb' ? 'mysql' : 'sqlite';
+    this.dialect = dialectOfType(String(dataSource.options.type));
+    this.sql = DIALECTS[this.dialect];
   }
 
   static create(settings: DatabaseSettings): Database {
@@ -81,6 +70,11 @@ export class Database {
   /** The mysql2 pool TypeORM opened (MySQL only). */
   private get pool(): Pool {
     return (this.dataSource.driver as unknown as { pool: Pool }).pool;
+  }
+
+  /** The pg pool TypeORM opened (PostgreSQL only). */
+  private get pgPool(): PgPool {
+    return (this.dataSource.driver as unknown as { master: PgPool }).master;
   }
 
   async connect(): Promise<void> {
@@ -104,21 +98,24 @@ export class Database {
   /** One statement in its own (auto-committed) transaction. */
   select<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
     if (this.dialect === 'mysql') return this.retrying(() => poolCall(this.pool, sql, params) as Promise<T[]>);
+    if (this.dialect === 'postgres') return this.retrying(async () => (await pgCall(this.pgPool, sql, params)).rows as T[]);
     return this.withRunner((runner) => selectOn<T>(runner, sql, params));
   }
 
   execute(sql: string, params: unknown[] = []): Promise<number> {
     if (this.dialect === 'mysql') return this.retrying(async () => ((await poolCall(this.pool, sql, params)) as ResultSetHeader).affectedRows);
+    if (this.dialect === 'postgres') return this.retrying(async () => (await pgCall(this.pgPool, sql, params)).rowCount ?? 0);
     return this.withRunner((runner) => executeOn(runner, sql, params));
   }
 
   /**
-   * MySQL only: `statements` in one local transaction, sent as one packet (one round trip, one
-   * durable commit); answers each statement's result (rows of a SELECT, affected rows of a write).
-   * On any error the transaction is rolled back and nothing of it stays; transient errors are
-   * retried as a whole.
+   * MySQL and PostgreSQL: `statements` in one local transaction, sent as one packet (one round
+   * trip, one durable commit); answers each statement's result (rows of a SELECT, affected rows of
+   * a write). On any error the transaction is rolled back and nothing of it stays; transient
+   * errors are retried as a whole.
    */
-  batch(statements: Array<{ sql: string; params: unknown[] }>): Promise<Array<Row[] | number>> {
+  batch(statements: Statement[]): Promise<Array<Row[] | number>> {
+    if (this.dialect === 'postgres') return this.retrying(() => this.postgresBatch(statements));
     return this.retrying(async () => {
       const connection = await new Promise<PoolConnection>((resolve, reject) =>
         this.pool.getConnection((error, conn) => (error ? reject(error) : resolve(conn))),
@@ -143,9 +140,33 @@ export class Database {
     });
   }
 
+  /**
+   * The batch as one simple query (several statements in one message; the values written in as
+   * escaped literals, since only the extended protocol takes parameters, one statement at a time).
+   */
+  private async postgresBatch(statements: Statement[]): Promise<Array<Row[] | number>> {
+    const client = await this.pgPool.connect();
+    let broken: Error | undefined;
+    try {
+      const sql = ['BEGIN ISOLATION LEVEL READ COMMITTED', ...statements.map(inlinePostgres), 'COMMIT'].join(';\n');
+      let results: PgResult[];
+      try {
+        results = (await client.query(sql)) as unknown as PgResult[];
+      } catch (error) {
+        // After an error the server skips the rest of the message: the transaction is left aborted.
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      }
+      return results.slice(1, 1 + statements.length).map((r) => (r.command === 'SELECT' ? (r.rows as Row[]) : (r.rowCount ?? 0)));
+    } finally {
+      client.release(broken);
+    }
+  }
+
   /** Several statements in one local transaction: one durable commit. */
   transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
     if (this.dialect === 'mysql') return this.retrying(() => this.mysqlTransaction(work));
+    if (this.dialect === 'postgres') return this.retrying(() => this.postgresTransaction(work));
     return this.withRunner(async (runner) => {
       await runner.startTransaction();
       try {
@@ -160,6 +181,27 @@ export class Database {
         throw error;
       }
     });
+  }
+
+  private async postgresTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    const client = await this.pgPool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await work({
+          select: async <R extends Row>(sql: string, params: unknown[] = []) => (await pgCall(client, sql, params)).rows as R[],
+          execute: async (sql, params = []) => (await pgCall(client, sql, params)).rowCount ?? 0,
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+        throw error;
+      }
+    } finally {
+      client.release(broken);
+    }
   }
 
   private async mysqlTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
@@ -208,6 +250,21 @@ export class Database {
       }
     }
   }
+}
+
+/**
+ * PostgreSQL: fixed-shape statements are named, so each connection parses and plans them once;
+ * statements whose shape varies with their input (IN lists) go unnamed.
+ */
+const pgNames = new Map<string, { name?: string; text: string }>();
+function pgCall(target: PgPool | PgClient, sql: string, params: unknown[]): Promise<PgResult> {
+  let query = pgNames.get(sql);
+  if (!query) {
+    const text = toPostgresPlaceholders(sql);
+    query = prepared(sql) && params.length > 0 ? { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text } : { text };
+    if (pgNames.size < 1000) pgNames.set(sql, query);
+  }
+  return target.query({ ...query, values: params });
 }
 
 /**

@@ -9,30 +9,31 @@ import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write-bat
 /**
  * The life of a transaction: begin, branch registration, the decision, the rounds of phase two and
  * the finish; and the reads that go with them. The writes of concurrent requests share batches on
- * MySQL. Every status change is a compare-and-set built from the state machine (store.sql.ts).
+ * MySQL and PostgreSQL. Every status change is a compare-and-set built from the state machine (store.sql.ts).
  * Times are epoch milliseconds from the database's clock, never a replica's.
  */
 @Injectable()
 export class LifecycleStore extends StoreBase {
   /**
-   * MySQL: the lifecycle writes of concurrent requests share one batch and one durable commit
-   * (write-batcher.ts). SQLite: each write runs alone (its single connection serialises them anyway).
+   * MySQL and PostgreSQL: the lifecycle writes of concurrent requests share one batch and one
+   * durable commit (write-batcher.ts). SQLite: each write runs alone (its single connection
+   * serialises them anyway).
    */
   private readonly batcher: WriteBatcher | null;
 
   constructor(db: Database, batching: BatchSettings = { concurrency: 4, windowMs: 0 }) {
     super(db);
-    this.batcher = db.dialect === 'mysql' ? new WriteBatcher(db, batching) : null;
+    this.batcher = db.dialect === 'sqlite' ? null : new WriteBatcher(db, batching);
   }
 
-  /** Batches and writes gathered in them so far (MySQL), for the benchmark and the tests. */
+  /** Batches and writes gathered in them so far (MySQL, PostgreSQL), for the benchmark and the tests. */
   get batchStats(): { batches: number; writes: number } {
     return this.batcher ? { ...this.batcher.stats } : { batches: 0, writes: 0 };
   }
 
-  /** Runs a lifecycle write: in the next batch on MySQL, alone (with `now` as the clock) on SQLite. */
+  /** Runs a lifecycle write: in the next batch on MySQL and PostgreSQL, alone (with `now` as the clock) on SQLite. */
   private write<T>(gid: string, build: (now: string) => Omit<BatchedWrite<T>, 'gid'>): Promise<T> {
-    if (this.batcher) return this.batcher.submit({ gid, ...build('@tcc_now') });
+    if (this.batcher) return this.batcher.submit({ gid, ...build(this.db.sql.batchNow) });
     const { statements, read } = build(this.now);
     return this.db.transaction(async (tx) => {
       const results: Array<Row[] | number> = [];
@@ -46,7 +47,7 @@ export class LifecycleStore extends StoreBase {
 
   /**
    * Inserts a TRYING transaction. Created: answers its times without reading them back (the
-   * batch's clock on MySQL). Not created (the gid exists): the caller reads what is there.
+   * batch's clock when batched). Not created (the gid exists): the caller reads what is there.
    */
   begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<BeginOutcome> {
     if (!this.batcher) {
@@ -55,12 +56,13 @@ export class LifecycleStore extends StoreBase {
         return tx ? { created: true, createdAt: tx.createdAt, expiresAt: tx.expiresAt } : { created: false };
       });
     }
+    const now = this.db.sql.batchNow;
     return this.batcher.submit({
       gid,
       statements: [
         {
-          sql: `INSERT IGNORE INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
-                VALUES (?, ?, ?, ?, ?, @tcc_now, @tcc_now, @tcc_now + ?, @tcc_now + ?, 0)`,
+          sql: this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
+                VALUES (?, ?, ?, ?, ?, ${now}, ${now}, ${now} + ?, ${now} + ?, 0)`),
           params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
         },
       ],
@@ -70,9 +72,10 @@ export class LifecycleStore extends StoreBase {
 
   /** Inserts a TRYING transaction; false when the gid exists already. */
   async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<boolean> {
+    // One statement: the database's clock reads the same instant for every column of it.
     const affected = await this.db.execute(
-      `${this.insertIgnore} INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
-       SELECT ?, ?, ?, ?, ?, t.now_ms, t.now_ms, t.now_ms + ?, t.now_ms + ?, 0 FROM (SELECT ${this.now} AS now_ms) t`,
+      this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
+       VALUES (?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, 0)`),
       [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
     );
     return affected === 1;
@@ -101,9 +104,9 @@ export class LifecycleStore extends StoreBase {
     return this.write(gid, (now) => ({
       statements: [
         {
-          sql: `${this.insertIgnore} INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
+          sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
                 SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
-                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${this.shareLock}`,
+                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${this.shareLock}`),
           params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...TRANSITIONS.register.from],
         },
       ],

@@ -6,7 +6,6 @@
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { PHASE_TWO_STATUSES, TRANSITIONS, type DecisionEvent } from '../transactions/transaction.state-machine';
 import type { Database } from './database';
-import { DATABASE_NOW_MYSQL } from './write-batcher';
 
 export const LAST_ERROR_MAX = 1000;
 
@@ -26,18 +25,18 @@ export const PHASE_TWO = inList(PHASE_TWO_STATUSES);
 
 export { PHASE_TWO_STATUSES, TRANSITIONS };
 
-/** Dialect pieces of the SQL every store writes. */
+/** Dialect pieces of the SQL every store writes (sql.dialect.ts has them all). */
 export abstract class StoreBase {
   /** SQL expression for the database's current time in epoch milliseconds. */
   protected readonly now: string;
-  protected readonly insertIgnore: string;
+  /** `INSERT ...` that does nothing when the key exists; its argument starts at `INTO`. */
+  protected readonly insertIfAbsent: (rest: string) => string;
   /** Locks the transaction row a branch insert reads, so a concurrent decision waits for it. */
   protected readonly shareLock: string;
 
   constructor(protected readonly db: Database) {
-    const mysql = db.dialect === 'mysql';
-    this.now = mysql ? DATABASE_NOW_MYSQL : "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
-    this.insertIgnore = mysql ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
-    this.shareLock = mysql ? ' LOCK IN SHARE MODE' : '';
+    this.now = db.sql.now;
+    this.insertIfAbsent = db.sql.insertIfAbsent;
+    this.shareLock = db.sql.shareLock;
   }
 }

@@ -1,24 +1,23 @@
 /**
- * Group commit on MySQL: the writes of concurrent requests (begins, branch registrations,
+ * Group commit on MySQL and PostgreSQL: the writes of concurrent requests (begins, branch registrations,
  * decisions, finished rounds) are gathered while earlier batches are being written, then written
  * together: one packet, one local transaction, one durable commit for all of them. Every write
  * keeps its own statements and its own compare-and-set, so each request learns its own outcome
  * from its own affected-row counts, and none is answered before the commit that holds its write.
  *
- * The batch starts by reading the database's clock into @tcc_now, which every statement uses
- * (times come from the database, and a begin knows its createdAt without reading it back).
+ * The batch starts by reading the database's clock (sql.dialect.ts: `clock`), the instant every
+ * statement of it uses (times come from the database, and a begin knows its createdAt without
+ * reading it back).
  * Statements run in the order of their gids, so concurrent batches take their row locks in one
  * order. A transient failure retries the whole batch (Database.batch); any other failure retries
  * each write alone, so one bad write fails only its own request.
  */
 import type { Database, Row } from './database';
+import type { Statement } from './sql.dialect';
 
-export interface Statement {
-  sql: string;
-  params: unknown[];
-}
+export type { Statement };
 
-/** One request's write: its statements (using @tcc_now), and how to read its outcome from their results. */
+/** One request's write: its statements (using the dialect's batchNow), and how to read its outcome from their results. */
 export interface BatchedWrite<T> {
   gid: string;
   statements: Statement[];
@@ -57,12 +56,6 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
-
-export const DATABASE_NOW_MYSQL = 'CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)';
-const CLOCK: Statement[] = [
-  { sql: `SET @tcc_now = ${DATABASE_NOW_MYSQL}`, params: [] },
-  { sql: 'SELECT @tcc_now AS now_ms', params: [] },
-];
 
 export class WriteBatcher {
   private queue: Pending[] = [];
@@ -119,7 +112,8 @@ export class WriteBatcher {
 
   private async write(batch: Pending[], mayDivide: boolean): Promise<void> {
     const ordered = batch.length > 1 ? [...batch].sort((a, b) => (a.write.gid < b.write.gid ? -1 : a.write.gid > b.write.gid ? 1 : 0)) : batch;
-    const statements = [...CLOCK];
+    const clock = this.db.sql.clock;
+    const statements = [...clock];
     for (const pending of ordered) statements.push(...pending.write.statements);
     let results: Array<Row[] | number>;
     try {
@@ -135,8 +129,8 @@ export class WriteBatcher {
     }
     this.stats.batches++;
     this.stats.writes += ordered.length;
-    const nowMs = Number((results[1] as Row[])[0].now_ms);
-    let offset = CLOCK.length;
+    const nowMs = Number((results[clock.length - 1] as Row[])[0].now_ms);
+    let offset = clock.length;
     for (const pending of ordered) {
       const count = pending.write.statements.length;
       try {

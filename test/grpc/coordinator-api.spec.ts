@@ -20,7 +20,7 @@ import { resolveTccOptions } from '@tcc/client/tcc.options';
 import type { RegisterBranchMsg } from '@tcc/client/grpc/grpc.messages';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CoordinatorApi } from '../support/coordinator.api';
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { randomSuffix, sleep } from '../support/wait';
 import { GrpcCoordinatorApi, type GrpcResult } from './support/grpc-coordinator.api';

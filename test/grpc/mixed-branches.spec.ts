@@ -35,7 +35,7 @@ import { withTraceparent } from '@tcc/client/initiator/trace-context';
 import { dataSourceOptions } from '@tcc/service-kit';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CoordinatorApi } from '../support/coordinator.api';
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix } from '../support/wait';
 import { GrpcCoordinatorApi } from './support/grpc-coordinator.api';

@@ -19,7 +19,7 @@ import { startAccountService } from '../client/support/services';
 import { CoordinatorApi } from '../support/coordinator.api';
 import { TEST_DEFAULTS } from '../support/coordinator.in-process';
 import { assertBuilt, CoordinatorProcess } from '../support/coordinator.process';
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, sleep } from '../support/wait';
 

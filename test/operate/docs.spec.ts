@@ -2,7 +2,7 @@
  * OpenAPI (DESIGN.md §7, issue 6): /docs-json is an OpenAPI 3 document describing the public API
  * v1 and the admin API (bearer auth), and /docs serves the Swagger UI page.
  */
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { newAdminToken, startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
 
 interface OpenApiDocument {

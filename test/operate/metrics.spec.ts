@@ -4,7 +4,7 @@
  * commit, a rollback, and a confirm that keeps failing (retries counted, the transaction open in
  * COMMITTING, flagged for attention) until an operator resolves it.
  */
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix } from '../support/wait';
 import { Scrape } from './support/metrics.text';

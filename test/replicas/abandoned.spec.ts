@@ -4,7 +4,7 @@
  * period, never before their deadline, and every registered branch gets its cancel.
  * Two replicas on the machine's MariaDB and Redis (own database, own key prefix).
  */
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';

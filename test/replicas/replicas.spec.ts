@@ -7,7 +7,7 @@
  * no branch got both, nothing is left owned or due, and the replicas took Redis up again with
  * exactly one scan leader.
  */
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';

@@ -5,7 +5,7 @@
  * before the released leases would have expired.
  * Two replicas on the machine's MariaDB and Redis (own database, own key prefix).
  */
-import { createTestDatabase, type TestDatabase } from '../support/mariadb.database';
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';

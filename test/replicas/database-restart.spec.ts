@@ -1,15 +1,18 @@
 /**
- * The database restarted under running replicas: a private MariaDB is stopped (SIGTERM, waited
- * for) in the middle of a run and started again on the same port and datadir. The replicas are
- * not restarted: they report not ready while it is down, reconnect by themselves, and finish
- * every transaction as decided, each branch getting its confirm (or cancel) and never both.
+ * The database restarted under running replicas: a private server of the engine the suites run
+ * on (TCC_TEST_DB: MariaDB or PostgreSQL) is stopped cleanly (MariaDB SIGTERM, PostgreSQL's fast
+ * shutdown; waited for) in the middle of a run and started again on the same port and data
+ * directory. The replicas are not restarted: they report not ready while it is down, reconnect
+ * by themselves, and finish every transaction as decided, each branch getting its confirm (or
+ * cancel) and never both.
  */
 import { request } from 'undici';
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix, sleep } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';
 import { checkLedger } from './support/ledger';
-import { PrivateMariaDb } from './support/private-mariadb';
+import { testEngine } from '../support/test.database';
+import { PrivateDatabase } from './support/private-database';
 import { disposeAll, startReplicas, type Replica } from './support/replica';
 import { branches, transactions, waitForAllFinal, type Sql } from './support/store-view';
 
@@ -17,6 +20,10 @@ const COUNT = 200;
 const DATABASE = 'tcc';
 const DOWN_FOR_MS = 3_000;
 const DELAYS_MS = [50, 100, 150, 200];
+const ENGINE = testEngine();
+const ENGINE_NAME = ENGINE === 'postgres' ? 'PostgreSQL' : 'MariaDB';
+/** Short engine tag for gids and the log line: mdb / pg. */
+const TAG = ENGINE === 'postgres' ? 'pg' : 'mdb';
 
 async function readyStatus(replica: Replica): Promise<number> {
   try {
@@ -28,23 +35,23 @@ async function readyStatus(replica: Replica): Promise<number> {
   }
 }
 
-describe('MariaDB stopped and started again under running replicas', () => {
-  let mariadb: PrivateMariaDb | undefined;
+describe(`${ENGINE_NAME} stopped and started again under running replicas`, () => {
+  let database: PrivateDatabase | undefined;
   let participant: ParticipantServer | undefined;
   let replicas: Replica[] = [];
 
   beforeAll(async () => {
-    mariadb = await PrivateMariaDb.start();
-    await mariadb.query(`CREATE DATABASE ${DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    database = await PrivateDatabase.start(ENGINE);
+    await database.createDatabase(DATABASE);
     participant = await ParticipantServer.start();
     for (const ms of DELAYS_MS) {
       participant.behave(`/d${ms}/confirm`, { kind: 'ok', delayMs: ms });
       participant.behave(`/d${ms}/cancel`, { kind: 'ok', delayMs: ms });
     }
     replicas = await startReplicas(2, {
-      TCC_DB_URL: mariadb.url(DATABASE),
+      TCC_DB_URL: database.url(DATABASE),
       TCC_REDIS_URL: 'redis://127.0.0.1:6379',
-      TCC_REDIS_PREFIX: `tcc-test-mariadb-restart-${randomSuffix(8)}:`,
+      TCC_REDIS_PREFIX: `tcc-test-${ENGINE}-restart-${randomSuffix(8)}:`,
       TCC_LEASE_MS: '2000',
       TCC_REQUEST_TIMEOUT_MS: '800',
       TCC_RETRY_BASE_MS: '200',
@@ -61,17 +68,17 @@ describe('MariaDB stopped and started again under running replicas', () => {
       try {
         await participant?.close();
       } finally {
-        await mariadb?.dispose();
+        await database?.dispose();
       }
     }
   });
 
   it('the replicas reconnect by themselves and finish everything', async () => {
-    const sql: Sql = (statement, params) => mariadb!.query(statement, params, DATABASE);
+    const sql: Sql = (statement, params) => database!.query(statement, params, DATABASE);
     const pidsBefore = replicas.map((r) => r.pid);
     const run = randomSuffix(6);
     const plans: TransactionPlan[] = Array.from({ length: COUNT }, (_, i) => ({
-      gid: `mdb-${run}-${i}`,
+      gid: `${TAG}-${run}-${i}`,
       timeoutMs: 120_000,
       decision: i % 4 === 3 ? 'rollback' : 'commit',
       replica: i % replicas.length,
@@ -96,7 +103,7 @@ describe('MariaDB stopped and started again under running replicas', () => {
     const inPhaseTwo = Number((await sql("SELECT COUNT(*) AS n FROM tcc_transactions WHERE status IN ('COMMITTING', 'ROLLING_BACK')"))[0].n);
     const stoppedAtDone = done;
     const stopFrom = Date.now();
-    const stopped = await mariadb!.stop('SIGTERM');
+    const stopped = await database!.stop('SIGTERM');
     const stopMs = Date.now() - stopFrom;
     expect(stopped.code).toBe(0);
 
@@ -106,7 +113,7 @@ describe('MariaDB stopped and started again under running replicas', () => {
     await sleep(DOWN_FOR_MS / 2);
 
     const startFrom = Date.now();
-    await mariadb!.startAgain();
+    await database!.startAgain();
     const startMs = Date.now() - startFrom;
     const backAt = Date.now();
     await eventually(async () => (await Promise.all(replicas.map(readyStatus))).every((s) => s === 200), {
@@ -120,7 +127,7 @@ describe('MariaDB stopped and started again under running replicas', () => {
     const convergedMs = await waitForAllFinal(sql, COUNT, 60_000);
 
     console.log(
-      `mariadb restart: ${JSON.stringify({ transactions: COUNT, stoppedAtDone, inPhaseTwoAtStop: inPhaseTwo, stopMs, downForMs: DOWN_FOR_MS, startMs, readyWhileDown, readyAgainMs, convergedAfterSubmitMs: convergedMs, failovers: initiator.failovers })}`,
+      `${ENGINE} restart: ${JSON.stringify({ engine: ENGINE, transactions: COUNT, stoppedAtDone, inPhaseTwoAtStop: inPhaseTwo, stopMs, downForMs: DOWN_FOR_MS, startMs, readyWhileDown, readyAgainMs, convergedAfterSubmitMs: convergedMs, failovers: initiator.failovers })}`,
     );
 
     // No replica was restarted: same processes throughout.
@@ -143,7 +150,7 @@ describe('MariaDB stopped and started again under running replicas', () => {
 
     // And they keep working afterwards, each on its own.
     for (const replica of replicas) {
-      const gid = `mdb-${run}-after-${replica.name}`;
+      const gid = `${TAG}-${run}-after-${replica.name}`;
       expect((await replica.api.begin({ gid })).status).toBe(201);
       expect((await replica.api.register(gid, { branchId: 'a', protocol: 'http', ...participant!.branch('d50') })).status).toBe(201);
       expect((await replica.api.commit(gid, { wait: true })).body.status).toBe('COMMITTED');

@@ -1,0 +1,237 @@
+/**
+ * A PostgreSQL server of one spec's own: a fresh data directory (initdb) and a `postgres` on a
+ * free port, so a spec can stop the database and start it again on the same port and data
+ * directory without touching the machine's shared server. The `postgres` binary is spawned
+ * directly (not through pg_ctl), so the child's pid is the server's (postmaster's) pid and it is
+ * stopped only by that pid; `dispose` removes the directory.
+ *
+ * initdb and postgres refuse to run as root: when the test process is root they run as the
+ * `postgres` system user (spawn's uid/gid), and the temp directory is handed to that user.
+ *
+ * `query` takes `?` placeholders (rewritten to $n) and answers plain rows, BIGINT and NUMERIC as
+ * numbers, the same as PrivateMariaDb's.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, types as pgTypes } from 'pg';
+import type { Row } from '../../support/test.database';
+import { eventually } from '../../support/wait';
+import { trackChild } from './children';
+import { freePort } from './ports';
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** BIGINT (COUNT, epochs) and NUMERIC (SUM) as numbers, for this client only. */
+const numericTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === pgTypes.builtins.INT8 || oid === pgTypes.builtins.NUMERIC) return (value: string) => Number(value);
+    return pgTypes.getTypeParser(oid, format);
+  }) as typeof pgTypes.getTypeParser,
+};
+
+/** The directory holding initdb and postgres: pg_config's, else the highest /usr/lib/postgresql/<n>/bin. */
+export function postgresBinDir(): string {
+  const has = (dir: string): boolean => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'));
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (dir && has(dir)) return dir;
+  } catch {
+    // no pg_config on PATH
+  }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+(\.\d+)?$/.test(v) && has(join(root, v, 'bin')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length > 0) return join(root, versions[0], 'bin');
+  throw new Error('no PostgreSQL server binaries found (pg_config --bindir, /usr/lib/postgresql/*/bin)');
+}
+
+/** uid/gid to run the server as: ours unless we are root, then the `postgres` system user's. */
+function serverUser(): { uid: number; gid: number } | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    throw new Error('running as root, and there is no `postgres` system user to run initdb and postgres as');
+  }
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) chownTree(child, uid, gid);
+    else chownSync(child, uid, gid);
+  }
+}
+
+function toDollars(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+export class PrivatePostgres {
+  private child: ChildProcess | undefined;
+  private exited: Promise<Exit> | undefined;
+  private output = '';
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly bin: string,
+    private readonly user: { uid: number; gid: number } | undefined,
+  ) {}
+
+  /** Initialises a data directory in a temp directory and starts the server on a free port. */
+  static async start(): Promise<PrivatePostgres> {
+    const bin = postgresBinDir();
+    const user = serverUser();
+    const dir = mkdtempSync(join(tmpdir(), 'tcc-postgres-'));
+    try {
+      if (user) chownTree(dir, user.uid, user.gid);
+      const init = await run(
+        join(bin, 'initdb'),
+        ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+        user,
+      );
+      if (init.code !== 0) throw new Error(`initdb failed (${init.code}):\n${init.output.slice(-4000)}`);
+      const db = new PrivatePostgres(dir, await freePort(), bin, user);
+      await db.startAgain();
+      return db;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get logs(): string {
+    return this.output;
+  }
+
+  /** `postgres://postgres@127.0.0.1:<port>/<database>` for TCC_DB_URL. */
+  url(database: string): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** Starts postgres on the same port and data directory and waits until it accepts a connection. */
+  async startAgain(timeoutMs = 60_000): Promise<void> {
+    if (this.running) throw new Error('private postgres already running');
+    const child = spawn(
+      join(this.bin, 'postgres'),
+      [
+        '-D',
+        join(this.dir, 'data'),
+        '-p',
+        String(this.port),
+        '-k',
+        this.dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'max_connections=300',
+        '-c',
+        'shared_buffers=64MB',
+        '-c',
+        'fsync=on',
+        '-c',
+        'logging_collector=off',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir, ...(this.user ?? {}) },
+    );
+    this.child = child;
+    trackChild(child);
+    const append = (d: Buffer): void => {
+      this.output = (this.output + d.toString()).slice(-50_000);
+    };
+    child.stdout!.on('data', append);
+    child.stderr!.on('data', append);
+    child.once('error', (error) => append(Buffer.from(`spawn error: ${error.message}\n`)));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    await eventually(
+      async () => {
+        if (!this.running) throw new Error(`postgres exited during start-up:\n${this.output.slice(-4000)}`);
+        await this.query('SELECT 1');
+        return true;
+      },
+      { timeoutMs, intervalMs: 100, what: `private postgres on ${this.port} to accept connections` },
+    );
+  }
+
+  /**
+   * Stops the server by pid and waits until the process has exited. 'SIGTERM' asks for a clean
+   * stop and is sent as SIGINT, PostgreSQL's "fast" shutdown (rolls back open transactions,
+   * disconnects clients, checkpoints, exits 0): its own SIGTERM is a "smart" shutdown that waits
+   * for every client to disconnect, which pooled coordinators never do. 'SIGKILL' is a crash.
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 60_000): Promise<Exit> {
+    const child = this.child;
+    if (!child || !this.exited) return { code: null, signal: null };
+    const sent: NodeJS.Signals = signal === 'SIGTERM' ? 'SIGINT' : signal;
+    if (this.running && child.pid !== undefined) process.kill(child.pid, sent);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+    const result = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    if (result === 'late') {
+      if (child.pid !== undefined && this.running) process.kill(child.pid, 'SIGKILL');
+      await this.exited;
+      throw new Error(`postgres pid ${child.pid} did not exit within ${timeoutMs} ms of ${sent}`);
+    }
+    return result;
+  }
+
+  /** One statement (`?` placeholders) on a fresh connection (so it works across a restart), as postgres. */
+  async query<T extends Row = Row>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
+    const client = new Client({
+      host: '127.0.0.1',
+      port: this.port,
+      user: 'postgres',
+      database,
+      connectionTimeoutMillis: 3_000,
+      types: numericTypes,
+    });
+    client.on('error', () => undefined); // a server going away under an idle client is not our error
+    await client.connect();
+    try {
+      return (await client.query(toDollars(sql), params)).rows as T[];
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Cleanup for afterAll: kills the server by pid and removes the directory; never throws. */
+  async dispose(): Promise<void> {
+    try {
+      await this.stop('SIGKILL', 15_000);
+    } catch {
+      // SIGKILL already sent
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function run(command: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', ...(user ?? {}) });
+    trackChild(child);
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}

@@ -1,8 +1,12 @@
-/** Unit tests run in-process; e2e tests start real processes against MariaDB and the embedded store. */
-module.exports = {
+/**
+ * Unit tests run in-process; e2e tests start real processes against MariaDB and the embedded store.
+ * Two projects: `mariadb` runs every spec; `postgres` runs the coordinator's storage suites again
+ * with TCC_TEST_DB=postgres (test/support/on-postgres.ts), the one switch that puts their test
+ * databases on the machine's PostgreSQL.
+ */
+const base = {
   rootDir: '.',
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/test/**/*.spec.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest'],
     // content-disposition 3 (through @fastify/static, behind the OpenAPI page) ships only ES
@@ -18,5 +22,21 @@ module.exports = {
     '^@tcc/client/(.*)$': '<rootDir>/libs/tcc-client/src/$1',
     '^@tcc/service-kit$': '<rootDir>/libs/service-kit/src',
   },
+};
+
+/** The suites whose coordinator keeps its state in the test server database. */
+const STORAGE_SUITES = [
+  '<rootDir>/test/coordinator/**/*.spec.ts',
+  '<rootDir>/test/replicas/**/*.spec.ts',
+  '<rootDir>/test/operate/admin.spec.ts',
+  '<rootDir>/test/operate/metrics.spec.ts',
+  '<rootDir>/test/grpc/coordinator-api.spec.ts',
+];
+
+module.exports = {
   testTimeout: 120000,
+  projects: [
+    { ...base, displayName: 'mariadb', testMatch: ['<rootDir>/test/**/*.spec.ts'] },
+    { ...base, displayName: 'postgres', testMatch: STORAGE_SUITES, setupFiles: ['<rootDir>/test/support/on-postgres.ts'] },
+  ],
 };

@@ -167,7 +167,7 @@ async function createMariaDatabase(): Promise<TestDatabase> {
 }
 
 /** BIGINT (COUNT, epochs) and NUMERIC (SUM) as numbers, for this test client only. */
-const numericTypes = {
+export const numericTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
     if (oid === pgTypes.builtins.INT8 || oid === pgTypes.builtins.NUMERIC) return (value: string) => Number(value);
     return pgTypes.getTypeParser(oid, format);
@@ -188,7 +188,7 @@ async function onServer<T>(work: (server: Client) => Promise<T>): Promise<T> {
   }
 }
 
-function toDollars(sql: string): string {
+export function toDollars(sql: string): string {
   let index = 0;
   return sql.replace(/\?/g, () => `$${++index}`);
 }

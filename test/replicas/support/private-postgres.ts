@@ -15,8 +15,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, types as pgTypes } from 'pg';
-import type { Row } from '../../support/test.database';
+import { Client } from 'pg';
+import { numericTypes, toDollars, type Row } from '../../support/test.database';
 import { eventually } from '../../support/wait';
 import { trackChild } from './children';
 import { freePort } from './ports';
@@ -24,12 +24,6 @@ import { freePort } from './ports';
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /** BIGINT (COUNT, epochs) and NUMERIC (SUM) as numbers, for this client only. */
-const numericTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === pgTypes.builtins.INT8 || oid === pgTypes.builtins.NUMERIC) return (value: string) => Number(value);
-    return pgTypes.getTypeParser(oid, format);
-  }) as typeof pgTypes.getTypeParser,
-};
 
 /** The directory holding initdb and postgres: pg_config's, else the highest /usr/lib/postgresql/<n>/bin. */
 export function postgresBinDir(): string {
@@ -68,11 +62,6 @@ function chownTree(path: string, uid: number, gid: number): void {
     if (entry.isDirectory()) chownTree(child, uid, gid);
     else chownSync(child, uid, gid);
   }
-}
-
-function toDollars(sql: string): string {
-  let index = 0;
-  return sql.replace(/\?/g, () => `$${++index}`);
 }
 
 export class PrivatePostgres {

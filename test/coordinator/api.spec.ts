@@ -522,6 +522,16 @@ describe.each(STORE_KINDS)('coordinator HTTP API v1 on %s', (kind) => {
       expect(b1.headers[TCC_HEADERS.phase]).toBe('cancel');
     });
 
+    it('keeps a reason and a participant error holding NUL characters (PostgreSQL text cannot hold them)', async () => {
+      const route = newRoute('nul');
+      participant.behave(`/${route}/cancel`, { kind: 'fail', status: 500, times: 1, body: 'broken\u0000body' });
+      const gid = await txWithBranches('rollback-nul', [route]);
+      expect(answer(await api.rollback(gid, { reason: 'bad\u0000reason' }))).toEqual({ status: 200, body: { gid, status: 'ROLLED_BACK' } });
+      const [branch] = (await api.view(gid)).branches;
+      expect(branch).toMatchObject({ status: 'CANCELLED', attempts: 2 });
+      expect(participant.callsFor(gid, 'b1', 'cancel')).toHaveLength(2);
+    });
+
     it('is idempotent: rollback again answers ROLLED_BACK and sends nothing more', async () => {
       const gid = await txWithBranches('rollback-idem', [newRoute('rbi')]);
       expect((await api.rollback(gid, {})).body.status).toBe('ROLLED_BACK');

@@ -11,8 +11,8 @@ import { eventually } from './wait';
 export type Behaviour =
   /** 200 (or `status`), optionally after `delayMs`. */
   | { kind: 'ok'; status?: number; delayMs?: number }
-  /** Answers `status` to the first `times` calls, then 200. */
-  | { kind: 'fail'; status: number; times: number }
+  /** Answers `status` (with `body` as its text, when given) to the first `times` calls, then 200. */
+  | { kind: 'fail'; status: number; times: number; body?: string }
   /** Never answers the first `times` calls (default: every call) until the server closes; then 200. */
   | { kind: 'hang'; times?: number };
 
@@ -164,7 +164,7 @@ export class ParticipantServer {
           return;
         case 'fail':
           call.answer = count <= behaviour.times ? behaviour.status : 200;
-          this.reply(res, call.answer);
+          this.reply(res, call.answer, count <= behaviour.times ? behaviour.body : undefined);
           return;
         case 'hang':
           if (behaviour.times === undefined || count <= behaviour.times) {
@@ -179,10 +179,10 @@ export class ParticipantServer {
     });
   }
 
-  private reply(res: ServerResponse, status: number): void {
+  private reply(res: ServerResponse, status: number, body?: string): void {
     if (res.writableEnded || res.destroyed) return;
     const ok = status >= 200 && status < 300;
-    const payload = JSON.stringify(ok ? { ok: true } : { error: `participant answers ${status} on purpose` });
+    const payload = body ?? JSON.stringify(ok ? { ok: true } : { error: `participant answers ${status} on purpose` });
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
     res.end(payload);
   }

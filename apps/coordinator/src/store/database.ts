@@ -14,7 +14,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import type { Pool as PgPool, PoolClient as PgClient, QueryResult as PgResult } from 'pg';
 import { dataSourceOptions, pendingMigrations } from '@tcc/service-kit';
 import { coordinatorMigrations } from '../../../../migrations/coordinator';
-import { DIALECTS, dialectOfType, inlinePostgres, isTransient, toPostgresPlaceholders, type Dialect, type SqlDialect, type Statement } from './sql.dialect';
+import { DIALECTS, dialectOfType, inlinePostgres, isTransient, postgresParams, toPostgresPlaceholders, type Dialect, type SqlDialect, type Statement } from './sql.dialect';
 
 export { isTransient, type Dialect };
 export type Row = Record<string, unknown>;
@@ -264,7 +264,7 @@ function pgCall(target: PgPool | PgClient, sql: string, params: unknown[]): Prom
     query = prepared(sql) && params.length > 0 ? { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text } : { text };
     if (pgNames.size < 1000) pgNames.set(sql, query);
   }
-  return target.query({ ...query, values: params });
+  return target.query({ ...query, values: postgresParams(params) });
 }
 
 /**

@@ -87,6 +87,20 @@ export function toPostgresPlaceholders(sql: string): string {
 }
 
 /**
+ * PostgreSQL text cannot hold NUL (U+0000), which MySQL and SQLite store as any other character.
+ * It can arrive only inside free text (a rollback reason, a participant's error answer): it is
+ * kept visible as U+FFFD rather than failing the write.
+ */
+export function postgresText(value: string): string {
+  return value.includes('\u0000') ? value.replace(/\u0000/g, '\uFFFD') : value;
+}
+
+/** Parameters as PostgreSQL takes them (see postgresText). */
+export function postgresParams(params: unknown[]): unknown[] {
+  return params.some((p) => typeof p === 'string' && p.includes('\u0000')) ? params.map((p) => (typeof p === 'string' ? postgresText(p) : p)) : params;
+}
+
+/**
  * A statement with its values written in as PostgreSQL literals, for a batch sent as one simple
  * query (the extended protocol takes one statement at a time). Strings go through pg's own
  * escapeLiteral; numbers must be finite.
@@ -100,7 +114,7 @@ export function inlinePostgres(statement: Statement): string {
       if (!Number.isFinite(value)) throw new Error(`not a finite number in a batched statement: ${value}`);
       return String(value);
     }
-    if (typeof value === 'string') return escapeLiteral(value);
+    if (typeof value === 'string') return escapeLiteral(postgresText(value));
     throw new Error(`unsupported value in a batched statement: ${typeof value}`);
   });
 }

@@ -1,12 +1,13 @@
 'use strict';
 /**
  * `npm run bench -- --flow orders`: the whole order flow. The built coordinator, account service and
- * order service run as three child processes, each on its own fresh MariaDB database
- * (<database>_coordinator, _account, _order); accounts are opened with large balances, one per
- * virtual buyer; each buyer places orders back to back (POST /orders, expecting 201 PAID). After a
- * warm-up it measures a window and prints paid orders/s, latency percentiles, the CPU time per
- * order of every process and MariaDB's counters per order, then one JSON line. Loopback only,
- * bounded in time; children stopped by pid and databases dropped at the end (see run.js).
+ * order service run as three child processes, each on its own fresh database (<database>_coordinator,
+ * _account, _order) on MariaDB or, with --db postgres, PostgreSQL; accounts are opened with large
+ * balances, one per virtual buyer; each buyer places orders back to back (POST /orders, expecting
+ * 201 PAID). After a warm-up it measures a window and prints paid orders/s, latency percentiles,
+ * the CPU time per order of every process (the database server's included) and the database
+ * server's counters per order (bench/databases.js), then one JSON line. Loopback only, bounded in
+ * time; children stopped by pid and databases dropped at the end (see run.js).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -48,22 +49,22 @@ async function run(o, h) {
   }, hardLimitS * 1000).unref();
 
   // 1. Three fresh databases.
-  const admin = await h.mysqlConnect(o);
-  h.state.admin = admin;
+  const db = h.openDatabase(o.db, o);
+  h.log(`node ${process.version}, ${os.cpus().length} CPUs; ${db.label} on ${db.where}`);
+  await db.connect();
+  h.state.db = db;
   const names = { coordinator: `${o.database}_coordinator`, account: `${o.database}_account`, order: `${o.database}_order` };
   if (!o.keepDatabase) h.state.databases.push(...Object.values(names));
-  for (const name of Object.values(names)) {
-    await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  }
-  const [[version]] = await admin.query('SELECT VERSION() AS v');
-  const rawCommitsPerSecond = await h.rawCommitRate(o, names.coordinator);
-  h.log(`raw durable-commit rate: ${rawCommitsPerSecond} single-row commits/s over 32 connections`);
+  for (const name of Object.values(names)) await db.create(name);
+  const version = await db.version();
+  if (db.serverPid() === null) h.log(`${db.label}'s server process is not visible in /proc: its CPU time is not measured`);
+  const rawCommitsPerSecond = await db.rawCommitRate(names.coordinator);
+  h.log(`raw durable-commit rate: ${rawCommitsPerSecond} single-row commits/s over ${h.RAW_CONNECTIONS} connections (${db.label} ${version})`);
 
   // 2. The three services, on loopback and free ports, migrating their own databases at start.
   const baseEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(TCC_|ACCOUNT_|ORDER_)/.test(k)) baseEnv[k] = v;
-  const url = (name) => `mysql://root@${h.HOST}:${o.mysqlPort}/${name}`;
+  const url = (name) => db.url(name);
   const ports = { coordinator: await h.freePort(), coordinatorGrpc: await h.freePort(), account: await h.freePort(), accountGrpc: await h.freePort(), order: await h.freePort() };
   const origin = (port) => `http://${h.HOST}:${port}`;
   const env = {
@@ -107,7 +108,7 @@ async function run(o, h) {
   const children = {};
   for (const name of ['coordinator', 'account', 'order']) {
     children[name] = h.startChild(name, [...nodeArgs(name), apps[name]], env[name]);
-    h.tail(children[name].stdout);
+    children[name].stdoutTail = h.tail(children[name].stdout);
     const ms = await waitReady(h, children[name], origin(ports[name]), name);
     h.log(`${name} ready in ${ms} ms (pid ${children[name].pid})`);
   }
@@ -125,9 +126,7 @@ async function run(o, h) {
   }
 
   // 4. Load: each buyer places orders back to back.
-  const monitor = await h.mysqlConnect(o);
-  h.state.monitor = monitor;
-  const dbPid = await h.mariadbPid(monitor);
+  const counted = Object.values(names);
   const pool = new Pool(origin(ports.order), { connections: o.connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
   h.state.pool = pool;
   const latencies = [];
@@ -162,16 +161,16 @@ async function run(o, h) {
   h.log(`load: ${o.concurrency} buyers over ${o.connections} connections to the order service; warm-up ${o.warmup} s, measuring ${o.duration} s`);
   const buyers = accounts.map(buyer);
   await h.sleep(o.warmup * 1000);
-  const pids = { coordinator: children.coordinator.pid, accountService: children.account.pid, orderService: children.order.pid, mariadb: dbPid };
-  const cpuOf = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? h.cpuTicks(pid) : null]));
-  const before = await h.globalStatus(monitor);
+  const pids = { coordinator: children.coordinator.pid, accountService: children.account.pid, orderService: children.order.pid };
+  const cpuOf = () => ({ ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, h.cpuTicks(pid)])), database: db.cpuTicks() });
+  const before = await db.counters(counted);
   const cpuBefore = cpuOf();
   const driverBefore = process.cpuUsage();
   measuring = { start: performance.now(), end: Infinity };
   await h.sleep(o.duration * 1000);
   measuring.end = performance.now();
-  const after = await h.globalStatus(monitor);
   const cpuAfter = cpuOf();
+  const after = await db.counters(counted);
   const driverCpu = process.cpuUsage(driverBefore);
   const elapsedS = (measuring.end - measuring.start) / 1000;
   stopping = true;
@@ -180,26 +179,31 @@ async function run(o, h) {
   h.state.pool = null;
 
   // 5. Sanity: the books balance (every account's balance + frozen agrees with its PAID orders).
-  const [[books]] = await monitor.query(
-    `SELECT (SELECT COUNT(*) FROM \`${names.order}\`.orders WHERE status = 'PAID') AS paid_orders,
-            (SELECT COALESCE(SUM(1000000000000 - balance), 0) FROM \`${names.account}\`.accounts) AS deducted,
-            (SELECT COALESCE(SUM(frozen), 0) FROM \`${names.account}\`.accounts) AS frozen`,
+  // One query per database: PostgreSQL has no cross-database queries.
+  const [orderBooks] = await db.query(names.order, "SELECT COUNT(*) AS paid_orders FROM orders WHERE status = 'PAID'");
+  const [accountBooks] = await db.query(
+    names.account,
+    'SELECT COALESCE(SUM(1000000000000 - balance), 0) AS deducted, COALESCE(SUM(frozen), 0) AS frozen FROM accounts',
   );
+  const books = { ...orderBooks, ...accountBooks };
 
   // 6. Figures.
   latencies.sort((a, b) => a - b);
   const completed = latencies.length;
   const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-  const delta = h.statusDelta(before, after);
+  const delta = db.counterDelta(before, after);
   const perOrder = Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, completed ? h.round(v / completed, 2) : null]));
+  const summary = Object.fromEntries(
+    Object.entries(db.summary(delta)).map(([k, v]) => [k, completed && v !== null ? h.round(v / completed, 2) : null]),
+  );
   const ms = (a, b) => (a === null || b === null || a === undefined || b === undefined ? null : ((b - a) * 1000) / h.clockTicksPerSecond);
-  const cpu = Object.fromEntries(Object.keys(pids).map((k) => [k, ms(cpuBefore[k], cpuAfter[k])]));
+  const cpu = Object.fromEntries(Object.keys(cpuBefore).map((k) => [k, ms(cpuBefore[k], cpuAfter[k])]));
   cpu.loadDriver = (driverCpu.user + driverCpu.system) / 1000;
   const result = {
     bench: 'tcc-orders-flow',
     at: new Date().toISOString(),
     node: process.version,
-    mariadb: version.v,
+    database: { engine: db.engine, version },
     cpus: os.cpus().length,
     concurrency: o.concurrency,
     durationS: h.round(elapsedS, 3),
@@ -214,7 +218,8 @@ async function run(o, h) {
       max: h.round(latencies[latencies.length - 1] ?? null),
     },
     cpuMsPerOrder: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, completed && v !== null ? h.round(v / completed, 3) : null])),
-    mariadbPerOrder: perOrder,
+    databaseWorkPerOrder: summary,
+    databasePerOrder: perOrder,
     books: { paidOrders: Number(books.paid_orders), deducted: Number(books.deducted), frozen: Number(books.frozen) },
     errorKinds: Object.fromEntries([...errors.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)),
   };
@@ -225,13 +230,15 @@ async function run(o, h) {
     `  ${pad('paid orders')}${completed}`,
     `  ${pad('errors')}${errorCount}`,
     `  ${pad('throughput')}${result.paidOrdersPerSecond} paid orders/s`,
-    `  ${pad('raw durable commits (machine)')}${rawCommitsPerSecond}/s (throughput / raw: ${h.round(result.paidOrdersPerSecond / rawCommitsPerSecond, 3)})`,
+    `  ${pad('raw durable commits (machine)')}${rawCommitsPerSecond}/s single-row inserts over ${h.RAW_CONNECTIONS} connections (throughput / raw: ${h.round(result.paidOrdersPerSecond / rawCommitsPerSecond, 3)})`,
     `  ${pad('latency (POST /orders)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
+    `  ${pad('database work per paid order')}${h.formatSummary(summary)}`,
     '',
     '  CPU time per paid order:',
-    ...Object.entries(result.cpuMsPerOrder).map(([k, v]) => `    ${pad(k, 30)}${v ?? 'n/a'} ms`),
+    ...Object.entries(result.cpuMsPerOrder).map(([k, v]) => `    ${pad(k === 'database' ? `${k} (${db.engine})` : k, 30)}${v ?? 'n/a'} ms`),
     '',
-    '  MariaDB (all three databases), SHOW GLOBAL STATUS per paid order:',
+    `  ${db.label} ${version} (all three databases), ${db.counterSource(counted)} per paid order:`,
+    ...(db.counterNote ? [`    (${db.counterNote})`] : []),
     ...Object.entries(perOrder).map(([k, v]) => `    ${pad(k, 30)}${v}`),
     '',
     `  books: ${JSON.stringify(result.books)} (deducted = PAID orders x 1 when every order has settled)`,
@@ -242,8 +249,7 @@ async function run(o, h) {
   if (o.profile) {
     for (const name of ['order', 'account', 'coordinator']) {
       await h.stopChild(children[name]);
-      process.stderr.write(`${name}: `);
-      h.printProfile(path.join(profileDir, name));
+      h.printProfile(path.join(profileDir, name), name === 'coordinator' ? name : `${name} service`);
     }
   }
   return completed > 0 ? 0 : 1;

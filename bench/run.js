@@ -2,14 +2,15 @@
 /**
  * `npm run bench`: throughput and cost of two-branch TCC transactions through the coordinator.
  *
- * Creates a fresh MariaDB database, applies the coordinator's migrations, starts the built
- * coordinator (dist/apps/coordinator/main.js) and a participant stub as two child processes, then
- * drives closed-loop load from this process: each virtual user runs begin -> register b1 ->
- * register b2 -> commit {wait: true} (expecting COMMITTED) back to back. After a warm-up it
- * measures a fixed window and prints throughput, latency of the whole transaction, MariaDB's own
- * counters per transaction and the CPU time of each process, then one JSON line with the same
- * figures. Talks to 127.0.0.1 only; bounded in time; stops its children and drops its database
- * at the end, on error and on SIGINT / SIGTERM.
+ * Creates a fresh database (MariaDB, or PostgreSQL with --db postgres), applies the coordinator's
+ * migrations, starts the built coordinator (dist/apps/coordinator/main.js) and a participant stub as
+ * two child processes, then drives closed-loop load from this process: each virtual user runs
+ * begin -> register b1 -> register b2 -> commit {wait: true} (expecting COMMITTED) back to back.
+ * After a warm-up it measures a fixed window and prints throughput, latency of the whole
+ * transaction, the database server's own counters per transaction and the CPU time of each process
+ * (the database server's included), then one JSON line with the same figures. Talks to 127.0.0.1
+ * only; bounded in time; stops its children and drops its database at the end, on error and on
+ * SIGINT / SIGTERM. The database-specific parts are in bench/databases.js.
  *
  * Options (flag, or environment variable):
  *   --concurrency N    BENCH_CONCURRENCY  virtual users, each with one transaction in flight (64)
@@ -19,7 +20,11 @@
  *   --transport T      BENCH_TRANSPORT    http | grpc (the coordinator API the load uses)
  *   --timeout-ms N     BENCH_TX_TIMEOUT_MS  timeoutMs of each transaction (30000)
  *   --redis            BENCH_REDIS=1      give the coordinator TCC_REDIS_URL=redis://127.0.0.1:6379
+ *   --db ENGINE        BENCH_DB           mariadb (default) or postgres: the server the coordinator
+ *                                        (and with --flow orders, the services) run on
  *   --mysql-port N     BENCH_MYSQL_PORT   MariaDB port on 127.0.0.1, user root, no password (3306)
+ *   --pg-port N        BENCH_PG_PORT      PostgreSQL port on 127.0.0.1, user postgres, no password
+ *                                        (trust or a ~/.pgpass entry) (5432)
  *   --database NAME    BENCH_DATABASE     database to create and drop (tcc_bench)
  *   --keep-database    BENCH_KEEP_DATABASE=1  leave the database in place for inspection
  *   --coordinator-env K=V  (repeatable) extra environment for the coordinator, e.g. pool sizes
@@ -29,10 +34,22 @@
  *   --flow F           BENCH_FLOW         transactions (default: the two-branch transactions above)
  *                                        or orders: the whole order flow, POST /orders through the
  *                                        built order service, account service and coordinator, each
- *                                        on its own fresh MariaDB database (bench/orders-flow.js)
+ *                                        on its own fresh database (bench/orders-flow.js)
  *
- * Both flows first print the machine's raw durable-commit rate: single-row autocommit inserts
- * over 32 connections for 2 s, so figures from different machines compare as ratios.
+ * Both flows first print the machine's raw durable-commit rate on the chosen server: single-row
+ * autocommit inserts over 32 connections for 2 s, so figures from different machines (and servers)
+ * compare as ratios.
+ *
+ * Database counters per transaction: MariaDB, SHOW GLOBAL STATUS (the whole server); PostgreSQL,
+ * pg_stat_database of the benchmark's database(s) (transactions, rows) and pg_stat_wal of the whole
+ * server (WAL records, writes and wal_sync, the durable WAL flushes). Both also print one summary
+ * line with the same keys: statements (Questions; not counted on PostgreSQL), commits (MariaDB
+ * Handler_commit, which counts statement-level commits too, so it runs higher than PostgreSQL's
+ * xact_commit), durable flushes (Innodb_os_log_fsyncs, or Innodb_data_fsyncs on MariaDB 10.8+ where
+ * the former is gone; wal_sync) and rows written (Innodb_rows_*, or Handler_write/update/delete
+ * when those are gone; tup_inserted + tup_updated + tup_deleted). The database server's CPU is
+ * mariadbd's, or on PostgreSQL the postmaster's and all its backends'. On a server shared with
+ * other clients both include some of their work.
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -47,30 +64,8 @@ const ROOT = path.resolve(__dirname, '..');
 const COORDINATOR_MAIN = path.join(ROOT, 'dist/apps/coordinator/main.js');
 const STUB = path.join(__dirname, 'participant-stub.js');
 const { createGrpcDriver, GrpcTxError } = require('./grpc-driver');
+const { openDatabase, ENGINES, RAW_CONNECTIONS } = require('./databases');
 const HOST = '127.0.0.1';
-
-// Counters read from SHOW GLOBAL STATUS, reported per committed transaction.
-const STATUS_COUNTERS = [
-  'Handler_commit',
-  'Com_commit',
-  'Com_insert',
-  'Com_update',
-  'Com_select',
-  'Com_delete',
-  'Com_insert_select',
-  'Com_replace',
-  'Com_begin',
-  'Com_rollback',
-  'Com_stmt_prepare',
-  'Com_stmt_execute',
-  'Questions',
-  'Innodb_os_log_fsyncs',
-  'Innodb_data_fsyncs',
-  'Innodb_log_writes',
-  'Innodb_rows_inserted',
-  'Innodb_rows_updated',
-  'Innodb_rows_read',
-];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -89,7 +84,9 @@ function parseOptions(argv, env) {
     transport: env.BENCH_TRANSPORT ?? 'http',
     timeoutMs: env.BENCH_TX_TIMEOUT_MS ?? '30000',
     redis: env.BENCH_REDIS === '1' || env.BENCH_REDIS === 'true',
+    db: env.BENCH_DB ?? 'mariadb',
     mysqlPort: env.BENCH_MYSQL_PORT ?? '3306',
+    pgPort: env.BENCH_PG_PORT ?? '5432',
     database: env.BENCH_DATABASE ?? 'tcc_bench',
     keepDatabase: env.BENCH_KEEP_DATABASE === '1' || env.BENCH_KEEP_DATABASE === 'true',
     coordinatorEnv: {},
@@ -104,7 +101,9 @@ function parseOptions(argv, env) {
     '--connections': 'connections',
     '--transport': 'transport',
     '--timeout-ms': 'timeoutMs',
+    '--db': 'db',
     '--mysql-port': 'mysqlPort',
+    '--pg-port': 'pgPort',
     '--database': 'database',
     '--json-out': 'jsonOut',
     '--flow': 'flow',
@@ -154,11 +153,17 @@ function parseOptions(argv, env) {
   int('connections', 1, 4096);
   int('timeoutMs', 1000, 24 * 60 * 60 * 1000);
   int('mysqlPort', 1, 65535);
+  int('pgPort', 1, 65535);
+  if (!ENGINES.includes(o.db)) usageError(`--db ${o.db} is not supported: ${ENGINES.map((e) => `"${e}"`).join(' or ')}`);
   if (o.flow !== 'transactions' && o.flow !== 'orders') usageError(`--flow ${o.flow} is not supported: "transactions" or "orders"`);
   if (o.transport !== 'http' && o.transport !== 'grpc') {
     usageError(`--transport ${o.transport} is not supported: "http" or "grpc"`);
   }
   if (!/^[A-Za-z0-9_]{1,64}$/.test(o.database)) usageError(`--database must be 1-64 of [A-Za-z0-9_], got "${o.database}"`);
+  // The orders flow appends _coordinator (12 characters); PostgreSQL names are at most 63 bytes.
+  const longest = o.database.length + (o.flow === 'orders' ? '_coordinator'.length : 0);
+  const maxName = o.db === 'postgres' ? 63 : 64;
+  if (longest > maxName) usageError(`--database "${o.database}" is too long for ${o.db}${o.flow === 'orders' ? ' with the _coordinator suffix of --flow orders' : ''}: at most ${maxName} characters in all`);
   return o;
 }
 
@@ -246,7 +251,8 @@ async function stopChild(child) {
   }
   const timer = sleep(10_000).then(() => 'timeout');
   if ((await Promise.race([child.exited, timer])) === 'timeout') {
-    log(`${child.benchName} (pid ${child.pid}) did not stop within 10 s of SIGTERM; sending SIGKILL`);
+    const last = [...(child.stdoutTail || []), ...child.output].slice(-20);
+    log(`${child.benchName} (pid ${child.pid}) did not stop within 10 s of SIGTERM; sending SIGKILL${last.length ? `. Its last output:\n${last.join('\n')}` : ''}`);
     try {
       process.kill(child.pid, 'SIGKILL');
     } catch {
@@ -268,66 +274,6 @@ function runToCompletion(name, args, env, limitMs) {
     clearTimeout(timer);
     return { code, signal, output: [...out, ...child.output] };
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// MariaDB
-
-async function mysqlConnect(o, database) {
-  const mysql = require('mysql2/promise');
-  return mysql.createConnection({ host: HOST, port: o.mysqlPort, user: 'root', database, connectTimeout: 5000 });
-}
-
-async function globalStatus(conn) {
-  const [rows] = await conn.query('SHOW GLOBAL STATUS');
-  const out = {};
-  for (const row of rows) out[row.Variable_name] = row.Value;
-  return out;
-}
-
-function statusDelta(before, after) {
-  const d = {};
-  for (const name of STATUS_COUNTERS) {
-    if (before[name] === undefined || after[name] === undefined) continue;
-    d[name] = Number(after[name]) - Number(before[name]);
-  }
-  return d;
-}
-
-async function mariadbPid(conn) {
-  try {
-    const [rows] = await conn.query('SELECT @@pid_file AS f');
-    const pid = Number(fs.readFileSync(rows[0].f, 'utf8').trim());
-    return cpuTicks(pid) === null ? null : pid;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The machine's raw durable-commit rate: single-row autocommit inserts over `connections`
- * connections for `seconds`, in a scratch table of `database` (dropped after).
- */
-async function rawCommitRate(o, database, connections = 32, seconds = 2) {
-  const mysql = require('mysql2/promise');
-  const pool = mysql.createPool({ host: HOST, port: o.mysqlPort, user: 'root', database, connectionLimit: connections });
-  try {
-    await pool.query('CREATE TABLE bench_raw_commits (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(32) NOT NULL) ENGINE=InnoDB');
-    let commits = 0;
-    const end = performance.now() + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: connections }, async () => {
-        while (performance.now() < end) {
-          await pool.execute('INSERT INTO bench_raw_commits (v) VALUES (?)', ['x']);
-          commits++;
-        }
-      }),
-    );
-    await pool.query('DROP TABLE bench_raw_commits');
-    return round(commits / seconds, 0);
-  } finally {
-    await pool.end();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,8 +343,8 @@ async function main() {
   const o = parseOptions(process.argv.slice(2), process.env);
   if (o.flow === 'orders') {
     return require('./orders-flow').run(o, {
-      state, log, sleep, freePort, cpuTicks, clockTicksPerSecond, percentile, round, tail, startChild, stopChild, runToCompletion,
-      mysqlConnect, globalStatus, statusDelta, mariadbPid, rawCommitRate, printProfile, STATUS_COUNTERS, ROOT, HOST,
+      state, log, sleep, freePort, cpuTicks, clockTicksPerSecond, percentile, round, tail, startChild, stopChild, runToCompletion, formatSummary,
+      openDatabase, printProfile, RAW_CONNECTIONS, ROOT, HOST,
     });
   }
   const { Pool } = require('undici');
@@ -414,18 +360,19 @@ async function main() {
   }, hardLimitS * 1000);
   hardLimit.unref();
 
-  const dbUrl = `mysql://root@${HOST}:${o.mysqlPort}/${o.database}`;
-  log(`node ${process.version}, ${os.cpus().length} CPUs; database ${o.database} on ${HOST}:${o.mysqlPort}`);
+  const db = openDatabase(o.db, o);
+  log(`node ${process.version}, ${os.cpus().length} CPUs; ${db.label} database ${o.database} on ${db.where}`);
 
   // 1. A fresh database.
-  const admin = await mysqlConnect(o);
-  state.admin = admin;
+  await db.connect();
+  state.db = db;
   state.database = o.keepDatabase ? null : o.database;
-  await admin.query(`DROP DATABASE IF EXISTS \`${o.database}\``);
-  await admin.query(`CREATE DATABASE \`${o.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-  const [[version]] = await admin.query('SELECT VERSION() AS v');
-  const rawCommitsPerSecond = await rawCommitRate(o, o.database);
-  log(`raw durable-commit rate: ${rawCommitsPerSecond} single-row commits/s over 32 connections`);
+  await db.create(o.database);
+  const version = await db.version();
+  const dbUrl = db.url(o.database);
+  if (db.serverPid() === null) log(`${db.label}'s server process is not visible in /proc: its CPU time is not measured`);
+  const rawCommitsPerSecond = await db.rawCommitRate(o.database);
+  log(`raw durable-commit rate: ${rawCommitsPerSecond} single-row commits/s over ${RAW_CONNECTIONS} connections (${db.label} ${version})`);
 
   // The coordinator sees only the settings chosen here, not TCC_* variables of the caller's shell.
   const baseEnv = {};
@@ -475,6 +422,7 @@ async function main() {
   const nodeArgs = o.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const coordinator = startChild('coordinator', [...nodeArgs, COORDINATOR_MAIN], coordinatorEnv);
   const coordinatorOut = tail(coordinator.stdout);
+  coordinator.stdoutTail = coordinatorOut;
   const coordinatorOrigin = `http://${HOST}:${httpPort}`;
   const readyStart = performance.now();
   for (;;) {
@@ -500,16 +448,14 @@ async function main() {
   }
   log(`coordinator ready in ${Math.round(performance.now() - readyStart)} ms (pid ${coordinator.pid}, port ${httpPort}); stub pid ${stub.pid}`);
 
-  // 4. Background: what MariaDB does with no load at all (other clients of a shared server, the
-  // coordinator's own scans), so the per-transaction figures can be judged.
-  const monitor = await mysqlConnect(o);
-  state.monitor = monitor;
-  const dbPid = await mariadbPid(monitor);
+  // 4. Background: what the database server does with no load at all (other clients of a shared
+  // server, the coordinator's own scans), so the per-transaction figures can be judged.
+  const counted = [o.database];
   const idleSeconds = 2;
-  const idleBefore = await globalStatus(monitor);
+  const idleBefore = await db.counters(counted);
   const idleCpuBefore = cpuTicks(coordinator.pid);
   await sleep(idleSeconds * 1000);
-  const idleDelta = statusDelta(idleBefore, await globalStatus(monitor));
+  const idleDelta = db.counterDelta(idleBefore, await db.counters(counted));
   const idleCpuAfter = cpuTicks(coordinator.pid);
 
   // 5. Load: closed loop, `concurrency` virtual users over a pool of keep-alive connections.
@@ -563,14 +509,14 @@ async function main() {
   const workers = Array.from({ length: o.concurrency }, worker);
   await sleep(o.warmup * 1000);
 
-  const before = await globalStatus(monitor);
-  const cpuBefore = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), mariadb: dbPid && cpuTicks(dbPid) };
+  const before = await db.counters(counted);
+  const cpuBefore = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), database: db.cpuTicks() };
   const benchCpuBefore = process.cpuUsage();
   measuring = { start: performance.now(), end: Infinity };
   await sleep(o.duration * 1000);
   measuring.end = performance.now();
-  const after = await globalStatus(monitor);
-  const cpuAfter = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), mariadb: dbPid && cpuTicks(dbPid) };
+  const cpuAfter = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), database: db.cpuTicks() };
+  const after = await db.counters(counted);
   const benchCpu = process.cpuUsage(benchCpuBefore);
   const elapsedS = (measuring.end - measuring.start) / 1000;
 
@@ -606,16 +552,19 @@ async function main() {
   latencies.sort((a, b) => a - b);
   const completed = latencies.length;
   const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-  const delta = statusDelta(before, after);
+  const delta = db.counterDelta(before, after);
   const perTx = {};
   for (const [k, v] of Object.entries(delta)) perTx[k] = completed ? round(v / completed, 2) : null;
+  const summary = Object.fromEntries(
+    Object.entries(db.summary(delta)).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 2) : null]),
+  );
   const idlePerSecond = {};
   for (const [k, v] of Object.entries(idleDelta)) idlePerSecond[k] = round(v / idleSeconds, 1);
   const cpuMs = (a, b) => (a === null || b === null || a === undefined || b === undefined ? null : ((b - a) * 1000) / clockTicksPerSecond);
   const cpu = {
     coordinatorMs: cpuMs(cpuBefore.coordinator, cpuAfter.coordinator),
     participantStubMs: cpuMs(cpuBefore.stub, cpuAfter.stub),
-    mariadbMs: cpuMs(cpuBefore.mariadb, cpuAfter.mariadb),
+    databaseMs: cpuMs(cpuBefore.database, cpuAfter.database),
     loadDriverMs: (benchCpu.user + benchCpu.system) / 1000,
   };
   const idleCoordinatorCpuMs = cpuMs(idleCpuBefore, idleCpuAfter);
@@ -624,7 +573,7 @@ async function main() {
     bench: `tcc-2-branch-${o.transport}`,
     at: new Date().toISOString(),
     node: process.version,
-    mariadb: version.v,
+    database: { engine: db.engine, version },
     cpus: os.cpus().length,
     transport: o.transport,
     concurrency: o.concurrency,
@@ -645,9 +594,10 @@ async function main() {
       max: round(latencies[latencies.length - 1] ?? null),
       mean: round(completed ? latencies.reduce((a, b) => a + b, 0) / completed : null),
     },
-    mariadbPerTransaction: perTx,
-    mariadbDelta: delta,
-    mariadbIdlePerSecond: idlePerSecond,
+    databaseWorkPerTransaction: summary,
+    databasePerTransaction: perTx,
+    databaseDelta: delta,
+    databaseIdlePerSecond: idlePerSecond,
     cpuMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v, 0)])),
     cpuMsPerTransaction: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 3) : null])),
     coordinatorCpuUtilisation: cpu.coordinatorMs === null ? null : round(cpu.coordinatorMs / 1000 / elapsedS, 2),
@@ -663,12 +613,14 @@ async function main() {
     `  ${pad('transactions completed')}${completed}`,
     `  ${pad('errors')}${errorCount}${warmupErrors ? ` (and ${warmupErrors} during warm-up)` : ''}`,
     `  ${pad('throughput')}${result.txPerSecond} tx/s`,
-    `  ${pad('raw durable commits (machine)')}${rawCommitsPerSecond}/s single-row inserts over 32 connections (throughput / raw: ${round(result.txPerSecond / rawCommitsPerSecond, 3)})`,
+    `  ${pad('raw durable commits (machine)')}${rawCommitsPerSecond}/s single-row inserts over ${RAW_CONNECTIONS} connections (throughput / raw: ${round(result.txPerSecond / rawCommitsPerSecond, 3)})`,
     `  ${pad('latency (whole transaction)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
+    `  ${pad('database work per transaction')}${formatSummary(summary)}`,
     '',
-    `  MariaDB ${version.v}, SHOW GLOBAL STATUS deltas over the window, per transaction:`,
-    ...(STATUS_COUNTERS.some((k) => !(k in delta))
-      ? [`    (not counted by this server: ${STATUS_COUNTERS.filter((k) => !(k in delta)).join(', ')})`]
+    `  ${db.label} ${version}, ${db.counterSource(counted)} deltas over the window, per transaction:`,
+    ...(db.counterNote ? [`    (${db.counterNote})`] : []),
+    ...(db.counterNames.some((k) => !(k in delta))
+      ? [`    (not counted by this server: ${db.counterNames.filter((k) => !(k in delta)).join(', ')})`]
       : []),
     ...Object.keys(delta).map(
       (k) => `    ${pad(k, 30)}${pad(perTx[k] ?? '-', 10)} per transaction   (delta ${delta[k]}; idle: ${idlePerSecond[k] ?? '-'}/s)`,
@@ -676,7 +628,8 @@ async function main() {
     '',
     `  CPU time over the window (ms total, ms per transaction):`,
     ...Object.entries(cpu).map(
-      ([k, v]) => `    ${pad(k, 30)}${v === null ? 'n/a' : `${pad(Math.round(v), 10)}${result.cpuMsPerTransaction[k]} ms per transaction`}`,
+      ([k, v]) =>
+        `    ${pad(k === 'databaseMs' ? `${k} (${db.engine})` : k, 30)}${v === null ? 'n/a' : `${pad(Math.round(v), 10)}${result.cpuMsPerTransaction[k]} ms per transaction`}`,
     ),
     `    coordinator utilisation       ${result.coordinatorCpuUtilisation ?? 'n/a'} cores (idle before load: ${result.idleCoordinatorCpuMsPerSecond ?? 'n/a'} ms/s)`,
   ];
@@ -685,11 +638,8 @@ async function main() {
     for (const [k, v] of Object.entries(result.errorKinds)) lines.push(`    ${v} x ${k}`);
   }
   lines.push('', `  check: ${JSON.stringify(check)}`);
-  if (idlePerSecond.Questions > 20) {
-    lines.push(
-      `  NOTE: MariaDB answered ${idlePerSecond.Questions} questions/s with no load: other clients share this server, so the per-transaction counters include some of their work.`,
-    );
-  }
+  const note = db.idleNote(idlePerSecond);
+  if (note) lines.push(`  ${note}`);
   process.stdout.write(lines.join('\n') + '\n\n');
   const json = JSON.stringify(result);
   process.stdout.write(json + '\n');
@@ -702,8 +652,16 @@ async function main() {
   return completed > 0 ? 0 : 1;
 }
 
+/** `statements 12.1, commits 7, durable flushes 3.2, rows written 8` (n/a for what is not counted). */
+function formatSummary(summary) {
+  const names = { statements: 'statements', commits: 'commits', durableFlushes: 'durable flushes', rowsWritten: 'rows written' };
+  return Object.entries(names)
+    .map(([k, label]) => `${label} ${summary[k] ?? 'n/a'}`)
+    .join(', ');
+}
+
 /** The hottest functions of a V8 .cpuprofile, by self time, to stderr. */
-function printProfile(dir) {
+function printProfile(dir, name = 'coordinator') {
   let files = [];
   try {
     files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
@@ -711,7 +669,7 @@ function printProfile(dir) {
     // no directory: no profile
   }
   if (files.length === 0) {
-    log(`no CPU profile was written in ${dir} (did the coordinator exit cleanly on SIGTERM?)`);
+    log(`no CPU profile was written in ${dir} (did the ${name} exit cleanly on SIGTERM?)`);
     return;
   }
   const file = path.join(dir, files[0]);
@@ -728,7 +686,7 @@ function printProfile(dir) {
     self.set(key, (self.get(key) || 0) + ms);
   }
   const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
-  const lines = [`coordinator CPU profile (${path.relative(ROOT, file)}), self time, whole run:`];
+  const lines = [`${name} CPU profile (${path.relative(ROOT, file)}), self time, whole run:`];
   for (const [k, ms] of top) lines.push(`  ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`);
   process.stderr.write(lines.join('\n') + '\n');
 }
@@ -736,7 +694,7 @@ function printProfile(dir) {
 // ---------------------------------------------------------------------------------------------
 // Clean-up, on every way out.
 
-const state = { admin: null, monitor: null, pool: null, database: null, databases: [] };
+const state = { db: null, pool: null, database: null, databases: [] };
 let shuttingDown = null;
 
 function shutdown(code) {
@@ -745,12 +703,11 @@ function shutdown(code) {
     if (state.pool) await state.pool.destroy().catch(() => {});
     if (state.grpcDriver) state.grpcDriver.close();
     await Promise.all([...children].map(stopChild));
-    if (state.monitor) await state.monitor.end().catch(() => {});
-    if (state.admin) {
+    if (state.db) {
       for (const database of [state.database, ...(state.databases || [])].filter(Boolean)) {
-        await state.admin.query(`DROP DATABASE IF EXISTS \`${database}\``).catch((err) => log(`could not drop ${database}: ${err.message}`));
+        await state.db.drop(database).catch((err) => log(`could not drop ${database}: ${err.message}`));
       }
-      await state.admin.end().catch(() => {});
+      await state.db.close();
     }
     process.exit(code);
   })();

@@ -24,13 +24,18 @@ const base = {
   },
 };
 
-/** The suites whose coordinator keeps its state in the test server database. */
+/**
+ * The suites whose coordinator keeps its state in the test server database: every spec that
+ * creates one through test/support/test.database.ts or a private server. (test/client and the
+ * example services' specs choose their participants' databases themselves, PostgreSQL among them.)
+ */
 const STORAGE_SUITES = [
   '<rootDir>/test/coordinator/**/*.spec.ts',
   '<rootDir>/test/replicas/**/*.spec.ts',
-  '<rootDir>/test/operate/admin.spec.ts',
-  '<rootDir>/test/operate/metrics.spec.ts',
+  '<rootDir>/test/operate/**/*.spec.ts',
+  '<rootDir>/test/hostile/**/*.spec.ts',
   '<rootDir>/test/grpc/coordinator-api.spec.ts',
+  '<rootDir>/test/grpc/mixed-branches.spec.ts',
 ];
 
 module.exports = {

@@ -1,13 +1,14 @@
 /**
  * Readiness follows the database (DESIGN.md §7): /health/ready answers 503 naming the database
- * while MariaDB is stopped and 200 again once it is back, and 503 naming the migrations while
- * they are pending. The database is a private MariaDB server started for this spec (never the
- * machine's shared one), stopped and started again by its pid.
+ * while it is stopped and 200 again once it is back, and 503 naming the migrations while they are
+ * pending. The database is a private MariaDB or PostgreSQL server (TCC_TEST_DB) started for this
+ * spec (never the machine's shared one), stopped and started again by its pid.
  */
 import { eventually, randomSuffix } from '../support/wait';
 import type { Answer } from './support/admin.client';
 import { startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
-import { PrivateMariaDb } from './support/private-mariadb';
+import { PrivateDatabase } from '../replicas/support/private-database';
+import { testEngine } from '../support/test.database';
 
 interface HealthBody {
   status: 'ok' | 'error' | 'shutting_down';
@@ -18,16 +19,18 @@ interface HealthBody {
 
 const NOT_READY_WITHIN_MS = 5_000;
 
-describe('readiness against a MariaDB that stops and starts', () => {
-  let db: PrivateMariaDb | undefined;
+const ENGINE = testEngine();
+
+describe(`readiness against a ${ENGINE} server that stops and starts`, () => {
+  let db: PrivateDatabase | undefined;
   let coordinator: OperateCoordinator | undefined;
 
   const ready = (): Promise<Answer<HealthBody>> => coordinator!.admin.send<HealthBody>('GET', '/health/ready');
   const live = (): Promise<Answer<HealthBody>> => coordinator!.admin.send<HealthBody>('GET', '/health/live');
 
   beforeAll(async () => {
-    db = await PrivateMariaDb.create();
-    await db.query('CREATE DATABASE tcc_ready CHARACTER SET utf8mb4 COLLATE utf8mb4_bin');
+    db = await PrivateDatabase.start(ENGINE);
+    await db.createDatabase('tcc_ready');
     coordinator = await startOperateCoordinator({
       TCC_DB_URL: db.url('tcc_ready'),
       TCC_LOG_LEVEL: 'error',
@@ -41,7 +44,7 @@ describe('readiness against a MariaDB that stops and starts', () => {
     try {
       await coordinator?.close();
     } finally {
-      await db?.destroy();
+      await db?.dispose();
     }
   });
 
@@ -54,7 +57,7 @@ describe('readiness against a MariaDB that stops and starts', () => {
     expect((await live()).status).toBe(200);
   });
 
-  it('answers 503 naming the database within a few seconds of MariaDB stopping, and 200 again after it restarts', async () => {
+  it('answers 503 naming the database within a few seconds of the server stopping, and 200 again after it restarts', async () => {
     const pid = db!.pid;
     await db!.stop('SIGTERM');
     expect(db!.running).toBe(false);
@@ -66,7 +69,7 @@ describe('readiness against a MariaDB that stops and starts', () => {
         const res = await ready();
         return res.status === 503 ? res : undefined;
       },
-      { timeoutMs: NOT_READY_WITHIN_MS, intervalMs: 200, what: '/health/ready to answer 503 with MariaDB stopped' },
+      { timeoutMs: NOT_READY_WITHIN_MS, intervalMs: 200, what: '/health/ready to answer 503 with the database stopped' },
     );
     const notReadyAfterMs = Date.now() - stoppedAt;
     expect(notReadyAfterMs).toBeLessThan(NOT_READY_WITHIN_MS);
@@ -77,14 +80,14 @@ describe('readiness against a MariaDB that stops and starts', () => {
     const begin = await coordinator!.admin.send('POST', '/v1/transactions', { json: { gid: `down-${randomSuffix()}` } });
     expect(begin.status).toBe(503);
 
-    await db!.start();
+    await db!.startAgain();
     const startedAt = Date.now();
     const up = await eventually(
       async () => {
         const res = await ready();
         return res.status === 200 ? res : undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 200, what: '/health/ready to answer 200 after MariaDB restarted' },
+      { timeoutMs: 20_000, intervalMs: 200, what: '/health/ready to answer 200 after the database restarted' },
     );
     expect(up.body.details.database).toMatchObject({ status: 'up' });
     expect(Date.now() - startedAt).toBeLessThan(20_000);
@@ -101,9 +104,9 @@ describe('readiness against a MariaDB that stops and starts', () => {
   it('answers 503 naming the migrations while one is not applied, 200 once it is', async () => {
     // As after deploying a coordinator whose schema change has not been run yet: the newest
     // migration missing from the bookkeeping table is exactly what TypeORM checks.
-    const [last] = await db!.select<{ id: number; timestamp: string; name: string }>('SELECT * FROM tcc_ready.tcc_migrations ORDER BY id DESC LIMIT 1');
+    const [last] = await db!.query<{ id: number; timestamp: number; name: string }>('SELECT * FROM tcc_migrations ORDER BY id DESC LIMIT 1', [], 'tcc_ready');
     expect(last?.name).toEqual(expect.any(String));
-    await db!.query(`DELETE FROM tcc_ready.tcc_migrations WHERE id = ${Number(last.id)}`);
+    await db!.query('DELETE FROM tcc_migrations WHERE id = ?', [Number(last.id)], 'tcc_ready');
     try {
       const pending = await ready();
       expect(pending.status).toBe(503);
@@ -111,7 +114,7 @@ describe('readiness against a MariaDB that stops and starts', () => {
       expect(pending.body.error?.migrations).toMatchObject({ status: 'down' });
       expect(pending.body.error?.migrations.message).toMatch(/migration/);
     } finally {
-      await db!.query(`INSERT INTO tcc_ready.tcc_migrations (id, timestamp, name) VALUES (${Number(last.id)}, ${Number(last.timestamp)}, '${last.name.replace(/[^A-Za-z0-9_]/g, '')}')`);
+      await db!.query('INSERT INTO tcc_migrations (id, timestamp, name) VALUES (?, ?, ?)', [Number(last.id), Number(last.timestamp), last.name], 'tcc_ready');
     }
     const after = await ready();
     expect(after.status).toBe(200);

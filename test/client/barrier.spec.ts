@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { BARRIER_TABLE, localTransactionStats, runRead, TCC_HEADERS } from '@tcc/client';
+import { BARRIER_TABLE, localTransactionStats, runInLocalTransaction, runRead, select, TCC_HEADERS } from '@tcc/client';
 import { BarrierCleanup } from '@tcc/client/barrier/barrier-cleanup.job';
 import type { BranchPhase } from '@tcc/client';
 import type { RunningAccountService } from '../../apps/account-service/src/bootstrap';
@@ -239,6 +239,24 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     expect((await http.post(`${service.url}/tcc/nobody/try`, { gid: 'g', branchId: 'b', phase: 'try' })).status).toBe(404);
     expect((await http.post(`${service.url}/tcc/account-freeze/commit`, { gid: 'g', branchId: 'b' })).status).toBe(404);
     expect((await http.post(`${service.url}/tcc/account-freeze/try`, [1, 2])).status).toBe(400);
+  });
+
+  it('sends hand-written statements in a local transaction as prepared statements on its own connection', async () => {
+    if (engine === 'sqlite') return; // better-sqlite3 has no protocol to prepare over
+    const dataSource = service.app.get(DataSource);
+    const seen = await runInLocalTransaction(dataSource, async (manager) => {
+      // Through TypeORM (text protocol): the session's own view of what it has prepared.
+      const executions = async (): Promise<number> =>
+        Number((await manager.query("SHOW SESSION STATUS LIKE 'Com_stmt_execute'"))[0].Value);
+      const before = engine === 'mariadb' ? await executions() : 0;
+      const rows = await select<{ n: number }>(manager, 'SELECT COUNT(*) AS n FROM accounts WHERE id <> ?', ['nobody']);
+      const prepared =
+        engine === 'mariadb'
+          ? (await executions()) - before
+          : (await manager.query("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'tcc\\_%' AND statement LIKE 'SELECT COUNT(*) AS n FROM accounts%'")).length;
+      return { rows: rows.length, prepared };
+    });
+    expect(seen).toEqual({ rows: 1, prepared: 1 });
   });
 
   it('removes barrier rows past their retention, a bounded number per run', async () => {

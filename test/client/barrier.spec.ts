@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
-import { BARRIER_TABLE, localTransactionStats, runInLocalTransaction, runRead, select, TCC_HEADERS } from '@tcc/client';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { BARRIER_TABLE, execute, localTransactionStats, runInLocalTransaction, runRead, select, TCC_HEADERS } from '@tcc/client';
 import { BarrierCleanup } from '@tcc/client/barrier/barrier-cleanup.job';
 import type { BranchPhase } from '@tcc/client';
 import type { RunningAccountService } from '../../apps/account-service/src/bootstrap';
@@ -257,6 +257,26 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
       return { rows: rows.length, prepared };
     });
     expect(seen).toEqual({ rows: 1, prepared: 1 });
+  });
+
+  it('keeps reading `*` after a migration adds a column, and reports driver errors as QueryFailedError', async () => {
+    if (engine === 'sqlite') return;
+    const dataSource = service.app.get(DataSource);
+    const table = `scratch_${randomId(6)}`;
+    await db.query(`CREATE TABLE ${table} (id VARCHAR(32) PRIMARY KEY, n INT NOT NULL)`);
+    try {
+      await runInLocalTransaction(dataSource, (manager) => execute(manager, `INSERT INTO ${table} (id, n) VALUES (?, ?)`, ['a', 1]));
+      const readAll = (): Promise<Array<Array<Record<string, unknown>>>> =>
+        Promise.all(Array.from({ length: 8 }, () => runInLocalTransaction(dataSource, (manager) => select<Record<string, unknown>>(manager, `SELECT * FROM ${table} WHERE id <> ?`, ['x']))));
+      expect((await readAll()).map((rows) => rows.map((r) => `${r.id}:${r.n}`))).toEqual(Array(8).fill(['a:1']));
+      await db.query(`ALTER TABLE ${table} ADD COLUMN extra INT NULL`);
+      expect((await readAll()).map((rows) => rows.map((r) => `${r.id}:${r.n}:${r.extra}`))).toEqual(Array(8).fill(['a:1:null']));
+      const duplicate = await runInLocalTransaction(dataSource, (manager) => execute(manager, `INSERT INTO ${table} (id, n) VALUES (?, ?)`, ['a', 2])).catch((e: unknown) => e);
+      expect(duplicate).toBeInstanceOf(QueryFailedError);
+      expect((duplicate as QueryFailedError).driverError).toBeDefined();
+    } finally {
+      await db.query(`DROP TABLE ${table}`);
+    }
   });
 
   it('removes barrier rows past their retention, a bounded number per run', async () => {

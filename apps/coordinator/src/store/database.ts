@@ -145,7 +145,7 @@ export class Database {
    * escaped literals, since only the extended protocol takes parameters, one statement at a time).
    */
   private async postgresBatch(statements: Statement[]): Promise<Array<Row[] | number>> {
-    const client = await this.pgPool.connect();
+    const { client, release } = await this.checkOut();
     let broken: Error | undefined;
     try {
       const sql = ['BEGIN ISOLATION LEVEL READ COMMITTED', ...statements.map(inlinePostgres), 'COMMIT'].join(';\n');
@@ -159,8 +159,30 @@ export class Database {
       }
       return results.slice(1, 1 + statements.length).map((r) => (r.command === 'SELECT' ? (r.rows as Row[]) : (r.rowCount ?? 0)));
     } finally {
-      client.release(broken);
+      release(broken);
     }
+  }
+
+  /**
+   * A pg client of the pool for one batch or local transaction. While it is checked out the pool
+   * no longer listens for its errors, and an 'error' event nobody listens to (the server going
+   * away mid-query) would end the process: the failure reaches the caller through its query
+   * instead, and the client is discarded on release.
+   */
+  private async checkOut(): Promise<{ client: PgClient; release(error?: Error): void }> {
+    const client = await this.pgPool.connect();
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost = error;
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (error) => {
+        client.removeListener('error', onError);
+        client.release(error ?? lost);
+      },
+    };
   }
 
   /** Several statements in one local transaction: one durable commit. */
@@ -184,10 +206,11 @@ export class Database {
   }
 
   private async postgresTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    const client = await this.pgPool.connect();
+    const { client, release } = await this.checkOut();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      // As the batches: row conditions re-checked after a lock wait, whatever the server's default.
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       try {
         const result = await work({
           select: async <R extends Row>(sql: string, params: unknown[] = []) => (await pgCall(client, sql, params)).rows as R[],
@@ -200,7 +223,7 @@ export class Database {
         throw error;
       }
     } finally {
-      client.release(broken);
+      release(broken);
     }
   }
 
@@ -253,16 +276,20 @@ export class Database {
 }
 
 /**
- * PostgreSQL: fixed-shape statements are named, so each connection parses and plans them once;
- * statements whose shape varies with their input (IN lists) go unnamed.
+ * PostgreSQL: fixed-shape statements are named, so each connection parses and plans them once.
+ * Unnamed: statements whose shape varies with their input (IN lists), those reading `*` (a named
+ * statement's result type is fixed, and a column added by a migration would fail it with 0A000
+ * on every connection that prepared it), and any past the first PG_NAMES_MAX shapes.
  */
-const pgNames = new Map<string, { name?: string; text: string }>();
+const PG_NAMES_MAX = 1000;
+const pgQueries = new Map<string, { name?: string; text: string }>();
 function pgCall(target: PgPool | PgClient, sql: string, params: unknown[]): Promise<PgResult> {
-  let query = pgNames.get(sql);
+  let query = pgQueries.get(sql);
   if (!query) {
     const text = toPostgresPlaceholders(sql);
-    query = prepared(sql) && params.length > 0 ? { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text } : { text };
-    if (pgNames.size < 1000) pgNames.set(sql, query);
+    const named = prepared(sql) && !/[^(]\*/.test(sql) && params.length > 0 && pgQueries.size < PG_NAMES_MAX;
+    query = named ? { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text } : { text };
+    if (pgQueries.size < PG_NAMES_MAX) pgQueries.set(sql, query);
   }
   return target.query({ ...query, values: postgresParams(params) });
 }

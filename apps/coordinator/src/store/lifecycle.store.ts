@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus } from '@tcc/client/protocol';
 import type { DecisionEvent } from '../transactions/transaction.state-machine';
 import type { Database, Executor, Row } from './database';
-import { num, toBranch, toTransaction, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
+import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
 import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase, TRANSITIONS } from './store.sql';
 import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
 
@@ -82,17 +82,17 @@ export class LifecycleStore extends StoreBase {
   }
 
   async findTransaction(gid: string): Promise<TransactionRecord | null> {
-    const rows = await this.db.select('SELECT * FROM tcc_transactions WHERE gid = ?', [gid]);
+    const rows = await this.db.select(`SELECT ${TRANSACTION_COLUMNS} FROM tcc_transactions WHERE gid = ?`, [gid]);
     return rows.length ? toTransaction(rows[0]) : null;
   }
 
   async findBranches(gid: string): Promise<BranchRecord[]> {
-    const rows = await this.db.select('SELECT * FROM tcc_branches WHERE gid = ? ORDER BY created_at, branch_id', [gid]);
+    const rows = await this.db.select(`SELECT ${BRANCH_COLUMNS} FROM tcc_branches WHERE gid = ? ORDER BY created_at, branch_id`, [gid]);
     return rows.map(toBranch);
   }
 
   async findBranch(gid: string, branchId: string): Promise<BranchRecord | null> {
-    const rows = await this.db.select('SELECT * FROM tcc_branches WHERE gid = ? AND branch_id = ?', [gid, branchId]);
+    const rows = await this.db.select(`SELECT ${BRANCH_COLUMNS} FROM tcc_branches WHERE gid = ? AND branch_id = ?`, [gid, branchId]);
     return rows.length ? toBranch(rows[0]) : null;
   }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus } from '@tcc/client/protocol';
 import type { Executor } from './database';
-import { num, strOrNull, type AuditRecord, type FailureRecord } from './records';
+import { AUDIT_COLUMNS, num, strOrNull, type AuditRecord, type FailureRecord } from './records';
 import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
 
 /** What an operator does through the admin API, each action written with its audit row in one local transaction, and what the admin reads of that history. */
@@ -56,7 +56,7 @@ export class OperatorStore extends StoreBase {
   }
 
   async findAudit(gid: string): Promise<AuditRecord[]> {
-    const rows = await this.db.select('SELECT * FROM tcc_audit WHERE gid = ? ORDER BY id', [gid]);
+    const rows = await this.db.select(`SELECT ${AUDIT_COLUMNS} FROM tcc_audit WHERE gid = ? ORDER BY id`, [gid]);
     return rows.map((r) => ({
       id: num(r.id),
       gid: String(r.gid),

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { num, toTransaction, type TransactionFilter, type TransactionRecord } from './records';
+import { num, toTransaction, TRANSACTION_COLUMNS, type TransactionFilter, type TransactionRecord } from './records';
 import { PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+
+const LISTED_COLUMNS = TRANSACTION_COLUMNS.split(', ').map((c) => `t.${c}`).join(', ');
 
 /** Reads for the admin list, the metrics and the health check: no writes. */
 @Injectable()
@@ -34,7 +36,7 @@ export class QueryStore extends StoreBase {
       params.push(f.after);
     }
     const rows = await this.db.select(
-      `SELECT t.* FROM tcc_transactions t${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t.gid LIMIT ${Math.max(1, Math.floor(f.limit))}`,
+      `SELECT ${LISTED_COLUMNS} FROM tcc_transactions t${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY t.gid LIMIT ${Math.max(1, Math.floor(f.limit))}`,
       params,
     );
     return rows.map(toTransaction);

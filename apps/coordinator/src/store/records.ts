@@ -97,6 +97,17 @@ export interface TransactionFilter {
   limit: number;
 }
 
+/**
+ * The columns the mappers below read, named rather than `*`: a prepared statement's result type
+ * stays the same when a migration adds a column (PostgreSQL refuses a named statement whose
+ * result changed), and reads carry nothing unused.
+ */
+export const TRANSACTION_COLUMNS =
+  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent';
+export const BRANCH_COLUMNS =
+  'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at';
+export const AUDIT_COLUMNS = 'id, gid, branch_id, action, actor, reason, created_at';
+
 export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));

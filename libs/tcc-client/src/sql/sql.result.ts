@@ -28,15 +28,34 @@ interface PgConnection {
 const pgNames = new Map<string, { name: string; text: string }>();
 const PG_NAMES_MAX = 1000;
 
+/**
+ * Statements worth naming: fixed shape (no IN list, whose length varies), no `*` in the result (a
+ * named statement's result type is fixed: a column added by a migration would fail it with
+ * 0A000 on every connection that prepared it), and among the first PG_NAMES_MAX seen.
+ */
 function pgStatement(sql: string): { name: string; text: string } | undefined {
   let statement = pgNames.get(sql);
   if (!statement) {
-    if (pgNames.size >= PG_NAMES_MAX) return undefined; // past this many shapes, unnamed (parsed each time)
+    if (pgNames.size >= PG_NAMES_MAX || sql.includes(' IN (') || /[^(]\*/.test(sql)) return undefined;
     const text = placeholders('postgres', sql);
     statement = { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
     pgNames.set(sql, statement);
   }
   return statement;
+}
+
+/**
+ * A driver error as TypeORM's runner reports it (QueryFailedError, the driver's error in
+ * `driverError`), so callers see one kind of error whichever path a statement took. typeorm is
+ * loaded here only: a participant database means it is installed.
+ */
+function queryFailed(sql: string, parameters: unknown[], error: unknown): unknown {
+  try {
+    const { QueryFailedError } = require('typeorm') as typeof import('typeorm'); // eslint-disable-line @typescript-eslint/no-require-imports
+    return error instanceof QueryFailedError ? error : new QueryFailedError(sql, parameters, error as Error);
+  } catch {
+    return error;
+  }
 }
 
 /** The transaction's own driver connection, when it prepares statements. */
@@ -50,7 +69,7 @@ function preparing(manager: EntityManager, runner: QueryRunner | undefined): Pre
     return (sql, parameters) =>
       new Promise((resolve, reject) =>
         mysql.execute(sql, parameters, (error, result) => {
-          if (error) return reject(error);
+          if (error) return reject(queryFailed(sql, parameters, error));
           resolve(Array.isArray(result) ? { rows: result, changed: 0 } : { rows: [], changed: (result as { affectedRows?: number }).affectedRows ?? 0 });
         }),
       );
@@ -60,7 +79,9 @@ function preparing(manager: EntityManager, runner: QueryRunner | undefined): Pre
     return async (sql, parameters) => {
       const statement = pgStatement(sql);
       if (!statement) return undefined;
-      const result = await pg.query({ ...statement, values: parameters });
+      const result = await pg.query({ ...statement, values: parameters }).catch((error: unknown) => {
+        throw queryFailed(statement.text, parameters, error);
+      });
       return { rows: result.rows, changed: result.rowCount ?? 0 };
     };
   }

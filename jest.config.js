@@ -1,8 +1,8 @@
 /**
  * Unit tests run in-process; e2e tests start real processes against MariaDB and the embedded store.
- * Two projects: `mariadb` runs every spec; `postgres` runs the coordinator's storage suites again
- * with TCC_TEST_DB=postgres (test/support/on-postgres.ts), the one switch that puts their test
- * databases on the machine's PostgreSQL.
+ * Two projects: `mariadb` runs every spec with TCC_TEST_DB=mariadb; `postgres` runs the
+ * coordinator's storage suites again with TCC_TEST_DB=postgres (test/support/on-*.ts), the one
+ * switch that puts their test databases on the machine's PostgreSQL.
  */
 const base = {
   rootDir: '.',
@@ -41,7 +41,7 @@ const STORAGE_SUITES = [
 module.exports = {
   testTimeout: 120000,
   projects: [
-    { ...base, displayName: 'mariadb', testMatch: ['<rootDir>/test/**/*.spec.ts'] },
+    { ...base, displayName: 'mariadb', testMatch: ['<rootDir>/test/**/*.spec.ts'], setupFiles: ['<rootDir>/test/support/on-mariadb.ts'] },
     { ...base, displayName: 'postgres', testMatch: STORAGE_SUITES, setupFiles: ['<rootDir>/test/support/on-postgres.ts'] },
   ],
 };

@@ -31,7 +31,7 @@ interface Outcome {
   errors: string[];
 }
 
-describe('commit racing the timeout rollback on MariaDB', () => {
+describe(`commit racing the timeout rollback on ${SERVER}`, () => {
   let store: TestStore | undefined;
   let coordinator: RunningCoordinator | undefined;
   let participant: ParticipantServer;

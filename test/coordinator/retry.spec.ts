@@ -16,7 +16,7 @@ function gaps(calls: RecordedCall[]): number[] {
   return calls.slice(1).map((c, k) => c.at - calls[k].at);
 }
 
-describe('phase-two retries on MariaDB', () => {
+describe(`phase-two retries on ${SERVER}`, () => {
   let store: TestStore | undefined;
   let coordinator: RunningCoordinator | undefined;
   let participant: ParticipantServer;

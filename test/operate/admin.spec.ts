@@ -264,6 +264,9 @@ describe('admin API on MariaDB', () => {
         [{ attention: 'yes' }, 'attention'],
         [{ createdFrom: 'yesterday' }, 'createdFrom'],
         [{ createdTo: '2024-13-45T00:00:00Z' }, 'createdTo'],
+        // ISO 8601, but not a form Date.parse reads: a week date, the basic format.
+        [{ createdFrom: '2024-W05' }, 'createdFrom'],
+        [{ createdTo: '20240101' }, 'createdTo'],
         [{ cursor: 'not a gid!' }, 'cursor'],
         [{ participant: 'p'.repeat(129) }, 'participant'],
         [{ colour: 'blue' }, 'colour'],

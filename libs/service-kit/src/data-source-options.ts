@@ -66,7 +66,10 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       type: 'postgres',
       url: settings.url,
       poolSize: settings.poolSize ?? 20,
-      extra: { max: settings.poolSize ?? 20, keepAlive: true },
+      // lock_timeout: a statement waiting on a row lock gives up after 50 s (SQLSTATE 55P03, retried
+      // by the callers), as InnoDB's innodb_lock_wait_timeout does by default; PostgreSQL's own
+      // default waits forever, holding its pooled connection.
+      extra: { max: settings.poolSize ?? 20, keepAlive: true, lock_timeout: 50_000 },
     };
   }
   if (settings.url) {

@@ -2,6 +2,12 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { GID_MAX_LENGTH, GLOBAL_STATUSES, ID_PATTERN, PARTICIPANT_MAX_LENGTH, type GlobalStatus } from '@tcc/client/protocol';
 
+/**
+ * The ISO 8601 forms Date.parse reads (a calendar date, optionally a time and an offset): ISO
+ * week and ordinal dates and the basic format pass IsISO8601 but would parse to NaN.
+ */
+const CALENDAR_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
 export class ListTransactionsDto {
   @IsOptional()
   @IsIn(GLOBAL_STATUSES as unknown as string[])
@@ -19,10 +25,12 @@ export class ListTransactionsDto {
 
   @IsOptional()
   @IsISO8601()
+  @Matches(CALENDAR_TIME, { message: 'createdFrom must be a calendar date or date-time, e.g. 2026-12-01T10:00:00Z' })
   createdFrom?: string;
 
   @IsOptional()
   @IsISO8601()
+  @Matches(CALENDAR_TIME, { message: 'createdTo must be a calendar date or date-time, e.g. 2026-12-01T10:00:00Z' })
   createdTo?: string;
 
   /** The `nextCursor` of the previous page. */

@@ -112,7 +112,8 @@ export function inlinePostgres(statement: Statement): string {
     if (value === null || value === undefined) return 'NULL';
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw new Error(`not a finite number in a batched statement: ${value}`);
-      return String(value);
+      // In parentheses: `-?` in a template must never read as the start of a `--` comment.
+      return value < 0 ? `(${value})` : String(value);
     }
     if (typeof value === 'string') return escapeLiteral(postgresText(value));
     throw new Error(`unsupported value in a batched statement: ${typeof value}`);
@@ -127,9 +128,11 @@ const TRANSIENT_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE',
   // SQLite
   'SQLITE_BUSY',
-  // PostgreSQL SQLSTATEs: deadlock, serialization failure, lock not available, shutting down,
-  // cannot connect now, too many connections, connection exceptions.
+  // PostgreSQL SQLSTATEs: deadlock, serialization failure, lock not available (lock_timeout),
+  // shutting down, cannot connect now, too many connections, connection exceptions.
   '40P01', '40001', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006',
+  // read-only transaction: a connection still on a primary that was just demoted (failover)
+  '25006',
 ]);
 const TRANSIENT_MESSAGE =
   /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state|Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Client was closed and is not queryable/i;

@@ -24,13 +24,22 @@ export function testEngine(): ServerEngine {
   throw new Error(`TCC_TEST_DB must be mariadb or postgres, not "${chosen}"`);
 }
 
-const HOST = process.env.TCC_TEST_MYSQL_HOST ?? '127.0.0.1';
-const PORT = Number(process.env.TCC_TEST_MYSQL_PORT ?? 3306);
-const USER = process.env.TCC_TEST_MYSQL_USER ?? 'root';
-const PASSWORD = process.env.TCC_TEST_MYSQL_PASSWORD ?? '';
-const PG_HOST = process.env.TCC_TEST_PG_HOST ?? '127.0.0.1';
-const PG_PORT = Number(process.env.TCC_TEST_PG_PORT ?? 5432);
-const PG_USER = process.env.TCC_TEST_PG_USER ?? 'postgres';
+/** Where the machine's servers are, as every test helper that creates databases reads it. */
+export const TEST_SERVERS = {
+  mariadb: {
+    host: process.env.TCC_TEST_MYSQL_HOST ?? '127.0.0.1',
+    port: Number(process.env.TCC_TEST_MYSQL_PORT ?? 3306),
+    user: process.env.TCC_TEST_MYSQL_USER ?? 'root',
+    password: process.env.TCC_TEST_MYSQL_PASSWORD ?? '',
+  },
+  postgres: {
+    host: process.env.TCC_TEST_PG_HOST ?? '127.0.0.1',
+    port: Number(process.env.TCC_TEST_PG_PORT ?? 5432),
+    user: process.env.TCC_TEST_PG_USER ?? 'postgres',
+  },
+} as const;
+const { host: HOST, port: PORT, user: USER, password: PASSWORD } = TEST_SERVERS.mariadb;
+const { host: PG_HOST, port: PG_PORT, user: PG_USER } = TEST_SERVERS.postgres;
 
 export type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -5,14 +5,10 @@
  */
 import { createConnection, type Connection } from 'mysql2/promise';
 import { Client } from 'pg';
+import { TEST_SERVERS } from '../../support/test.database';
 
-const HOST = process.env.TCC_TEST_MYSQL_HOST ?? '127.0.0.1';
-const PORT = Number(process.env.TCC_TEST_MYSQL_PORT ?? 3306);
-const USER = process.env.TCC_TEST_MYSQL_USER ?? 'root';
-const PASSWORD = process.env.TCC_TEST_MYSQL_PASSWORD ?? '';
-const PG_HOST = process.env.TCC_TEST_PG_HOST ?? '127.0.0.1';
-const PG_PORT = Number(process.env.TCC_TEST_PG_PORT ?? 5432);
-const PG_USER = process.env.TCC_TEST_PG_USER ?? 'postgres';
+const { host: HOST, port: PORT, user: USER, password: PASSWORD } = TEST_SERVERS.mariadb;
+const { host: PG_HOST, port: PG_PORT, user: PG_USER } = TEST_SERVERS.postgres;
 
 export type Engine = 'mariadb' | 'postgres';
 export type Row = { [column: string]: unknown };

@@ -1,5 +1,5 @@
 /**
- * Servers a spec starts for itself (redis-server, mariadbd): remembered, and SIGKILLed by pid if
+ * Servers a spec starts for itself (redis-server, mariadbd, postgres): remembered, and SIGKILLed by pid if
  * still running when the test process exits, whatever happened to the spec.
  */
 import type { ChildProcess } from 'node:child_process';

@@ -11,19 +11,14 @@
  * `query` takes `?` placeholders (rewritten to $n) and answers plain rows, BIGINT and NUMERIC as
  * numbers, the same as PrivateMariaDb's.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { numericTypes, toDollars, type Row } from '../../support/test.database';
-import { eventually } from '../../support/wait';
-import { trackChild } from './children';
 import { freePort } from './ports';
-
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
-/** BIGINT (COUNT, epochs) and NUMERIC (SUM) as numbers, for this client only. */
+import { runToExit, ServerProcess, type Exit } from './server-process';
 
 /** The directory holding initdb and postgres: pg_config's, else the highest /usr/lib/postgresql/<n>/bin. */
 export function postgresBinDir(): string {
@@ -65,16 +60,16 @@ function chownTree(path: string, uid: number, gid: number): void {
 }
 
 export class PrivatePostgres {
-  private child: ChildProcess | undefined;
-  private exited: Promise<Exit> | undefined;
-  private output = '';
+  private readonly server: ServerProcess;
 
   private constructor(
     readonly dir: string,
     readonly port: number,
     private readonly bin: string,
     private readonly user: { uid: number; gid: number } | undefined,
-  ) {}
+  ) {
+    this.server = new ServerProcess(`private postgres on ${port}`);
+  }
 
   /** Initialises a data directory in a temp directory and starts the server on a free port. */
   static async start(): Promise<PrivatePostgres> {
@@ -83,10 +78,10 @@ export class PrivatePostgres {
     const dir = mkdtempSync(join(tmpdir(), 'tcc-postgres-'));
     try {
       if (user) chownTree(dir, user.uid, user.gid);
-      const init = await run(
+      const init = await runToExit(
         join(bin, 'initdb'),
         ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
-        user,
+        { cwd: '/', ...(user ?? {}) },
       );
       if (init.code !== 0) throw new Error(`initdb failed (${init.code}):\n${init.output.slice(-4000)}`);
       const db = new PrivatePostgres(dir, await freePort(), bin, user);
@@ -99,15 +94,15 @@ export class PrivatePostgres {
   }
 
   get running(): boolean {
-    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+    return this.server.running;
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.server.pid;
   }
 
   get logs(): string {
-    return this.output;
+    return this.server.logs;
   }
 
   /** `postgres://postgres@127.0.0.1:<port>/<database>` for TCC_DB_URL. */
@@ -116,46 +111,14 @@ export class PrivatePostgres {
   }
 
   /** Starts postgres on the same port and data directory and waits until it accepts a connection. */
-  async startAgain(timeoutMs = 60_000): Promise<void> {
-    if (this.running) throw new Error('private postgres already running');
-    const child = spawn(
+  startAgain(timeoutMs = 60_000): Promise<void> {
+    const settings = ['listen_addresses=127.0.0.1', 'max_connections=300', 'shared_buffers=64MB', 'fsync=on', 'logging_collector=off'];
+    return this.server.start(
       join(this.bin, 'postgres'),
-      [
-        '-D',
-        join(this.dir, 'data'),
-        '-p',
-        String(this.port),
-        '-k',
-        this.dir,
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        'max_connections=300',
-        '-c',
-        'shared_buffers=64MB',
-        '-c',
-        'fsync=on',
-        '-c',
-        'logging_collector=off',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir, ...(this.user ?? {}) },
-    );
-    this.child = child;
-    trackChild(child);
-    const append = (d: Buffer): void => {
-      this.output = (this.output + d.toString()).slice(-50_000);
-    };
-    child.stdout!.on('data', append);
-    child.stderr!.on('data', append);
-    child.once('error', (error) => append(Buffer.from(`spawn error: ${error.message}\n`)));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await eventually(
-      async () => {
-        if (!this.running) throw new Error(`postgres exited during start-up:\n${this.output.slice(-4000)}`);
-        await this.query('SELECT 1');
-        return true;
-      },
-      { timeoutMs, intervalMs: 100, what: `private postgres on ${this.port} to accept connections` },
+      ['-D', join(this.dir, 'data'), '-p', String(this.port), '-k', this.dir, ...settings.flatMap((setting) => ['-c', setting])],
+      { cwd: this.dir, ...(this.user ?? {}) },
+      async () => (await this.query('SELECT 1 AS one')).length === 1,
+      timeoutMs,
     );
   }
 
@@ -166,20 +129,10 @@ export class PrivatePostgres {
    * for every client to disconnect, which pooled coordinators never do. 'SIGKILL' is a crash.
    */
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 60_000): Promise<Exit> {
-    const child = this.child;
-    if (!child || !this.exited) return { code: null, signal: null };
     const sent: NodeJS.Signals = signal === 'SIGTERM' ? 'SIGINT' : signal;
-    if (this.running && child.pid !== undefined) process.kill(child.pid, sent);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
-    const result = await Promise.race([this.exited, late]);
-    clearTimeout(timer);
-    if (result === 'late') {
-      if (child.pid !== undefined && this.running) process.kill(child.pid, 'SIGKILL');
-      await this.exited;
-      throw new Error(`postgres pid ${child.pid} did not exit within ${timeoutMs} ms of ${sent}`);
-    }
-    return result;
+    const { forced, ...exit } = await this.server.stop(sent, timeoutMs);
+    if (forced) throw new Error(`postgres pid ${this.pid} did not exit within ${timeoutMs} ms of ${sent}`);
+    return exit;
   }
 
   /** One statement (`?` placeholders) on a fresh connection (so it works across a restart), as postgres. */
@@ -211,16 +164,4 @@ export class PrivatePostgres {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
-}
-
-function run(command: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/', ...(user ?? {}) });
-    trackChild(child);
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
 }

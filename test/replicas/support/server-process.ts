@@ -1,0 +1,88 @@
+/**
+ * One server process a spec starts for itself (mariadbd, postgres, redis-server): spawned with the
+ * tail of its output kept, tracked so it is SIGKILLed if the test process exits, and stopped only
+ * by its own pid. The private servers (private-mariadb.ts, private-postgres.ts, private-redis.ts)
+ * differ only in how they initialise, start and probe theirs.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { eventually } from '../../support/wait';
+import { trackChild } from './children';
+
+export type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+export class ServerProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<Exit> | undefined;
+  private output = '';
+
+  constructor(
+    /** What the errors call it, e.g. `private postgres on 40123`. */
+    private readonly name: string,
+    private readonly outputMax = 50_000,
+  ) {}
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The tail of the server's own output. */
+  get logs(): string {
+    return this.output;
+  }
+
+  /** Spawns the server and polls `ready` until it answers true; fails at once if the server exits. */
+  async start(command: string, args: string[], options: SpawnOptions, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    if (this.running) throw new Error(`${this.name} already running`);
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    trackChild(child);
+    const append = (d: Buffer): void => {
+      this.output = (this.output + d.toString()).slice(-this.outputMax);
+    };
+    child.stdout!.on('data', append);
+    child.stderr!.on('data', append);
+    child.once('error', (error) => append(Buffer.from(`spawn error: ${error.message}\n`)));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    await eventually(
+      async () => {
+        if (!this.running) throw new Error(`${this.name} exited during start-up:\n${this.output.slice(-4000)}`);
+        return ready();
+      },
+      { timeoutMs, intervalMs: 50, what: `${this.name} to accept connections` },
+    );
+  }
+
+  /**
+   * Sends `signal` to the server's pid and waits until it has exited; past `timeoutMs` it is
+   * SIGKILLed, and `forced` says so.
+   */
+  async stop(signal: NodeJS.Signals, timeoutMs: number): Promise<Exit & { forced: boolean }> {
+    const child = this.child;
+    if (!child || !this.exited) return { code: null, signal: null, forced: false };
+    if (this.running && child.pid !== undefined) process.kill(child.pid, signal);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+    const result = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    if (result !== 'late') return { ...result, forced: false };
+    if (child.pid !== undefined && this.running) process.kill(child.pid, 'SIGKILL');
+    return { ...(await this.exited), forced: true };
+  }
+}
+
+/** Runs a set-up command to its end (initdb, mariadb-install-db): its exit code and output. */
+export function runToExit(command: string, args: string[], options: SpawnOptions = {}): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}

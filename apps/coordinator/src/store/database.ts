@@ -1,11 +1,12 @@
 /**
- * The coordinator's connection to its database: TypeORM's DataSource over mysql2 or the embedded
- * SQLite file, plus what the store needs from it: statements that report affected rows, local
- * transactions, and (MySQL) a batch of statements sent as one packet in one local transaction.
- * TypeORM owns the connection pool, the migrations and the dialects; on MySQL the statements go
- * straight to the mysql2 pool it holds, as prepared statements, without a query runner each.
- * Transient failures (deadlock, lock wait, lost connection) are retried here, which is safe
- * because every store operation is a compare-and-set or an idempotent insert.
+ * The coordinator's connection to its database: TypeORM's DataSource over mysql2, pg or the
+ * embedded SQLite file, plus what the store needs from it: statements that report affected rows,
+ * local transactions, and (MySQL, PostgreSQL) a batch of statements sent as one message in one
+ * local transaction. TypeORM owns the connection pool, the migrations and the dialects; on MySQL
+ * and PostgreSQL the statements go straight to the driver's pool it holds, prepared where their
+ * shape is fixed, without a query runner each. The SQL that differs by dialect is in
+ * sql.dialect.ts. Transient failures (deadlock, lock wait, lost connection) are retried here,
+ * which is safe because every store operation is a compare-and-set or an idempotent insert.
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';

@@ -8,13 +8,18 @@
  * Outcomes: `done` (2xx / OK), `refused` (a 4xx, or the gRPC status that means one: the business
  * said no; final for a try), `failed` (5xx, no answer, deadline passed, channel down: the call may
  * or may not have happened).
+ *
+ * An answer is read up to MAX_ANSWER_BYTES and no further: a participant answering with a body
+ * of hundreds of megabytes (or one that never ends) costs the caller 64 KiB and one connection,
+ * not its memory (HTTP: the body is destroyed past the limit; gRPC: the channels refuse a larger
+ * reply before buffering it).
  */
 import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { TCC_CLIENT_TLS, type TlsClientOptions } from '../tls/tls.options';
 import type { Metadata } from '@grpc/grpc-js';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { BranchCallBody, JsonValue, Protocol } from '../protocol';
-import { TCC_HEADERS } from '../protocol';
+import { MAX_ANSWER_BYTES, TCC_HEADERS } from '../protocol';
 import { GrpcChannels } from '../grpc/grpc.channels';
 import { participantMethods } from '../grpc/grpc.messages';
 import { grpcJs } from '../grpc/grpc.runtime';
@@ -45,6 +50,29 @@ export type ParticipantCallResult =
   | { outcome: 'failed'; error: string };
 
 const ERROR_TEXT_MAX = 300;
+const OVER_LIMIT = `answer larger than ${MAX_ANSWER_BYTES} bytes`;
+/** grpc-js's details when a reply is over the channel's grpc.max_receive_message_length. */
+const GRPC_OVER_LIMIT = /^Received message larger than max/;
+
+/**
+ * The answer's text, read up to MAX_ANSWER_BYTES. Past the limit it stops, destroys the body (its
+ * connection closes: nothing more arrives) and says so; the caller's deadline still ends a body
+ * that trickles forever, because the request's AbortSignal destroys it mid-read.
+ */
+async function readBounded(body: Dispatcher.ResponseData['body']): Promise<{ text: string; overLimit: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > MAX_ANSWER_BYTES) {
+      chunks.push(chunk.subarray(0, MAX_ANSWER_BYTES - size));
+      body.destroy();
+      return { text: Buffer.concat(chunks).toString('utf8'), overLimit: true };
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), overLimit: false };
+}
 
 function parseJson(text: string): JsonValue | undefined {
   if (text.length === 0) return undefined;
@@ -96,6 +124,7 @@ export class ParticipantCaller implements OnApplicationShutdown {
       ...signature(call),
     };
     if (traceparent) headers[TCC_HEADERS.traceparent] = traceparent;
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
       const response = await request(target, {
         method: 'POST',
@@ -104,25 +133,32 @@ export class ParticipantCaller implements OnApplicationShutdown {
         dispatcher: this.agent,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline,
       });
       const { statusCode } = response;
-      if (statusCode >= 200 && statusCode < 300 && body.phase !== 'try') {
-        // The coordinator needs no answer body from confirm and cancel.
-        await response.body.dump();
+      const success = statusCode >= 200 && statusCode < 300;
+      if (success && body.phase !== 'try') {
+        // The coordinator needs no answer body from confirm and cancel: read at most the limit, then drop the connection.
+        await response.body.dump({ limit: MAX_ANSWER_BYTES });
         return { outcome: 'done', body: undefined };
       }
-      const text = await response.body.text();
-      if (statusCode >= 200 && statusCode < 300) return { outcome: 'done', body: parseJson(text) };
-      const error = `HTTP ${statusCode}${text ? `: ${text.slice(0, ERROR_TEXT_MAX)}` : ''}`;
+      const { text, overLimit } = await readBounded(response.body);
+      if (success && !overLimit) return { outcome: 'done', body: parseJson(text) };
+      const shown = text.slice(0, ERROR_TEXT_MAX);
+      const error = overLimit
+        ? `HTTP ${statusCode}: ${shown}… (${OVER_LIMIT})`
+        : `HTTP ${statusCode}${text ? `: ${shown}` : ''}`;
       if (statusCode >= 400 && statusCode < 500) {
-        const answer = parseJson(text);
+        // A cut answer is not JSON worth parsing: the refusal keeps its status, not its body.
+        const answer = overLimit ? undefined : parseJson(text);
         return { outcome: 'refused', statusCode, code: refusalCode(answer, statusCode), body: answer, error };
       }
+      // A 5xx, or a 2xx try whose answer is over the limit: the initiator cannot use a cut answer,
+      // so the try counts as failed (rolled back; the barrier makes the cancel safe).
       return { outcome: 'failed', error };
     } catch (error) {
       const e = error as Error & { code?: string };
-      if (e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+      if (deadline.aborted || e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
         return { outcome: 'failed', error: `no answer within ${timeoutMs} ms` };
       }
       return { outcome: 'failed', error: `${e.code ?? e.name}: ${e.message}`.slice(0, ERROR_TEXT_MAX) };
@@ -152,11 +188,13 @@ export class ParticipantCaller implements OnApplicationShutdown {
     };
     try {
       // Every participant method has the shape of tcc.v1.Participant's: BranchRequest -> BranchReply.
-      const reply = await this.channels.unary(split.address, participantMethods().Try, message, metadata, timeoutMs, split.path);
+      const reply = await this.channels.unary(split.address, participantMethods().Try, message, metadata, timeoutMs, split.path, MAX_ANSWER_BYTES);
       return { outcome: 'done', body: reply.result ? parseJson(reply.result) : undefined };
     } catch (error) {
       if (!isServiceError(error)) return { outcome: 'failed', error: error instanceof Error ? error.message : String(error) };
       const name = grpcStatusName(error.code);
+      // Our own channel refused a reply over the limit: the participant did not say no, the answer was unusable.
+      if (GRPC_OVER_LIMIT.test(error.details ?? '')) return { outcome: 'failed', error: `gRPC ${name}: ${OVER_LIMIT}` };
       const text = `gRPC ${name}: ${error.details || error.message}`.slice(0, ERROR_TEXT_MAX);
       const declared = Number(metadataText(error.metadata, TCC_TRAILERS.httpStatus));
       const statusCode = Number.isInteger(declared) && declared >= 400 && declared <= 499 ? declared : httpStatusOf(error.code);

@@ -1,6 +1,9 @@
 /**
- * One gRPC channel per `host:port`, opened at first use and kept for every later call (the
- * coordinator client and the initiator's try calls share them); closed when the application stops.
+ * One gRPC channel per `host:port` and reply limit, opened at first use and kept for every later
+ * call (the coordinator client and the initiator's try calls share them); closed when the
+ * application stops. Participant calls ask for MAX_ANSWER_BYTES, so a huge reply ends as
+ * RESOURCE_EXHAUSTED before it is buffered; the coordinator's own replies (a transaction's view
+ * with up to TCC_MAX_BRANCHES branches and their errors) may be larger and keep the default.
  */
 import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { TCC_CLIENT_TLS, tlsBuffers, type TlsClientOptions } from '../tls/tls.options';
@@ -23,9 +26,10 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
-  // Payloads are bounded by the coordinator (TCC_MAX_PAYLOAD_BYTES); answers are small.
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
 };
+
+/** The reply limit of a channel nobody asked a smaller one for (the coordinator's API). */
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 @Injectable()
 export class GrpcChannels implements OnApplicationShutdown {
@@ -34,14 +38,15 @@ export class GrpcChannels implements OnApplicationShutdown {
   /** With TLS options every channel uses TLS (that CA, that client certificate); without, plaintext. */
   constructor(@Optional() @Inject(TCC_CLIENT_TLS) private readonly tls?: TlsClientOptions) {}
 
-  private get(address: string): Client {
-    let client = this.clients.get(address);
+  private get(address: string, maxReplyBytes: number): Client {
+    const key = `${maxReplyBytes} ${address}`;
+    let client = this.clients.get(key);
     if (!client) {
       const { Client, credentials } = grpcJs();
       const pem = this.tls && tlsBuffers(this.tls);
       const channelCredentials = pem ? credentials.createSsl(pem.ca ?? null, pem.key ?? null, pem.cert ?? null) : credentials.createInsecure();
-      client = new Client(address, channelCredentials, CHANNEL_OPTIONS);
-      this.clients.set(address, client);
+      client = new Client(address, channelCredentials, { ...CHANNEL_OPTIONS, 'grpc.max_receive_message_length': maxReplyBytes });
+      this.clients.set(key, client);
     }
     return client;
   }
@@ -49,6 +54,7 @@ export class GrpcChannels implements OnApplicationShutdown {
   /**
    * One unary call of `method` (at `path`, default the method's own) on the channel to `address`,
    * bounded by `timeoutMs`; rejects with the ServiceError (its `metadata` holds the trailers).
+   * A reply over `maxReplyBytes` is refused unread (RESOURCE_EXHAUSTED).
    */
   unary<Req, Res>(
     address: string,
@@ -58,8 +64,9 @@ export class GrpcChannels implements OnApplicationShutdown {
     metadata: object,
     timeoutMs: number,
     path: string = method.path,
+    maxReplyBytes: number = DEFAULT_MAX_REPLY_BYTES,
   ): Promise<Res> {
-    const client = this.get(address);
+    const client = this.get(address, maxReplyBytes);
     return new Promise<Res>((resolve, reject) => {
       client.makeUnaryRequest(
         path,

@@ -9,3 +9,9 @@ export const TARGET_MAX_LENGTH = 2048;
 export const REASON_MAX_LENGTH = 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The most of a participant's answer (HTTP body, gRPC reply) a caller reads: past it the call is
+ * `failed` (or `refused`, by its status) and the rest is never buffered.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024;

@@ -1,14 +1,15 @@
 /**
  * The barrier of DESIGN.md §5, through the account service's real HTTP participant endpoints on
  * MariaDB (REPEATABLE READ) and PostgreSQL (READ COMMITTED), and more briefly on the embedded
- * SQLite file: idempotency, empty rollback, no hanging, concurrent try and cancel, and the bounded
- * cleanup. A participant on a database the barrier does not speak stops at start-up.
+ * SQLite file: idempotency, empty rollback, no hanging, a confirm with no try (not tried), concurrent
+ * try and cancel, and the bounded cleanup. A participant on a database the barrier does not speak
+ * stops at start-up.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { BARRIER_TABLE, execute, localTransactionStats, runInLocalTransaction, runRead, select, TCC_HEADERS } from '@tcc/client';
+import { BARRIER_TABLE, BRANCH_NOT_TRIED, execute, localTransactionStats, runInLocalTransaction, runRead, select, TCC_HEADERS } from '@tcc/client';
 import { BarrierCleanup } from '@tcc/client/barrier/barrier-cleanup.job';
 import type { BranchPhase } from '@tcc/client';
 import type { RunningAccountService } from '../../apps/account-service/src/bootstrap';
@@ -129,6 +130,38 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     expect((await client.call('try', late, 'freeze', { accountId: account, amount: 100 })).status).toBe(409);
     expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
     expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [late])).toHaveLength(0);
+  });
+
+  it('answers a confirm with no try before it 409 BRANCH_NOT_TRIED, running nothing and keeping no row, so it can be sent again', async () => {
+    const account = await client.open(500);
+    const early = gid();
+    const payload = { accountId: account, amount: 100 };
+    for (let i = 0; i < 2; i++) {
+      const confirm = await client.call('confirm', early, 'freeze', payload);
+      expect(confirm.status).toBe(409);
+      expect(confirm.body).toMatchObject({ statusCode: 409, error: BRANCH_NOT_TRIED });
+      expect(await db.query(`SELECT phase FROM ${BARRIER_TABLE} WHERE gid = ?`, [early])).toHaveLength(0);
+    }
+    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
+    expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [early])).toHaveLength(0);
+    // The try arrives late; the confirm sent again applies once, then repeats are duplicates.
+    expect((await client.call('try', early, 'freeze', payload)).body.outcome).toBe('applied');
+    expect((await client.call('confirm', early, 'freeze', payload)).body).toMatchObject({ outcome: 'applied' });
+    const again = await client.call('confirm', early, 'freeze', payload);
+    expect([again.status, again.body.outcome]).toEqual([200, 'duplicate']);
+    expect(await client.account(account)).toEqual({ id: account, balance: 400, frozen: 0, available: 400 });
+  });
+
+  it('answers a confirm after a cancel that was an empty rollback 409 BRANCH_NOT_TRIED, keeping only the cancel rows', async () => {
+    const account = await client.open(500);
+    const cancelled = gid();
+    expect((await client.call('cancel', cancelled, 'freeze')).body.outcome).toBe('empty-rollback');
+    const confirm = await client.call('confirm', cancelled, 'freeze', { accountId: account, amount: 100 });
+    expect(confirm.status).toBe(409);
+    expect(confirm.body.error).toBe(BRANCH_NOT_TRIED);
+    const rows = await db.query(`SELECT phase, reason FROM ${BARRIER_TABLE} WHERE gid = ? ORDER BY phase`, [cancelled]);
+    expect(rows.map((r) => `${r.phase}:${r.reason}`)).toEqual(['cancel:cancel', 'try:cancel']);
+    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
   });
 
   it('serialises a concurrent try and cancel of one branch, 100 times: one consistent outcome each, no deadlock', async () => {

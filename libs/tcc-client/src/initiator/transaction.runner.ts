@@ -13,7 +13,7 @@ import type { Protocol } from '../protocol';
 import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
 import { ParticipantDispatcher } from '../participant/participant.dispatcher';
 import { ParticipantRegistry } from '../participant/participant.registry';
-import { BranchRefusal } from '../participant/branch-refusal.error';
+import { answerCall } from '../participant/participant.answer';
 import { participantGrpcTarget } from '../participant/participant-grpc.naming';
 import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
@@ -121,33 +121,17 @@ export class TransactionRunner {
    * round trip. The coordinator still calls its confirm and cancel over HTTP.
    */
   private async tryHere(gid: string, branchId: string, participant: string, payload: JsonValue | null): Promise<JsonValue | undefined> {
-    let result;
-    try {
-      result = await this.dispatcher.dispatch(participant, 'try', { gid, branchId, phase: 'try', payload });
-    } catch (error) {
-      if (error instanceof BranchRefusal) {
-        const body = { statusCode: error.statusCode, error: error.code, message: error.message };
-        throw new BranchRefusedError(gid, branchId, error.statusCode, error.code, body);
-      }
-      const status = (error as { getStatus?: () => number }).getStatus?.();
-      if (status !== undefined && status >= 400 && status < 500) {
-        const response = (error as { getResponse(): unknown }).getResponse();
-        const body = (typeof response === 'object' && response !== null ? response : { message: String(response) }) as JsonValue;
-        const code = (body as { error?: unknown }).error;
-        throw new BranchRefusedError(gid, branchId, status, typeof code === 'string' ? code : `HTTP_${status}`, body);
-      }
-      throw new BranchFailedError(gid, branchId, `try: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    switch (result.kind) {
+    const call = { gid, branchId, phase: 'try', payload } as const;
+    const answer = await answerCall(participant, call, () => this.dispatcher.dispatch(participant, 'try', call));
+    switch (answer.kind) {
       case 'done':
         // What the HTTP endpoint would have answered, JSON and all.
-        return { gid, branchId, phase: 'try', outcome: result.outcome, result: JSON.parse(JSON.stringify(result.result ?? null)) as JsonValue };
-      case 'hanging': {
-        const body = { statusCode: 409, error: 'BRANCH_CANCELLED', message: `try of ${gid}/${branchId} arrived after its cancel` };
-        throw new BranchRefusedError(gid, branchId, 409, 'BRANCH_CANCELLED', body);
-      }
+        return JSON.parse(JSON.stringify(answer.answer)) as JsonValue;
+      case 'refused':
+        throw new BranchRefusedError(gid, branchId, answer.statusCode, answer.code, answer.body as JsonValue);
       case 'unknown-participant':
-        throw new BranchFailedError(gid, branchId, `try: unknown participant "${participant}"`);
+      case 'failed':
+        throw new BranchFailedError(gid, branchId, `try: ${answer.message}`);
     }
   }
 

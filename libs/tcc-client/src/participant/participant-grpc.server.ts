@@ -11,15 +11,15 @@
  * of its HTTP status (400 INVALID_ARGUMENT, 404 NOT_FOUND, 401 UNAUTHENTICATED, 403
  * PERMISSION_DENIED, any other 4xx FAILED_PRECONDITION) with trailers `tcc-error-code` (e.g.
  * INSUFFICIENT_FUNDS) and `tcc-http-status`; a try after its cancel FAILED_PRECONDITION
- * BRANCH_CANCELLED; a malformed call INVALID_ARGUMENT with `tcc-fields`; a failure INTERNAL, which
- * the coordinator retries.
+ * BRANCH_CANCELLED, a confirm with no try before it FAILED_PRECONDITION BRANCH_NOT_TRIED (both
+ * `tcc-http-status` 409); a malformed call INVALID_ARGUMENT with `tcc-fields`; a failure INTERNAL,
+ * which the coordinator retries. What each call answers is decided by answerCall, as over HTTP.
  *
  * Started in onApplicationBootstrap (after the explorer registered the participants), stopped in
  * beforeApplicationShutdown, so in-flight calls finish before the database closes.
  */
 import {
   BeforeApplicationShutdown,
-  HttpException,
   Inject,
   Injectable,
   Logger,
@@ -42,8 +42,7 @@ import { withTraceparent } from '../initiator/trace-context';
 import { TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
 import { PHASES, parseBranchCall } from './branch-call.parser';
-import { BranchRefusal } from './branch-refusal.error';
-import type { ParticipantAnswer } from './participant.controller';
+import { answerCall } from './participant.answer';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { ParticipantDispatcher } from './participant.dispatcher';
 import { GRPC_METHOD_OF, participantGrpcService } from './participant-grpc.naming';
@@ -71,16 +70,6 @@ function refusal(statusCode: number, errorCode: string, message: string): Server
     [TCC_TRAILERS.errorCode]: errorCode,
     [TCC_TRAILERS.httpStatus]: String(statusCode),
   });
-}
-
-/** A 4xx HttpException thrown by a try refuses like a BranchRefusal; its `code` or `error` names it. */
-function httpRefusal(error: HttpException): ServerErrorResponse | undefined {
-  const status = error.getStatus();
-  if (status < 400 || status > 499) return undefined;
-  const response = error.getResponse();
-  const body = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : {};
-  const code = typeof body.code === 'string' ? body.code : typeof body.error === 'string' ? body.error : `HTTP_${status}`;
-  return refusal(status, code, error.message);
 }
 
 @Injectable()
@@ -213,28 +202,18 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     const { call } = parsed;
     const refused = this.signatures.refusal(call, headers);
     if (refused) throw failure(GrpcStatus.UNAUTHENTICATED, `SIGNATURE_INVALID: ${refused}`, { [TCC_TRAILERS.errorCode]: 'SIGNATURE_INVALID' });
-    let result;
-    try {
-      result = await withTraceparent(metadataText(metadata, TCC_HEADERS.traceparent), () =>
-        this.dispatcher.dispatch(participant, phase, call),
-      );
-    } catch (error) {
-      if (error instanceof BranchRefusal) throw refusal(error.statusCode, error.code, error.message);
-      const refused = error instanceof HttpException ? httpRefusal(error) : undefined;
-      if (refused) throw refused;
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error({ gid: call.gid, branchId: call.branchId, participant, phase, msg: 'participant call failed', error: message });
-      throw failure(GrpcStatus.INTERNAL, message);
-    }
-    switch (result.kind) {
+    const answer = await answerCall(participant, call, () =>
+      withTraceparent(metadataText(metadata, TCC_HEADERS.traceparent), () => this.dispatcher.dispatch(participant, phase, call)),
+    );
+    switch (answer.kind) {
+      case 'done':
+        return { result: JSON.stringify(answer.answer) };
       case 'unknown-participant':
-        throw failure(GrpcStatus.NOT_FOUND, `unknown participant "${participant}"`);
-      case 'hanging':
-        throw refusal(409, 'BRANCH_CANCELLED', `try of ${call.gid}/${call.branchId} arrived after its cancel`);
-      case 'done': {
-        const answer: ParticipantAnswer = { gid: call.gid, branchId: call.branchId, phase, outcome: result.outcome, result: result.result };
-        return { result: JSON.stringify(answer) };
-      }
+        throw failure(GrpcStatus.NOT_FOUND, answer.message);
+      case 'refused':
+        throw refusal(answer.statusCode, answer.code, answer.message);
+      case 'failed':
+        throw failure(GrpcStatus.INTERNAL, answer.message);
     }
   }
 }

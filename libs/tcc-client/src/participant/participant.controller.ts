@@ -1,18 +1,16 @@
 /**
  * The participant endpoints of DESIGN.md §5: `POST /<prefix>/:participant/:phase` with body
  * `{ gid, branchId, phase, payload }`. 200 when done (also for duplicates and empty rollbacks), the
- * refusal's 4xx when a try refuses, 409 BRANCH_CANCELLED for a try arriving after its cancel.
+ * refusal's 4xx when a try refuses, 409 BRANCH_CANCELLED for a try arriving after its cancel, 409
+ * BRANCH_NOT_TRIED for a confirm with no try before it (see participant.answer.ts).
  */
 import {
   BadRequestException,
   Body,
-  ConflictException,
   Controller,
   Headers,
   HttpCode,
   HttpException,
-  InternalServerErrorException,
-  Logger,
   NotFoundException,
   Param,
   Post,
@@ -22,17 +20,11 @@ import {
 import type { BranchPhase, JsonValue } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { PHASES, parseBranchCall } from './branch-call.parser';
-import { BranchRefusal } from './branch-refusal.error';
-import { CallOutcome, ParticipantDispatcher } from './participant.dispatcher';
+import { answerCall, type ParticipantAnswer } from './participant.answer';
+import { ParticipantDispatcher } from './participant.dispatcher';
 import { SignatureVerifier } from '../signing/signature.verifier';
 
-export interface ParticipantAnswer {
-  gid: string;
-  branchId: string;
-  phase: BranchPhase;
-  outcome: CallOutcome;
-  result: unknown;
-}
+export type { ParticipantAnswer } from './participant.answer';
 
 function parseCall(phase: string, body: unknown, headers: Record<string, string | undefined>): BranchCall {
   if (!PHASES.includes(phase as BranchPhase)) throw new NotFoundException(`unknown phase "${phase}"`);
@@ -57,8 +49,6 @@ export function participantControllerFor(prefix: string): Type<unknown> {
 
   @Controller(prefix)
   class ParticipantController {
-    private readonly logger = new Logger('TccParticipant');
-
     constructor(
       private readonly dispatcher: ParticipantDispatcher,
       private readonly signatures: SignatureVerifier,
@@ -75,30 +65,15 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       const call = parseCall(phase, body, headers);
       const refused = this.signatures.refusal(call, headers);
       if (refused) throw new UnauthorizedException({ statusCode: 401, error: 'SIGNATURE_INVALID', message: refused });
-      let result;
-      try {
-        result = await this.dispatcher.dispatch(participant, call.phase, call);
-      } catch (error) {
-        if (error instanceof BranchRefusal) {
-          throw new HttpException({ statusCode: error.statusCode, error: error.code, message: error.message }, error.statusCode);
-        }
-        if (error instanceof HttpException) throw error;
-        const message = error instanceof Error ? error.message : String(error);
-        const { gid, branchId } = call;
-        this.logger.error({ gid, branchId, participant, phase: call.phase, msg: 'participant call failed', error: message });
-        throw new InternalServerErrorException({ statusCode: 500, error: 'Internal Server Error', message });
-      }
-      switch (result.kind) {
-        case 'unknown-participant':
-          throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `unknown participant "${participant}"` });
-        case 'hanging':
-          throw new ConflictException({
-            statusCode: 409,
-            error: 'BRANCH_CANCELLED',
-            message: `try of ${call.gid}/${call.branchId} arrived after its cancel`,
-          });
+      const answer = await answerCall(participant, call, () => this.dispatcher.dispatch(participant, call.phase, call));
+      switch (answer.kind) {
         case 'done':
-          return { gid: call.gid, branchId: call.branchId, phase: call.phase, outcome: result.outcome, result: result.result };
+          return answer.answer;
+        case 'unknown-participant':
+          throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: answer.message });
+        case 'refused':
+        case 'failed':
+          throw new HttpException(answer.body, answer.statusCode);
       }
     }
   }

@@ -13,10 +13,18 @@ import { ParticipantRegistry } from './participant.registry';
 /** `applied`: the business method ran; `duplicate` and `empty-rollback`: done without running it. */
 export type CallOutcome = 'applied' | 'duplicate' | 'empty-rollback';
 
+/**
+ * `hanging`: a try after its cancel; `not-tried`: a confirm with no try before it, rolled back
+ * whole (see BranchBarrier). Answered by answerOf (participant.answer.ts).
+ */
 export type DispatchResult =
   | { kind: 'done'; outcome: CallOutcome; result: unknown }
   | { kind: 'hanging' }
+  | { kind: 'not-tried' }
   | { kind: 'unknown-participant' };
+
+/** Thrown inside the local transaction to roll a not-tried confirm's barrier row back; never leaves dispatch. */
+class NotTried extends Error {}
 
 @Injectable()
 export class ParticipantDispatcher {
@@ -37,12 +45,17 @@ export class ParticipantDispatcher {
       switch (decision) {
         case 'hanging':
           return { kind: 'hanging' };
+        case 'not-tried':
+          throw new NotTried();
         case 'duplicate':
         case 'empty-rollback':
           return { kind: 'done', outcome: decision, result: null };
         case 'proceed':
           return { kind: 'done', outcome: 'applied', result: (await method(call, manager)) ?? null };
       }
+    }).catch((error: unknown): DispatchResult => {
+      if (error instanceof NotTried) return { kind: 'not-tried' };
+      throw error;
     });
     this.logger.debug({
       gid: call.gid,

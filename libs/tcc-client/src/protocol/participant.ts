@@ -16,3 +16,15 @@ export const TCC_HEADERS = {
   phase: 'x-tcc-phase',
   traceparent: 'traceparent',
 } as const;
+
+/**
+ * Codes a participant built with this library refuses a call with: the `error` of its HTTP answer,
+ * and over gRPC the `tcc-error-code` trailer (FAILED_PRECONDITION, `tcc-http-status` 409).
+ */
+/** A try arrived after the cancel of its branch (no hanging, DESIGN.md §5): refused for good. */
+export const BRANCH_CANCELLED = 'BRANCH_CANCELLED';
+/**
+ * A confirm arrived with no try before it (none recorded, or only the marker an empty rollback
+ * wrote): nothing ran and nothing was written, so the confirm may be sent again.
+ */
+export const BRANCH_NOT_TRIED = 'BRANCH_NOT_TRIED';

@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { ParticipantGrpcServer } from '@tcc/client';
-import { dataSourceOptions, createValidationPipe } from '@tcc/service-kit';
+import { applyHttpServerLimits, dataSourceOptions, createValidationPipe } from '@tcc/service-kit';
 import { AccountServiceModule } from './app.module';
 import { ACCOUNT_MIGRATIONS, ACCOUNT_MIGRATIONS_TABLE } from './account.migrations';
 import { loadAccountConfig, type AccountConfig } from './config/account.config';
@@ -26,6 +26,7 @@ export async function createAccountService(env: Record<string, string | undefine
   });
   app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(createValidationPipe());
+  applyHttpServerLimits(app.getHttpServer(), config.http);
   try {
     await app.listen(config.http.port, config.http.host);
   } catch (error) {

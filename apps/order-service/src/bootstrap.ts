@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, createValidationPipe } from '@tcc/service-kit';
+import { applyHttpServerLimits, dataSourceOptions, createValidationPipe } from '@tcc/service-kit';
 import { OrderServiceModule } from './app.module';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { loadOrderConfig, type OrderConfig } from './config/order.config';
@@ -23,6 +23,7 @@ export async function createOrderService(env: Record<string, string | undefined>
   });
   app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(createValidationPipe());
+  applyHttpServerLimits(app.getHttpServer(), config.http);
   try {
     await app.listen(config.http.port, config.http.host);
   } catch (error) {

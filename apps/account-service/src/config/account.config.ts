@@ -45,6 +45,13 @@ class AccountEnvironment {
   @IsIn(LOG_LEVELS as unknown as string[], { message: `must be one of ${LOG_LEVELS.join(', ')}` })
   ACCOUNT_LOG_LEVEL: LogLevel = 'info';
 
+  /** Time a client has to send its request headers, and its whole request (see applyHttpServerLimits). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  ACCOUNT_HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  ACCOUNT_HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
   @Transform(toInt) @IsInt() @Min(60_000)
   ACCOUNT_BARRIER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -54,7 +61,8 @@ class AccountEnvironment {
 
 export interface AccountConfig {
   db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
-  http: { host: string; port: number };
+  /** headersTimeoutMs, requestTimeoutMs: bounds on receiving a request, not on answering it. */
+  http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number };
   grpc: { host: string; port: number; tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer } };
   logLevel: LogLevel;
   barrierCleanup: Partial<BarrierCleanupSettings>;
@@ -77,6 +85,9 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
   );
   // The participant gRPC server over TLS: ACCOUNT_GRPC_TLS_CERT and _KEY (and _CLIENT_CA to require client certificates).
   const grpcTls = readTlsFiles(env, { ca: 'ACCOUNT_GRPC_TLS_CLIENT_CA', cert: 'ACCOUNT_GRPC_TLS_CERT', key: 'ACCOUNT_GRPC_TLS_KEY' }, problems);
+  if (parsed.ACCOUNT_HTTP_HEADERS_TIMEOUT_MS > parsed.ACCOUNT_HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(`ACCOUNT_HTTP_HEADERS_TIMEOUT_MS (${parsed.ACCOUNT_HTTP_HEADERS_TIMEOUT_MS}) must not exceed ACCOUNT_HTTP_REQUEST_TIMEOUT_MS (${parsed.ACCOUNT_HTTP_REQUEST_TIMEOUT_MS})`);
+  }
   if (grpcTls && (!grpcTls.cert || !grpcTls.key)) problems.push('ACCOUNT_GRPC_TLS_CLIENT_CA needs ACCOUNT_GRPC_TLS_CERT and ACCOUNT_GRPC_TLS_KEY');
   let signingKeys: string[] = [];
   try {
@@ -93,7 +104,12 @@ export function loadAccountConfig(env: Record<string, string | undefined>): Acco
       poolSize: parsed.ACCOUNT_DB_POOL_SIZE,
       migrateOnStart: parsed.ACCOUNT_MIGRATE_ON_START ?? !parsed.ACCOUNT_DB_URL,
     },
-    http: { host: parsed.ACCOUNT_HOST, port: parsed.ACCOUNT_HTTP_PORT },
+    http: {
+      host: parsed.ACCOUNT_HOST,
+      port: parsed.ACCOUNT_HTTP_PORT,
+      headersTimeoutMs: parsed.ACCOUNT_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: parsed.ACCOUNT_HTTP_REQUEST_TIMEOUT_MS,
+    },
     grpc: {
       host: parsed.ACCOUNT_HOST,
       port: parsed.ACCOUNT_GRPC_PORT,

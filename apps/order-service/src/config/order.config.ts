@@ -57,6 +57,13 @@ class OrderEnvironment {
   @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
   ORDER_DECISION_TIMEOUT_MS = 60_000;
 
+  /** Time a client has to send its request headers, and its whole request (see applyHttpServerLimits). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  ORDER_HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  ORDER_HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
   @Transform(toInt) @IsInt() @Min(60_000)
   ORDER_BARRIER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -86,7 +93,8 @@ const READ = ['ORDER_', 'TCC_COORDINATOR_URL', 'TCC_COORDINATOR_TRANSPORT', 'TCC
 
 export interface OrderConfig {
   db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
-  http: { host: string; port: number };
+  /** headersTimeoutMs, requestTimeoutMs: bounds on receiving a request, not on answering it. */
+  http: { host: string; port: number; headersTimeoutMs: number; requestTimeoutMs: number };
   publicUrl: string | undefined;
   logLevel: LogLevel;
   coordinatorUrl: string;
@@ -120,6 +128,9 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
   const problems: string[] = validateSync(parsed).map(
     (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
+  if (parsed.ORDER_HTTP_HEADERS_TIMEOUT_MS > parsed.ORDER_HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push(`ORDER_HTTP_HEADERS_TIMEOUT_MS (${parsed.ORDER_HTTP_HEADERS_TIMEOUT_MS}) must not exceed ORDER_HTTP_REQUEST_TIMEOUT_MS (${parsed.ORDER_HTTP_REQUEST_TIMEOUT_MS})`);
+  }
   // TLS of the calls this service makes (the coordinator, gRPC tries): TCC_TLS_CA, TCC_TLS_CERT, TCC_TLS_KEY.
   const tls = readTlsFiles(env, { ca: 'TCC_TLS_CA', cert: 'TCC_TLS_CERT', key: 'TCC_TLS_KEY' }, problems);
   let signingKeys: string[] = [];
@@ -137,7 +148,7 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
       poolSize: parsed.ORDER_DB_POOL_SIZE,
       migrateOnStart: parsed.ORDER_MIGRATE_ON_START ?? !parsed.ORDER_DB_URL,
     },
-    http: { host: parsed.ORDER_HOST, port: parsed.ORDER_HTTP_PORT },
+    http: { host: parsed.ORDER_HOST, port: parsed.ORDER_HTTP_PORT, headersTimeoutMs: parsed.ORDER_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: parsed.ORDER_HTTP_REQUEST_TIMEOUT_MS },
     publicUrl: parsed.ORDER_PUBLIC_URL,
     logLevel: parsed.ORDER_LOG_LEVEL,
     coordinatorUrl: parsed.TCC_COORDINATOR_URL,

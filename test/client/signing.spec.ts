@@ -1,13 +1,25 @@
 /**
  * Signed participant calls against the account service on MariaDB, over HTTP and gRPC: a forged,
- * an unsigned, a tampered-payload, a stale (replayed later) and a wrong-key confirm and cancel are
- * each refused (401 / UNAUTHENTICATED) and change nothing: balances and barrier rows as before.
+ * an unsigned, a tampered-payload, a stale (replayed later), a future (signed ahead) and a wrong-key
+ * confirm and cancel are each refused (401 / UNAUTHENTICATED) and change nothing: balances and barrier rows as before.
  * The real transaction afterwards commits through the coordinator, which signs its confirms;
  * keys rotate (a participant holding the new and the old key accepts either); bad keys stop
  * start-up naming the variable.
  */
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { BARRIER_TABLE, payloadText, SIGNATURE_HEADERS, signBranchCall, TCC_HEADERS, type BranchPhase, type JsonValue } from '@tcc/client';
+import {
+  BARRIER_TABLE,
+  DEFAULT_SIGNATURE_CLOCK_SKEW_MS,
+  DEFAULT_SIGNATURE_WINDOW_MS,
+  payloadText,
+  SIGNATURE_HEADERS,
+  signBranchCall,
+  TCC_HEADERS,
+  verifyBranchCall,
+  type BranchPhase,
+  type JsonValue,
+} from '@tcc/client';
+import { resolveTccOptions } from '@tcc/client/tcc.options';
 import { participantMethods } from '@tcc/client/grpc/grpc.messages';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
@@ -42,6 +54,7 @@ const ATTEMPTS: Attempt[] = [
     sent: () => ({ accountId: 'x', amount: 999 }),
   },
   { name: 'stale (replayed ten minutes later)', headers: (phase, gid, payload) => sign(NEW_KEY, phase, gid, payload, Date.now() - 10 * 60 * 1000) },
+  { name: 'future (signed four minutes ahead)', headers: (phase, gid, payload) => sign(NEW_KEY, phase, gid, payload, Date.now() + 4 * 60 * 1000) },
   { name: 'wrong key', headers: (phase, gid, payload) => sign(STRANGER_KEY, phase, gid, payload) },
 ];
 
@@ -148,5 +161,41 @@ describe('signed participant calls (account service on MariaDB)', () => {
     expect(() => loadCoordinatorConfig({ TCC_SIGNING_KEYS: 'short' })).toThrow(/TCC_SIGNING_KEYS/);
     expect(() => loadAccountConfig({ TCC_SIGNING_KEYS: `${NEW_KEY},tiny` })).toThrow(/TCC_SIGNING_KEYS/);
     expect(loadCoordinatorConfig({ TCC_SIGNING_KEYS: ` ${NEW_KEY} , ${OLD_KEY} ` }).signingKeys).toEqual([NEW_KEY, OLD_KEY]);
+  });
+});
+
+describe('signature timestamps', () => {
+  const fields = { phase: 'confirm' as const, gid: 'g-1', branchId: 'freeze', payloadText: payloadText({ amount: 1 }) };
+  const now = 1_760_000_000_000;
+  const MINUTE = 60 * 1000;
+  const check = (offsetMs: number, clockSkewMs?: number) => {
+    const headers = signBranchCall(NEW_KEY, fields, now + offsetMs);
+    const signature = headers[SIGNATURE_HEADERS.signature];
+    const timestamp = headers[SIGNATURE_HEADERS.timestamp];
+    return verifyBranchCall([NEW_KEY], fields, signature, timestamp, DEFAULT_SIGNATURE_WINDOW_MS, now, clockSkewMs);
+  };
+
+  it('accepts the whole window into the past but only the clock skew into the future', () => {
+    expect(DEFAULT_SIGNATURE_WINDOW_MS).toBe(5 * MINUTE);
+    expect(DEFAULT_SIGNATURE_CLOCK_SKEW_MS).toBe(30_000);
+    expect(check(4 * MINUTE)).toEqual({ ok: false, reason: 'future' });
+    expect(check(10_000)).toEqual({ ok: true });
+    expect(check(-4 * MINUTE)).toEqual({ ok: true });
+    expect(check(-6 * MINUTE)).toEqual({ ok: false, reason: 'stale' });
+    // The bounds themselves.
+    expect(check(30_000)).toEqual({ ok: true });
+    expect(check(30_001)).toEqual({ ok: false, reason: 'future' });
+    expect(check(-5 * MINUTE)).toEqual({ ok: true });
+    expect(check(-5 * MINUTE - 1)).toEqual({ ok: false, reason: 'stale' });
+    // A wider skew when asked for.
+    expect(check(2 * MINUTE, 3 * MINUTE)).toEqual({ ok: true });
+    expect(check(1, 0)).toEqual({ ok: false, reason: 'future' });
+  });
+
+  it('takes signatureClockSkewMs from the module options: 30 s by default, a non-negative integer', () => {
+    expect(resolveTccOptions({}).signatureClockSkewMs).toBe(30_000);
+    expect(resolveTccOptions({ signatureClockSkewMs: 5_000 }).signatureClockSkewMs).toBe(5_000);
+    expect(() => resolveTccOptions({ signatureClockSkewMs: -1 })).toThrow(/signatureClockSkewMs/);
+    expect(() => resolveTccOptions({ signatureClockSkewMs: 1.5 })).toThrow(/signatureClockSkewMs/);
   });
 });

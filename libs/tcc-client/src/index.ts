@@ -11,7 +11,12 @@ export type { TccModuleOptions, ParticipantGrpcOptions } from './tcc.options';
 
 // Talking to the coordinator.
 export { CoordinatorClient } from './client/coordinator.client';
-export * from './client/coordinator.errors';
+export {
+  CoordinatorAuthError,
+  CoordinatorError,
+  CoordinatorUnavailableError,
+  type CoordinatorAuthCode,
+} from './client/coordinator.errors';
 
 // The initiator.
 export { TccTransactional } from './initiator/tcc-transactional.decorator';
@@ -34,6 +39,7 @@ export type { TlsClientOptions, TlsServerOptions } from './tls/tls.options';
 
 // Signed participant calls (for participants and callers not built with this library too).
 export {
+  DEFAULT_SIGNATURE_CLOCK_SKEW_MS,
   DEFAULT_SIGNATURE_WINDOW_MS,
   SIGNATURE_HEADERS,
   parseSigningKeys,

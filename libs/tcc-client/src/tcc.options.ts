@@ -1,8 +1,8 @@
-/** Settings of TccModule: where the coordinator is, how long calls may take, how this service is reached. */
+/** Settings of TccModule: where the coordinator is and how this service authenticates to it, how long calls may take, how this service is reached. */
 import type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 import { DEFAULT_BARRIER_CLEANUP } from './barrier/barrier-cleanup.job';
 import { DEFAULT_TIMEOUT_MS } from './protocol';
-import { DEFAULT_SIGNATURE_WINDOW_MS, parseSigningKeys } from './signing/branch-signature';
+import { DEFAULT_SIGNATURE_CLOCK_SKEW_MS, DEFAULT_SIGNATURE_WINDOW_MS, parseSigningKeys } from './signing/branch-signature';
 import { checkCa, checkCertificateAndKey, type TlsClientOptions, type TlsServerOptions } from './tls/tls.options';
 
 /** Where this service serves its participants over gRPC (see ParticipantGrpcServer). */
@@ -25,6 +25,13 @@ export interface TccModuleOptions {
   transport?: 'http' | 'grpc';
   /** Base URL of the coordinator's HTTP API. Default `http://127.0.0.1:7070`. */
   coordinatorUrl?: string;
+  /**
+   * This service's API key at the coordinator (the secret of its entry in the coordinator's
+   * TCC_API_KEYS), sent with every coordinator call as `Authorization: Bearer <apiKey>` (HTTP) or
+   * the `authorization` metadata of the same value (gRPC). A coordinator that refuses it answers
+   * 401 / 403, thrown as CoordinatorAuthError and never retried. Unset: calls carry no key. Never logged.
+   */
+  apiKey?: string;
   /** `host:port` of the coordinator's gRPC API, used with `transport: 'grpc'`. Default `127.0.0.1:7071`. */
   coordinatorGrpcAddress?: string;
   /**
@@ -59,8 +66,14 @@ export interface TccModuleOptions {
    * checked (a warning says so at start).
    */
   signingKeys?: string[];
-  /** How far a signature's timestamp may be from this clock. Default 300000 ms. */
+  /** How old a signature's timestamp may be by this clock. Default 300000 ms. */
   signatureWindowMs?: number;
+  /**
+   * How far a signature's timestamp may be ahead of this clock (the signer's clock running fast).
+   * Further ahead is refused (`future`), so a call signed in advance cannot be held back and
+   * replayed for longer than the window. Default 30000 ms.
+   */
+  signatureClockSkewMs?: number;
   /**
    * TLS of the calls this service makes: to an https:// coordinatorUrl, to HTTPS participants,
    * and over gRPC (with it, every gRPC channel this service opens uses TLS). `ca` replaces the
@@ -72,6 +85,7 @@ export interface TccModuleOptions {
 export interface ResolvedTccOptions {
   transport: 'http' | 'grpc';
   coordinatorUrl: string;
+  apiKey: string | undefined;
   coordinatorGrpcAddress: string;
   grpc: { port: number; host: string; publicAddress: string | undefined; tls: TlsServerOptions | undefined } | undefined;
   requestTimeoutMs: number;
@@ -84,6 +98,7 @@ export interface ResolvedTccOptions {
   serviceName: string | undefined;
   signingKeys: string[];
   signatureWindowMs: number;
+  signatureClockSkewMs: number;
   tls: TlsClientOptions | undefined;
 }
 
@@ -103,6 +118,20 @@ function grpcAddress(option: string, value: string): string {
   return value;
 }
 
+/** A bearer token: non-empty, no whitespace. The message never shows the value. */
+function apiKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\S+$/.test(value)) {
+    throw new Error('tcc: apiKey must be a non-empty string without whitespace (the secret of this client in the coordinator\'s TCC_API_KEYS)');
+  }
+  return value;
+}
+
+function nonNegativeInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new Error(`tcc: ${option} must be a non-negative integer of milliseconds, not ${String(value)}`);
+  return value;
+}
+
 export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions {
   const trim = (url: string): string => url.replace(/\/+$/, '');
   const transport = options.transport ?? 'http';
@@ -117,9 +146,10 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
   }
   checkCa('tcc: tls.ca', options.tls?.ca);
   checkCertificateAndKey('tcc: tls', options.tls?.cert, options.tls?.key);
-  return {
+  const resolved: ResolvedTccOptions = {
     transport,
     coordinatorUrl: trim(options.coordinatorUrl ?? DEFAULT_COORDINATOR_URL),
+    apiKey: apiKey(options.apiKey),
     coordinatorGrpcAddress: grpcAddress('coordinatorGrpcAddress', options.coordinatorGrpcAddress ?? DEFAULT_COORDINATOR_GRPC_ADDRESS),
     grpc: grpc && {
       port: grpc.port,
@@ -137,6 +167,10 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
     serviceName: options.serviceName,
     signingKeys: parseSigningKeys((options.signingKeys ?? []).join(','), 'tcc: signingKeys'),
     signatureWindowMs: options.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS,
+    signatureClockSkewMs: nonNegativeInteger('signatureClockSkewMs', options.signatureClockSkewMs ?? DEFAULT_SIGNATURE_CLOCK_SKEW_MS),
     tls: options.tls,
   };
+  // Kept out of JSON.stringify and util.inspect, so logging the options never shows the secret.
+  Object.defineProperty(resolved, 'apiKey', { enumerable: false });
+  return resolved;
 }

@@ -1,8 +1,10 @@
 /**
  * The coordinator's gRPC API (DESIGN.md §4, tcc.v1.Coordinator) on one pooled channel to
  * `coordinatorGrpcAddress`, with the same deadlines, retries and typed errors as over HTTP (see
- * CoordinatorClient). JSON fields travel as text; an error status becomes a CoordinatorError whose
- * body is rebuilt from the status details and the `tcc-fields` / `tcc-status` trailers.
+ * CoordinatorClient), each call carrying the apiKey in the `authorization` metadata (`Bearer <apiKey>`)
+ * when one is set. JSON fields travel as text; an error status becomes a CoordinatorError (401 /
+ * 403: CoordinatorAuthError) whose body is rebuilt from the status details and the `tcc-fields` /
+ * `tcc-status` trailers.
  */
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type {
@@ -26,7 +28,8 @@ import { grpcJs } from '../grpc/grpc.runtime';
 import { coordinatorMethods, type CoordinatorMethods, type TransactionReplyMsg } from '../grpc/grpc.messages';
 import { grpcStatusName, httpStatusOf, isServiceError, isUnanswered, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinator.client';
-import { CoordinatorError } from './coordinator.errors';
+import { AUTHORIZATION, bearer } from './coordinator.auth';
+import { coordinatorError } from './coordinator.errors';
 import type { ResolvedTccOptions } from '../tcc.options';
 
 function jsonText(value: JsonValue | undefined): string | undefined {
@@ -117,6 +120,7 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
     return withRetries(operation, attempts, async () => {
       const metadata = new (grpcJs().Metadata)();
       if (traceparent) metadata.set(TCC_HEADERS.traceparent, traceparent);
+      if (this.options.apiKey) metadata.set(AUTHORIZATION, bearer(this.options.apiKey));
       try {
         return await this.channels.unary(this.options.coordinatorGrpcAddress, method, request, metadata, timeoutMs);
       } catch (error) {
@@ -131,7 +135,7 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
             ...(fields ? { fields: fields.split(',') } : {}),
             ...(status ? { status: status as GlobalStatus } : {}),
           };
-          throw new CoordinatorError(statusCode, body, operation, error.code);
+          throw coordinatorError(statusCode, body, operation, error.code);
         }
         throw error;
       }

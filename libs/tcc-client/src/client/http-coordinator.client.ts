@@ -1,4 +1,7 @@
-/** The coordinator's HTTP API v1 (DESIGN.md §3) over keep-alive connections (see CoordinatorClient). */
+/**
+ * The coordinator's HTTP API v1 (DESIGN.md §3) over keep-alive connections (see CoordinatorClient),
+ * each call authenticated with the apiKey as `Authorization: Bearer <apiKey>` when one is set.
+ */
 import type {
   BeginRequest,
   BeginResponse,
@@ -13,7 +16,8 @@ import type {
 } from '../protocol';
 import { TCC_HEADERS } from '../protocol';
 import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinator.client';
-import { CoordinatorError } from './coordinator.errors';
+import { AUTHORIZATION, bearer } from './coordinator.auth';
+import { coordinatorError } from './coordinator.errors';
 import type { HttpTransport } from './http.transport';
 import type { ResolvedTccOptions } from '../tcc.options';
 
@@ -65,10 +69,11 @@ export class HttpCoordinatorClient extends CoordinatorClient {
     traceparent?: string,
   ): Promise<T> {
     const headers: Record<string, string> = traceparent ? { [TCC_HEADERS.traceparent]: traceparent } : {};
+    if (this.options.apiKey) headers[AUTHORIZATION] = bearer(this.options.apiKey);
     return withRetries(operation, attempts, async () => {
       const answer = await this.http.send(method, this.options.coordinatorUrl + path, timeoutMs, body, headers);
       if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body as T;
-      if (answer.statusCode < 500) throw new CoordinatorError(answer.statusCode, toErrorBody(answer.statusCode, answer.body), operation);
+      if (answer.statusCode < 500) throw coordinatorError(answer.statusCode, toErrorBody(answer.statusCode, answer.body), operation);
       throw new Error(`HTTP ${answer.statusCode}`);
     });
   }

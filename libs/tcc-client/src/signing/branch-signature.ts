@@ -16,8 +16,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { BranchPhase, JsonValue } from '../protocol';
 
 export const SIGNATURE_HEADERS = { signature: 'x-tcc-signature', timestamp: 'x-tcc-timestamp' } as const;
-/** How far a signature's timestamp may be from the participant's clock, by default. */
+/** How old a signature's timestamp may be by the participant's clock, by default. */
 export const DEFAULT_SIGNATURE_WINDOW_MS = 5 * 60 * 1000;
+/**
+ * How far a signature's timestamp may be ahead of the participant's clock, by default: clocks of
+ * hosts kept by NTP differ by far less, and a call signed further ahead could otherwise be replayed
+ * for that much longer than the window.
+ */
+export const DEFAULT_SIGNATURE_CLOCK_SKEW_MS = 30 * 1000;
 
 export interface SignedFields {
   phase: BranchPhase;
@@ -45,9 +51,14 @@ export function signBranchCall(key: string, fields: SignedFields, now = Date.now
   return { [SIGNATURE_HEADERS.timestamp]: timestamp, [SIGNATURE_HEADERS.signature]: `v1=${mac(key, fields, timestamp).toString('hex')}` };
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' };
+/** `stale`: signed longer than the window ago; `future`: signed further ahead than the clock skew allows. */
+export type SignatureCheck = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'future' | 'mismatch' };
 
-/** Checks a call's signature against every key; `now` and `windowMs` bound how old (or new) it may be. */
+/**
+ * Checks a call's signature against every key. Its timestamp may be up to `windowMs` behind `now`
+ * and up to `clockSkewMs` ahead of it (the signer's clock running fast), not the whole window both
+ * ways.
+ */
 export function verifyBranchCall(
   keys: readonly string[],
   fields: SignedFields,
@@ -55,11 +66,14 @@ export function verifyBranchCall(
   timestamp: string | undefined,
   windowMs: number,
   now = Date.now(),
+  clockSkewMs = DEFAULT_SIGNATURE_CLOCK_SKEW_MS,
 ): SignatureCheck {
   if (!signature || !timestamp) return { ok: false, reason: 'missing' };
   const match = /^v1=([0-9a-f]{64})$/.exec(signature);
   if (!match || !/^\d{1,16}$/.test(timestamp)) return { ok: false, reason: 'malformed' };
-  if (Math.abs(now - Number(timestamp)) > windowMs) return { ok: false, reason: 'stale' };
+  const age = now - Number(timestamp);
+  if (age > windowMs) return { ok: false, reason: 'stale' };
+  if (-age > clockSkewMs) return { ok: false, reason: 'future' };
   const given = Buffer.from(match[1], 'hex');
   for (const key of keys) {
     if (timingSafeEqual(mac(key, fields, timestamp), given)) return { ok: true };

@@ -41,9 +41,11 @@ export class SignatureVerifier implements OnApplicationBootstrap {
       headers[SIGNATURE_HEADERS.signature],
       headers[SIGNATURE_HEADERS.timestamp],
       this.options.signatureWindowMs,
+      Date.now(),
+      this.options.signatureClockSkewMs,
     );
     if (check.ok) return undefined;
-    const reason = `${check.reason} signature`;
+    const reason = check.reason === 'future' ? 'signature timestamp ahead of this clock' : `${check.reason} signature`;
     if (!this.loggedGids.has(call.gid)) {
       if (this.loggedGids.size >= LOGGED_GIDS_MAX) this.loggedGids.clear();
       this.loggedGids.add(call.gid);

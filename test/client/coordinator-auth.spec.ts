@@ -16,6 +16,7 @@ import { HttpTransport } from '@tcc/client/client/http.transport';
 import { GrpcChannels } from '@tcc/client/grpc/grpc.channels';
 import { coordinatorMethods } from '@tcc/client/grpc/grpc.messages';
 import { resolveTccOptions } from '@tcc/client/tcc.options';
+import { loadOrderConfig } from '../../apps/order-service/src/config/order.config';
 
 const KEY = 'orders-key-0123456789abcdef0123';
 /** The gid of a transaction that belongs to another client: answered 403 with the right key. */
@@ -183,6 +184,13 @@ describe('coordinator API key', () => {
         }
       })();
       expect(error?.message).not.toContain('hunter2');
+    });
+
+    it('is read by the order service from TCC_API_KEY: optional, validated, its value never in the message', () => {
+      expect(loadOrderConfig({}).apiKey).toBeUndefined();
+      expect(loadOrderConfig({ TCC_API_KEY: ` ${KEY} ` }).apiKey).toBe(KEY);
+      expect(() => loadOrderConfig({ TCC_API_KEY: 'hunter2 x' })).toThrow(/TCC_API_KEY=\(hidden\): must be this service's API key/);
+      expect(() => loadOrderConfig({ TCC_API_KEY: 'hunter2 x' })).not.toThrow(/hunter2/);
     });
   });
 });

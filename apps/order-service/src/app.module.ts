@@ -34,6 +34,7 @@ export class OrderServiceModule {
           transport: config.coordinatorTransport,
           coordinatorUrl: config.coordinatorUrl,
           coordinatorGrpcAddress: config.coordinatorGrpcAddress,
+          apiKey: config.apiKey,
           selfUrl: config.publicUrl,
           requestTimeoutMs: config.requestTimeoutMs,
           decisionTimeoutMs: config.decisionTimeoutMs,

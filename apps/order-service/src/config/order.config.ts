@@ -79,6 +79,10 @@ class OrderEnvironment {
   @Matches(GRPC_ADDRESS, { message: 'must be the host:port of the coordinator\'s gRPC API' })
   TCC_COORDINATOR_GRPC_ADDRESS = '127.0.0.1:7071';
 
+  /** This service's secret in the coordinator's TCC_API_KEYS. Unset: calls carry no key. */
+  @IsOptional() @IsString() @Matches(/^\S+$/, { message: 'must be this service\'s API key at the coordinator, without whitespace' })
+  TCC_API_KEY?: string;
+
   @Matches(HTTP_URL, { message: 'must be an http:// or https:// base URL of the account service' })
   ACCOUNT_SERVICE_URL = 'http://127.0.0.1:7080';
 
@@ -89,7 +93,10 @@ class OrderEnvironment {
   ACCOUNT_SERVICE_GRPC_ADDRESS = '127.0.0.1:7081';
 }
 
-const READ = ['ORDER_', 'TCC_COORDINATOR_URL', 'TCC_COORDINATOR_TRANSPORT', 'TCC_COORDINATOR_GRPC_ADDRESS', 'ACCOUNT_SERVICE_URL', 'ACCOUNT_BRANCH_PROTOCOL', 'ACCOUNT_SERVICE_GRPC_ADDRESS'];
+const READ = ['ORDER_', 'TCC_API_KEY', 'TCC_COORDINATOR_URL', 'TCC_COORDINATOR_TRANSPORT', 'TCC_COORDINATOR_GRPC_ADDRESS', 'ACCOUNT_SERVICE_URL', 'ACCOUNT_BRANCH_PROTOCOL', 'ACCOUNT_SERVICE_GRPC_ADDRESS'];
+
+/** Settings whose value a message never shows. */
+const SECRETS = new Set(['TCC_API_KEY']);
 
 export interface OrderConfig {
   db: { url: string | undefined; sqlitePath: string; poolSize: number; migrateOnStart: boolean };
@@ -101,6 +108,8 @@ export interface OrderConfig {
   /** How the initiator talks to the coordinator. */
   coordinatorTransport: Transport;
   coordinatorGrpcAddress: string;
+  /** TCC_API_KEY: sent with every coordinator call (see TccModuleOptions.apiKey). */
+  apiKey: string | undefined;
   accountServiceUrl: string;
   /** How the account-freeze branch is called: over HTTP at accountServiceUrl, or gRPC at accountServiceGrpcAddress. */
   accountBranchProtocol: Transport;
@@ -126,7 +135,7 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
   }
   const parsed = plainToInstance(OrderEnvironment, present);
   const problems: string[] = validateSync(parsed).map(
-    (e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+    (e) => `${e.property}=${SECRETS.has(e.property) ? '(hidden)' : JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
   );
   if (parsed.ORDER_HTTP_HEADERS_TIMEOUT_MS > parsed.ORDER_HTTP_REQUEST_TIMEOUT_MS) {
     problems.push(`ORDER_HTTP_HEADERS_TIMEOUT_MS (${parsed.ORDER_HTTP_HEADERS_TIMEOUT_MS}) must not exceed ORDER_HTTP_REQUEST_TIMEOUT_MS (${parsed.ORDER_HTTP_REQUEST_TIMEOUT_MS})`);
@@ -154,6 +163,7 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
     coordinatorUrl: parsed.TCC_COORDINATOR_URL,
     coordinatorTransport: parsed.TCC_COORDINATOR_TRANSPORT,
     coordinatorGrpcAddress: parsed.TCC_COORDINATOR_GRPC_ADDRESS,
+    apiKey: parsed.TCC_API_KEY,
     accountServiceUrl: parsed.ACCOUNT_SERVICE_URL,
     accountBranchProtocol: parsed.ACCOUNT_BRANCH_PROTOCOL,
     accountServiceGrpcAddress: parsed.ACCOUNT_SERVICE_GRPC_ADDRESS,

@@ -3,10 +3,12 @@ import { CreateTransactions1732300000000 } from './1732300000000-create-transact
 import { LeasesAttentionCoordination1732400000000 } from './1732400000000-leases-attention-coordination';
 import { AuditAndFailures1732500000000 } from './1732500000000-audit-and-failures';
 import { Traceparent1732600000000 } from './1732600000000-traceparent';
+import { ClientAndAttentionReason1732700000000 } from './1732700000000-client-and-attention-reason';
 
 export const coordinatorMigrations = [
   CreateTransactions1732300000000,
   LeasesAttentionCoordination1732400000000,
   AuditAndFailures1732500000000,
   Traceparent1732600000000,
+  ClientAndAttentionReason1732700000000,
 ];

@@ -44,6 +44,7 @@ import { createCoordinator } from './support/coordinator';
 import { Http } from './support/http';
 import { FAST_COORDINATOR } from './support/stack';
 import { eventually } from '../support/wait';
+import { bearer } from '../support/api-keys';
 
 const calls: string[] = [];
 const ROLE = 'test:role';
@@ -180,7 +181,7 @@ describe('decorators against a real coordinator', () => {
   const http = new Http();
 
   const transaction = async (gid: string): Promise<TransactionView> =>
-    (await http.get<TransactionView>(`${coordinator.url}/v1/transactions/${gid}`)).body;
+    (await http.get<TransactionView>(`${coordinator.url}/v1/transactions/${gid}`, bearer())).body;
   /** The transaction once phase two has finished: rollbacks are not awaited by the initiator. */
   const finished = (gid: string): Promise<TransactionView> =>
     eventually(

@@ -12,6 +12,7 @@ import { Answer, Http } from './support/http';
 import { startStack, type Stack } from './support/stack';
 
 import type { StoreKind } from './support/stack';
+import { bearer } from '../support/api-keys';
 
 /** Reads under the service's own SQLite queue, so it never sees a transaction half done. */
 function sqliteQuery(dataSource: DataSource): { query(sql: string): Promise<RowDataPacket[]> } {
@@ -111,7 +112,7 @@ describe.each([
     // Convergence: every transaction finished, no order pending, nothing frozen.
     const views = await eventually(async () => {
       const all = await Promise.all(
-        answers.map((a) => http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(a.body.gid)}`)),
+        answers.map((a) => http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(a.body.gid)}`, bearer())),
       );
       return all.every((v) => v.body.status === 'COMMITTED' || v.body.status === 'ROLLED_BACK') ? all.map((v) => v.body) : undefined;
     }, 'every transaction to finish');

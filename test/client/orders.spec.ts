@@ -6,6 +6,7 @@ import type { TransactionView } from '@tcc/client';
 import { randomId } from './support/databases';
 import { Http } from './support/http';
 import { startStack, type Stack } from './support/stack';
+import { bearer } from '../support/api-keys';
 
 describe('orders paid from accounts (coordinator, account and order services on SQLite)', () => {
   let stack: Stack;
@@ -30,14 +31,14 @@ describe('orders paid from accounts (coordinator, account and order services on 
     const paidOrder = await http.get(`${stack.order.url}/orders/${String(paid.body.id)}`);
     expect(paidOrder.body).toEqual({ id: paid.body.id, accountId: account, amount: 2_500, status: 'PAID', gid: paid.body.gid });
     expect((await http.get(`${stack.account.url}/accounts/${account}`)).body).toEqual({ id: account, balance: 7_500, frozen: 0, available: 7_500 });
-    expect((await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(paid.body.gid)}`)).body.status).toBe('COMMITTED');
+    expect((await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(paid.body.gid)}`, bearer())).body.status).toBe('COMMITTED');
 
     const refused = await http.post(`${stack.order.url}/orders`, { accountId: account, amount: 9_000 });
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ id: expect.any(String), status: 'CANCELLED', reason: 'INSUFFICIENT_FUNDS' });
     const refusedOrder = await http.get(`${stack.order.url}/orders/${String(refused.body.id)}`);
     expect(refusedOrder.body).toMatchObject({ status: 'CANCELLED', amount: 9_000 });
-    expect((await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(refused.body.gid)}`)).body.status).toBe('ROLLED_BACK');
+    expect((await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(refused.body.gid)}`, bearer())).body.status).toBe('ROLLED_BACK');
     expect((await http.get(`${stack.account.url}/accounts/${account}`)).body).toEqual({ id: account, balance: 7_500, frozen: 0, available: 7_500 });
 
     const nobody = await http.post(`${stack.order.url}/orders`, { accountId: 'no-such-account', amount: 1 });

@@ -15,6 +15,7 @@ import { startStack, type Stack } from '../client/support/stack';
 import { startFaultyGrpcProxy, type FaultyGrpcProxy } from './support/faulty-grpc.proxy';
 import { coordinatorTlsEnv, makePki, type Pki } from '../support/pki';
 import { rmSync } from 'node:fs';
+import { bearer } from '../support/api-keys';
 
 const ACCOUNTS = 10;
 const ORDERS = 200;
@@ -125,7 +126,7 @@ describe(`money over gRPC: ${ORDERS} concurrent orders over ${ACCOUNTS} accounts
 
     const views = await eventually(async () => {
       const all = await Promise.all(
-        answers.map((a) => http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(a.body.gid)}`)),
+        answers.map((a) => http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(a.body.gid)}`, bearer())),
       );
       return all.every((v) => v.body.status === 'COMMITTED' || v.body.status === 'ROLLED_BACK') ? all.map((v) => v.body) : undefined;
     }, 'every transaction to finish');

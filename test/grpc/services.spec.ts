@@ -12,6 +12,7 @@ import { loadOrderConfig } from '../../apps/order-service/src/config/order.confi
 import { randomId } from '../client/support/databases';
 import { Http } from '../client/support/http';
 import { startStack, type Stack } from '../client/support/stack';
+import { bearer } from '../support/api-keys';
 
 interface BranchAnswer {
   code: GrpcStatus;
@@ -96,7 +97,7 @@ describe('account and order services over gRPC (MariaDB)', () => {
     const id = await account(1_000);
     const paid = await http.post(`${stack.order.url}/orders`, { accountId: id, amount: 300 });
     expect(paid).toMatchObject({ status: 201, body: { status: 'PAID' } });
-    const view = (await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(paid.body.gid)}`)).body;
+    const view = (await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(paid.body.gid)}`, bearer())).body;
     expect(view.status).toBe('COMMITTED');
     const branches = Object.fromEntries(view.branches.map((b) => [b.branchId, b]));
     expect(branches['account-freeze']).toMatchObject({ protocol: 'grpc', status: 'CONFIRMED', attempts: 1 });
@@ -108,7 +109,7 @@ describe('account and order services over gRPC (MariaDB)', () => {
     const nobody = await http.post(`${stack.order.url}/orders`, { accountId: `none-${randomId(4)}`, amount: 5 });
     expect(nobody).toMatchObject({ status: 409, body: { status: 'CANCELLED', reason: 'ACCOUNT_NOT_FOUND' } });
     for (const refused of [poor, nobody]) {
-      const rolledBack = (await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(refused.body.gid)}`)).body;
+      const rolledBack = (await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(refused.body.gid)}`, bearer())).body;
       expect(rolledBack.status).toBe('ROLLED_BACK');
       for (const branch of rolledBack.branches) expect(branch.status).toBe('CANCELLED');
     }

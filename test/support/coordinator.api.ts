@@ -15,6 +15,7 @@ import type {
   TransactionView,
 } from '@tcc/client';
 import { eventually } from './wait';
+import { TEST_API_KEY } from './api-keys';
 
 export interface HttpResult<T> {
   status: number;
@@ -35,6 +36,8 @@ export interface RawRequest {
   raw?: string | Buffer;
   contentType?: string;
   timeoutMs?: number;
+  /** Extra headers; `authorization` here replaces the client's own. */
+  headers?: Record<string, string>;
 }
 
 type Body = Record<string, unknown>;
@@ -42,7 +45,11 @@ type Body = Record<string, unknown>;
 export class CoordinatorApi {
   private readonly agent = new Agent({ connections: 512, pipelining: 1, keepAliveTimeout: 4_000 });
 
-  constructor(public baseUrl: string) {}
+  /** `apiKey`: sent as `Authorization: Bearer` on every request (the test key unless told; null sends none). */
+  constructor(
+    public baseUrl: string,
+    public apiKey: string | null = TEST_API_KEY,
+  ) {}
 
   begin(body: BeginRequest | Body = {}): Promise<HttpResult<BeginResponse>> {
     return this.send({ method: 'POST', path: '/v1/transactions', json: body });
@@ -89,6 +96,8 @@ export class CoordinatorApi {
 
   async send<T>(req: RawRequest): Promise<HttpResult<T>> {
     const headers: Record<string, string> = {};
+    if (this.apiKey !== null) headers.authorization = `Bearer ${this.apiKey}`;
+    Object.assign(headers, req.headers);
     let body: string | Buffer | undefined;
     if (req.raw !== undefined) {
       body = req.raw;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { CoordinatorApi } from './coordinator.api';
 import { createTestDatabase, testEngine, type ServerEngine, type TestDatabase } from './test.database';
+import { TEST_API_KEYS } from './api-keys';
 
 export type StoreKind = ServerEngine | 'sqlite';
 
@@ -53,10 +54,14 @@ export const TEST_DEFAULTS: Env = {
   TCC_GRPC_PORT: '0',
   TCC_MIGRATE_ON_START: 'true',
   TCC_LOG_LEVEL: 'warn',
+  // Client authentication on, as in production: CoordinatorApi sends the test key.
+  TCC_API_KEYS: TEST_API_KEYS,
 };
 
 export interface RunningCoordinator {
   url: string;
+  /** `host:port` of its gRPC API. */
+  grpcAddress: string;
   api: CoordinatorApi;
   close(): Promise<void>;
 }
@@ -68,6 +73,7 @@ export async function startCoordinator(store: TestStore, env: Env = {}): Promise
   let closed = false;
   return {
     url: coordinator.url,
+    grpcAddress: coordinator.grpcAddress,
     api,
     async close() {
       if (closed) return;

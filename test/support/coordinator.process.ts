@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { request } from 'undici';
 import { eventually } from './wait';
+import { TEST_API_KEYS } from './api-keys';
 
 export const COORDINATOR_MAIN = resolve(__dirname, '../../dist/apps/coordinator/main.js');
 
@@ -112,7 +113,8 @@ export class CoordinatorProcess {
     assertBuilt();
     this.starts++;
     const child = spawn(process.execPath, [COORDINATOR_MAIN], {
-      env: childEnv({ TCC_HTTP_PORT: '0', TCC_GRPC_PORT: '0', ...this.env }),
+      // Client authentication on unless a spec says otherwise (TCC_API_KEYS: '' turns it off).
+      env: childEnv({ TCC_HTTP_PORT: '0', TCC_GRPC_PORT: '0', TCC_API_KEYS: TEST_API_KEYS, ...this.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

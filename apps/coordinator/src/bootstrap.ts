@@ -29,7 +29,14 @@ const BODY_OVERHEAD_BYTES = 64 * 1024;
 export async function createCoordinator(env: Record<string, string | undefined> = process.env): Promise<RunningCoordinator> {
   const config = loadCoordinatorConfig(env);
   // maxParamLength: a gid may be 128 characters; a longer one must reach the gid check (400), not Fastify's 414.
-  const adapter = new FastifyAdapter({ bodyLimit: config.maxPayloadBytes + BODY_OVERHEAD_BYTES, keepAliveTimeout: 65_000, routerOptions: { maxParamLength: 1024 } });
+  const tls = config.http.tls;
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.maxPayloadBytes + BODY_OVERHEAD_BYTES,
+    keepAliveTimeout: 65_000,
+    routerOptions: { maxParamLength: 1024 },
+    // HTTPS; with a client CA, only clients whose certificates chain to it complete the handshake.
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) } } : {}),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     abortOnError: false,
@@ -85,7 +92,7 @@ export async function createCoordinator(env: Record<string, string | undefined> 
     await app.get(RecoveryScheduler).drainAndRelease();
     await app.close();
   };
-  return { app, config, url: `http://${host}:${port}`, grpcAddress: `${host}:${grpcPort}`, close };
+  return { app, config, url: `${tls ? 'https' : 'http'}://${host}:${port}`, grpcAddress: `${host}:${grpcPort}`, close };
 }
 
 /** A port nobody listens on now, for `TCC_GRPC_PORT=0` (the gRPC server does not report the one it bound). */

@@ -13,8 +13,8 @@ export class Http {
     return this.send<T>('POST', url, json, headers);
   }
 
-  async get<T = Record<string, unknown>>(url: string): Promise<Answer<T>> {
-    return this.send<T>('GET', url);
+  async get<T = Record<string, unknown>>(url: string, headers: Record<string, string> = {}): Promise<Answer<T>> {
+    return this.send<T>('GET', url, undefined, headers);
   }
 
   async send<T>(method: 'GET' | 'POST', url: string, json?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {

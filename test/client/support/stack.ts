@@ -9,6 +9,7 @@ import { createCoordinator } from './coordinator';
 import type { RunningAccountService } from '../../../apps/account-service/src/bootstrap';
 import type { RunningOrderService } from '../../../apps/order-service/src/bootstrap';
 import { createDatabase, type TestDatabase } from './databases';
+import { TEST_API_KEY, TEST_API_KEYS } from '../../support/api-keys';
 import { startAccountService, startOrderService, type Env } from './services';
 
 /** Where the services keep their data; with `postgres` the coordinator stays on MariaDB (its store is MySQL or SQLite). */
@@ -43,6 +44,7 @@ export const FAST_COORDINATOR: Env = {
   TCC_GRPC_PORT: '0',
   TCC_MIGRATE_ON_START: 'true',
   TCC_LOG_LEVEL: 'error',
+  TCC_API_KEYS: TEST_API_KEYS,
   TCC_RETRY_BASE_MS: '20',
   TCC_RETRY_MAX_MS: '200',
   TCC_SCAN_INTERVAL_MS: '100',
@@ -81,6 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const accountGrpcAddress = options.accountGrpcAddressFor ? await options.accountGrpcAddressFor(account) : account.grpcAddress;
     const order = await startOrderService({
       TCC_COORDINATOR_URL: coordinator.url,
+      TCC_API_KEY: TEST_API_KEY,
       TCC_COORDINATOR_GRPC_ADDRESS: coordinator.grpcAddress,
       ACCOUNT_SERVICE_URL: accountUrl,
       ACCOUNT_SERVICE_GRPC_ADDRESS: accountGrpcAddress,

@@ -3,6 +3,7 @@
  * the status code, details and tcc trailers (or the reply) instead of throwing, so tests assert
  * on both, as test/support/coordinator.api.ts does over HTTP.
  */
+import { TEST_API_KEY } from '../../support/api-keys';
 import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import {
@@ -33,7 +34,11 @@ export class GrpcCoordinatorApi {
   private readonly client: Client;
   private readonly methods = coordinatorMethods();
 
-  constructor(readonly address: string) {
+  /** `apiKey`: sent as metadata `authorization: Bearer <key>` on every call (the test key unless told; null sends none). */
+  constructor(
+    readonly address: string,
+    readonly apiKey: string | null = TEST_API_KEY,
+  ) {
     this.client = new Client(address, credentials.createInsecure());
   }
 
@@ -41,20 +46,20 @@ export class GrpcCoordinatorApi {
     return this.call(this.methods.Begin, msg as BeginMsg, metadata);
   }
 
-  register(msg: Partial<RegisterBranchMsg>): Promise<GrpcResult<RegisterBranchReplyMsg>> {
-    return this.call(this.methods.RegisterBranch, msg as RegisterBranchMsg);
+  register(msg: Partial<RegisterBranchMsg>, metadata?: Record<string, string>): Promise<GrpcResult<RegisterBranchReplyMsg>> {
+    return this.call(this.methods.RegisterBranch, msg as RegisterBranchMsg, metadata);
   }
 
   commit(msg: Partial<CommitMsg>, metadata?: Record<string, string>): Promise<GrpcResult<DecisionReplyMsg>> {
     return this.call(this.methods.Commit, msg as CommitMsg, metadata);
   }
 
-  rollback(msg: Partial<RollbackMsg>): Promise<GrpcResult<DecisionReplyMsg>> {
-    return this.call(this.methods.Rollback, msg as RollbackMsg);
+  rollback(msg: Partial<RollbackMsg>, metadata?: Record<string, string>): Promise<GrpcResult<DecisionReplyMsg>> {
+    return this.call(this.methods.Rollback, msg as RollbackMsg, metadata);
   }
 
-  get(gid: string): Promise<GrpcResult<TransactionReplyMsg>> {
-    return this.call(this.methods.GetTransaction, { gid });
+  get(gid: string, metadata?: Record<string, string>): Promise<GrpcResult<TransactionReplyMsg>> {
+    return this.call(this.methods.GetTransaction, { gid }, metadata);
   }
 
   /** GetTransaction, failing unless it answers OK. */
@@ -70,6 +75,7 @@ export class GrpcCoordinatorApi {
 
   private call<Req, Res>(method: MethodDefinition<Req, Res>, request: Req, headers: Record<string, string> = {}): Promise<GrpcResult<Res>> {
     const metadata = new Metadata();
+    if (this.apiKey !== null) metadata.set('authorization', `Bearer ${this.apiKey}`);
     for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
     return new Promise((resolve) => {
       this.client.makeUnaryRequest(

@@ -22,6 +22,10 @@ export interface AdminTransactionSummary {
   expiresAt: string;
   decidedAt: string | null;
   attentionAt: string | null;
+  attentionReason: string | null;
+  /** The API client that began it (null: begun before clients were recorded). */
+  client: string | null;
+  /** The replica holding its lease. */
   owner: string | null;
   nextAttemptAt: string | null;
   rounds: number;
@@ -48,6 +52,8 @@ export interface AdminTransactionDetail extends TransactionView {
   reason: string | null;
   decidedAt: string | null;
   attentionAt: string | null;
+  attentionReason: string | null;
+  client: string | null;
   owner: string | null;
   nextAttemptAt: string | null;
   rounds: number;
@@ -76,6 +82,7 @@ export class AdminController {
     const rows = await this.queries.listTransactions({
       status: q.status,
       participant: q.participant,
+      client: q.client,
       attention: q.attention,
       createdFrom: q.createdFrom ? Date.parse(q.createdFrom) : undefined,
       createdTo: q.createdTo ? Date.parse(q.createdTo) : undefined,
@@ -92,6 +99,8 @@ export class AdminController {
         expiresAt: new Date(t.expiresAt).toISOString(),
         decidedAt: isoOrNull(t.decidedAt),
         attentionAt: isoOrNull(t.attentionAt),
+        attentionReason: t.attentionReason,
+        client: t.client,
         owner: t.owner,
         nextAttemptAt: isoOrNull(t.nextAttemptAt),
         rounds: t.rounds,
@@ -115,6 +124,8 @@ export class AdminController {
       reason: tx.reason,
       decidedAt: isoOrNull(tx.decidedAt),
       attentionAt: isoOrNull(tx.attentionAt),
+      attentionReason: tx.attentionReason,
+      client: tx.client,
       owner: tx.owner,
       nextAttemptAt: isoOrNull(tx.nextAttemptAt),
       rounds: tx.rounds,

@@ -18,6 +18,12 @@ export class ListTransactionsDto {
   @Length(1, PARTICIPANT_MAX_LENGTH)
   participant?: string;
 
+  /** The API client that began the transactions. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  client?: string;
+
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()

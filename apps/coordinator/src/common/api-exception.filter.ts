@@ -16,11 +16,17 @@ const STATUS_OF: Record<TccErrorCode, number> = {
   [TccErrorCode.CONFLICT]: 409,
   [TccErrorCode.TOO_LARGE]: 413,
   [TccErrorCode.UNAVAILABLE]: 503,
+  [TccErrorCode.UNAUTHENTICATED]: 401,
+  [TccErrorCode.PERMISSION_DENIED]: 403,
 };
+
+/** The error name of the auth refusals is their code, so clients tell them apart from a Fastify 401. */
+const NAMED_BY_CODE = new Set([TccErrorCode.UNAUTHENTICATED, TccErrorCode.PERMISSION_DENIED]);
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -63,6 +69,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const status = STATUS_OF[exception.code];
       const message = status === 400 ? (exception.details.messages ?? [exception.message]) : exception.message;
       return errorBody(status, message, {
+        ...(NAMED_BY_CODE.has(exception.code) ? { error: exception.code } : {}),
         ...(exception.details.fields ? { fields: exception.details.fields } : {}),
         ...(exception.details.status ? { status: exception.details.status } : {}),
       });

@@ -15,6 +15,8 @@ const CODE_OF: Record<TccErrorCode, GrpcStatus> = {
   [TccErrorCode.CONFLICT]: GrpcStatus.FAILED_PRECONDITION,
   [TccErrorCode.TOO_LARGE]: GrpcStatus.RESOURCE_EXHAUSTED,
   [TccErrorCode.UNAVAILABLE]: GrpcStatus.UNAVAILABLE,
+  [TccErrorCode.UNAUTHENTICATED]: GrpcStatus.UNAUTHENTICATED,
+  [TccErrorCode.PERMISSION_DENIED]: GrpcStatus.PERMISSION_DENIED,
 };
 
 export function toGrpcError(exception: unknown): GrpcError {

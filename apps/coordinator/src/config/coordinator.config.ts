@@ -9,6 +9,7 @@ import { checkCa, checkCertificateAndKey, parseSigningKeys, type TlsClientOption
 import { readFileSync } from 'node:fs';
 import { DATABASE_URL } from '@tcc/service-kit';
 import { TargetPolicy } from '../transactions/target-policy';
+import { parseApiKeys, type ApiKey } from '../auth/api-keys';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -123,6 +124,27 @@ class CoordinatorEnvironment {
   @IsOptional() @IsString() TCC_PARTICIPANT_TLS_CA?: string;
   @IsOptional() @IsString() TCC_PARTICIPANT_TLS_CERT?: string;
   @IsOptional() @IsString() TCC_PARTICIPANT_TLS_KEY?: string;
+  // HTTPS of the HTTP API (v1, admin, health, metrics), and the CA its clients' certificates must chain to.
+  @IsOptional() @IsString() TCC_HTTP_TLS_CERT?: string;
+  @IsOptional() @IsString() TCC_HTTP_TLS_KEY?: string;
+  @IsOptional() @IsString() TCC_HTTP_TLS_CLIENT_CA?: string;
+
+  /** Named API keys of the v1 API: `name=secret,...`; a name may repeat so its keys rotate. */
+  @IsOptional() @IsString()
+  TCC_API_KEYS?: string;
+
+  /** `off` opens the v1 API to every caller without credentials (a warning says so at start). */
+  @IsIn(['on', 'off'], { message: 'TCC_API_AUTH must be on or off' })
+  TCC_API_AUTH: 'on' | 'off' = 'on';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  TCC_MAX_BRANCHES = 100;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  TCC_HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  TCC_HTTP_REQUEST_TIMEOUT_MS = 30_000;
 }
 
 export interface CoordinatorConfig {
@@ -135,7 +157,19 @@ export interface CoordinatorConfig {
     writeBatches: number;
     writeBatchWindowMs: number;
   };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** HTTPS with this certificate and key; with `clientCa`, client certificates are required. */
+    tls?: TlsServerOptions;
+    /** Bounds on receiving a request: its headers, and the whole of it. Answering is not bounded here. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+  };
+  /** Who may call the v1 API (see auth/api-client.guard.ts). */
+  auth: { off: boolean; keys: ApiKey[] };
+  /** Branches one transaction may register. */
+  maxBranches: number;
   grpc: { port: number; tls?: TlsServerOptions };
   /** TLS of the calls to participants (HTTPS, and gRPC: with it every participant channel uses TLS). */
   participantTls?: TlsClientOptions;
@@ -204,6 +238,18 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   check(() => checkCertificateAndKey('TCC_GRPC_TLS_CERT / TCC_GRPC_TLS_KEY', grpcCert, grpcKey));
   check(() => checkCa('TCC_GRPC_TLS_CLIENT_CA', grpcClientCa));
   if (grpcClientCa && !grpcCert) problems.push('TCC_GRPC_TLS_CLIENT_CA needs TCC_GRPC_TLS_CERT and TCC_GRPC_TLS_KEY');
+  const httpCert = read('TCC_HTTP_TLS_CERT');
+  const httpKey = read('TCC_HTTP_TLS_KEY');
+  const httpClientCa = read('TCC_HTTP_TLS_CLIENT_CA');
+  check(() => checkCertificateAndKey('TCC_HTTP_TLS_CERT / TCC_HTTP_TLS_KEY', httpCert, httpKey));
+  check(() => checkCa('TCC_HTTP_TLS_CLIENT_CA', httpClientCa));
+  if (httpClientCa && !httpCert) problems.push('TCC_HTTP_TLS_CLIENT_CA needs TCC_HTTP_TLS_CERT and TCC_HTTP_TLS_KEY');
+  let apiKeys: ApiKey[] = [];
+  try {
+    apiKeys = parseApiKeys(parsed.TCC_API_KEYS);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   const participantCa = read('TCC_PARTICIPANT_TLS_CA');
   const participantCert = read('TCC_PARTICIPANT_TLS_CERT');
   const participantKey = read('TCC_PARTICIPANT_TLS_KEY');
@@ -226,7 +272,15 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
       writeBatches: parsed.TCC_WRITE_BATCHES,
       writeBatchWindowMs: parsed.TCC_WRITE_BATCH_WINDOW_MS,
     },
-    http: { host: parsed.TCC_HOST, port: parsed.TCC_HTTP_PORT },
+    http: {
+      host: parsed.TCC_HOST,
+      port: parsed.TCC_HTTP_PORT,
+      tls: httpCert && httpKey ? { cert: httpCert, key: httpKey, clientCa: httpClientCa } : undefined,
+      headersTimeoutMs: parsed.TCC_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: parsed.TCC_HTTP_REQUEST_TIMEOUT_MS,
+    },
+    auth: { off: parsed.TCC_API_AUTH === 'off', keys: apiKeys },
+    maxBranches: parsed.TCC_MAX_BRANCHES,
     grpc: {
       port: parsed.TCC_GRPC_PORT,
       tls: grpcCert && grpcKey ? { cert: grpcCert, key: grpcKey, clientCa: grpcClientCa } : undefined,

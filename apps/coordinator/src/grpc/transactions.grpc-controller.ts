@@ -2,17 +2,19 @@
  * The coordinator's gRPC API (DESIGN.md §4): the same service calls and validation as HTTP,
  * translated from proto messages (JSON fields travel as text).
  */
-import { Controller } from '@nestjs/common';
+import { Controller, UseGuards } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import type { Metadata } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { BeginMsg, CommitMsg, GetTransactionMsg, JsonValue, RegisterBranchMsg, RollbackMsg } from '@tcc/client/protocol';
 import { TransactionService } from '../transactions/transaction.service';
 import { GidPipe } from '../transactions/gid.pipe';
 import { invalidArgument } from '../transactions/transaction.errors';
+import { ApiClientGuard, clientOf } from '../auth/api-client.guard';
 import { validateBegin, validateCommit, validateRegister, validateRollback } from '../transactions/request.validation';
 
 // What a client sends may omit any field (proto3), so every field is checked like an HTTP body's.
 type Received<T> = Partial<T>;
+type Call = ServerUnaryCall<unknown, unknown>;
 
 const gidPipe = new GidPipe();
 
@@ -30,23 +32,24 @@ function json(field: string, text: string | undefined): JsonValue | undefined {
   }
 }
 
+@UseGuards(ApiClientGuard)
 @Controller()
 export class TransactionsGrpcController {
   constructor(private readonly transactions: TransactionService) {}
 
   @GrpcMethod('Coordinator', 'Begin')
-  async begin(msg: Received<BeginMsg>, metadata?: Metadata): Promise<object> {
+  async begin(msg: Received<BeginMsg>, metadata: Metadata, call: Call): Promise<object> {
     const dto = validateBegin({
       ...(msg.gid ? { gid: msg.gid } : {}),
       ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
     });
-    const { created, body } = await this.transactions.begin(dto, traceparentOf(metadata));
+    const { created, body } = await this.transactions.begin(dto, clientOf(call), traceparentOf(metadata));
     return { ...body, created };
   }
 
   @GrpcMethod('Coordinator', 'RegisterBranch')
-  async registerBranch(msg: Received<RegisterBranchMsg>): Promise<object> {
+  async registerBranch(msg: Received<RegisterBranchMsg>, _metadata: Metadata, call: Call): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = validateRegister({
       branchId: msg.branchId,
@@ -56,30 +59,30 @@ export class TransactionsGrpcController {
       cancel: msg.cancel,
       ...(msg.payload ? { payload: json('payload', msg.payload) } : {}),
     });
-    const { created, body } = await this.transactions.registerBranch(gid, dto);
+    const { created, body } = await this.transactions.registerBranch(gid, dto, clientOf(call));
     return { ...body, created };
   }
 
   @GrpcMethod('Coordinator', 'Commit')
-  async commit(msg: Received<CommitMsg>, metadata?: Metadata): Promise<object> {
+  async commit(msg: Received<CommitMsg>, metadata: Metadata, call: Call): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = validateCommit(msg.wait === undefined ? {} : { wait: msg.wait });
-    return this.transactions.commit(gid, dto.wait ?? true, traceparentOf(metadata));
+    return this.transactions.commit(gid, clientOf(call), dto.wait ?? true, traceparentOf(metadata));
   }
 
   @GrpcMethod('Coordinator', 'Rollback')
-  async rollback(msg: Received<RollbackMsg>, metadata?: Metadata): Promise<object> {
+  async rollback(msg: Received<RollbackMsg>, metadata: Metadata, call: Call): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = validateRollback({
       ...(msg.wait === undefined ? {} : { wait: msg.wait }),
       ...(msg.reason ? { reason: msg.reason } : {}),
     });
-    return this.transactions.rollback(gid, dto.wait ?? true, dto.reason, traceparentOf(metadata));
+    return this.transactions.rollback(gid, clientOf(call), dto.wait ?? true, dto.reason, traceparentOf(metadata));
   }
 
   @GrpcMethod('Coordinator', 'GetTransaction')
-  async get(msg: Received<GetTransactionMsg>): Promise<object> {
-    const view = await this.transactions.get(gidPipe.transform(msg.gid ?? ''));
+  async get(msg: Received<GetTransactionMsg>, _metadata: Metadata, call: Call): Promise<object> {
+    const view = await this.transactions.get(gidPipe.transform(msg.gid ?? ''), clientOf(call));
     return {
       ...view,
       metadata: view.metadata === null ? '' : JSON.stringify(view.metadata),

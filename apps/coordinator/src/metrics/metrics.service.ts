@@ -59,7 +59,28 @@ export class MetricsService {
 
   readonly attentionAlerts = new Counter({
     name: 'tcc_attention_alerts_total',
-    help: 'Transactions flagged for attention by this replica',
+    help: 'Transactions flagged for attention by this replica, by reason (failing: phase two failing past TCC_ATTENTION_AFTER_MS; BRANCH_NOT_TRIED: a participant said the branch was never tried)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authRefusals = new Counter({
+    name: 'tcc_api_auth_refusals_total',
+    help: 'v1 API calls refused before they ran (401), by transport and reason (missing, wrong-key, bad-certificate, not-loopback)',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly begun = new Counter({
+    name: 'tcc_transactions_begun_total',
+    help: 'Global transactions begun, by the client that owns them',
+    labelNames: ['client'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ownerRefusals = new Counter({
+    name: 'tcc_api_owner_refusals_total',
+    help: "v1 API calls refused (403) because they named another client's transaction",
     registers: [this.registry],
   });
 

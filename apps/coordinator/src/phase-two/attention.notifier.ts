@@ -1,11 +1,14 @@
 /**
- * Flags a transaction whose phase two keeps failing past TCC_ATTENTION_AFTER_MS: it shows in the
- * admin list and the `tcc_attention_transactions` gauge, and TCC_ALERT_WEBHOOK_URL (if set) gets
- * one POST `{ gid, status, branchId, lastError, attempts }`. The transaction keeps being retried.
+ * Flags a transaction whose phase two keeps failing past TCC_ATTENTION_AFTER_MS, or at once when a
+ * participant answers BRANCH_NOT_TRIED (a confirm for a branch whose try never happened: the
+ * decision and the participant disagree, which no retry mends): it shows in the admin list with
+ * its reason and in the `tcc_attention_transactions` gauge, and TCC_ALERT_WEBHOOK_URL (if set)
+ * gets one POST `{ gid, status, branchId, lastError, attempts, reason }`. The transaction keeps
+ * being retried.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { request } from 'undici';
-import type { GlobalStatus } from '@tcc/client/protocol';
+import { BRANCH_NOT_TRIED, type GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { LeaseStore } from '../store/lease.store';
 import { MetricsService } from '../metrics/metrics.service';
@@ -14,6 +17,8 @@ export interface FailingBranch {
   branchId: string;
   lastError: string;
   attempts: number;
+  /** The participant answered BRANCH_NOT_TRIED: flag now, not after TCC_ATTENTION_AFTER_MS. */
+  notTried?: boolean;
 }
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
@@ -29,16 +34,16 @@ export class AttentionNotifier {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Called after a failed round; flags (once) and alerts when the transaction is old enough. */
+  /** Called after a failed round; flags (once) and alerts when the transaction is old enough, or at once for BRANCH_NOT_TRIED. */
   async afterFailedRound(gid: string, status: GlobalStatus, worst: FailingBranch): Promise<void> {
-    if (!(await this.store.flagAttention(gid, this.config.attentionAfterMs))) return;
-    this.metrics.attentionAlerts.inc();
-    this.logger.warn({
-      gid,
-      branchId: worst.branchId,
-      msg: `needs attention: ${status} for over ${this.config.attentionAfterMs} ms, branch ${worst.branchId} failed ${worst.attempts} times: ${worst.lastError}`,
-    });
-    if (this.config.alertWebhookUrl) void this.sendWebhook(this.config.alertWebhookUrl, { gid, status, ...worst });
+    const { notTried, ...branch } = worst;
+    const reason = notTried
+      ? `${BRANCH_NOT_TRIED}: branch ${worst.branchId} answered that its try never happened, yet the transaction is ${status}`
+      : `${status} for over ${this.config.attentionAfterMs} ms, branch ${worst.branchId} failed ${worst.attempts} times: ${worst.lastError}`;
+    if (!(await this.store.flagAttention(gid, notTried ? 0 : this.config.attentionAfterMs, reason))) return;
+    this.metrics.attentionAlerts.inc({ reason: notTried ? BRANCH_NOT_TRIED : 'failing' });
+    this.logger.warn({ gid, branchId: worst.branchId, msg: `needs attention: ${reason}` });
+    if (this.config.alertWebhookUrl) void this.sendWebhook(this.config.alertWebhookUrl, { gid, status, ...branch, reason });
   }
 
   private async sendWebhook(url: string, body: Record<string, unknown>): Promise<void> {

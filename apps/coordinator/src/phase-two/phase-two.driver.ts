@@ -5,7 +5,7 @@
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ParticipantCaller } from '@tcc/client/caller';
-import { BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
+import { BRANCH_NOT_TRIED, BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { LifecycleStore } from '../store/lifecycle.store';
 import { type BranchOutcome, type NewBranch } from '../store/records';
@@ -100,7 +100,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       return finished ? finalStatus : state.status;
     }
 
-    const outcomes: (BranchOutcome & { attempts: number })[] = await Promise.all(
+    const outcomes: (BranchOutcome & { attempts: number; notTried: boolean })[] = await Promise.all(
       pending.map(async (b) => {
         const started = performance.now();
         const result = await this.caller.call({
@@ -111,17 +111,20 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
           traceparent: state.traceparent ?? undefined,
           signingKey: this.config.signingKeys[0],
         });
-        // Confirm and cancel must succeed: a refusal (4xx) is retried like any other failure.
+        // Confirm and cancel must succeed: a refusal (4xx) is retried like any other failure, but a
+        // participant saying the branch was never tried is a protocol violation a person must see.
         const ok = result.outcome === 'done';
+        const notTried = result.outcome === 'refused' && result.code === BRANCH_NOT_TRIED;
         const error = result.outcome === 'done' ? undefined : result.error;
         const outcome = ok ? 'success' : 'failure';
         this.metrics.phaseTwoCalls.inc({ phase, outcome });
         this.metrics.phaseTwoLatency.observe({ phase, outcome }, (performance.now() - started) / 1000);
         if (!ok) this.logger.warn({ gid, branchId: b.branchId, msg: `${phase} failed (attempt ${b.attempts + 1}): ${error}` });
-        return { branchId: b.branchId, ok, error, attempts: b.attempts + 1 };
+        return { branchId: b.branchId, ok, error, attempts: b.attempts + 1, notTried };
       }),
     );
     const allDone = outcomes.every((o) => o.ok);
+    const notTried = outcomes.find((o) => o.notTried);
     const finished = await this.store.completeRound({
       gid,
       owner,
@@ -130,16 +133,18 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       phase: phase as 'confirm' | 'cancel',
       outcomes,
       allDone,
-      retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),
+      // Not blindly: a branch that was never tried is asked again only at the slowest pace, until
+      // its try lands late or an operator resolves it.
+      retryDelayMs: notTried ? this.config.retry.maxMs : retryDelayMs(state.rounds + 1, this.config.retry),
     });
     if (finished) {
       this.finished(gid, finalStatus);
       return finalStatus;
     }
     if (!allDone) {
-      const worst = outcomes.filter((o) => !o.ok).sort((a, b) => b.attempts - a.attempts)[0];
+      const worst = notTried ?? outcomes.filter((o) => !o.ok).sort((a, b) => b.attempts - a.attempts)[0];
       await this.attention
-        .afterFailedRound(gid, state.status, { branchId: worst.branchId, lastError: worst.error ?? 'failed', attempts: worst.attempts })
+        .afterFailedRound(gid, state.status, { branchId: worst.branchId, lastError: worst.error ?? 'failed', attempts: worst.attempts, notTried: !!notTried })
         .catch((error: Error) => this.logger.warn({ gid, msg: `attention check failed: ${error.message}` }));
     }
     return state.status;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { num, strOrNull, type ClaimedTransaction, type DueTransaction } from './records';
-import { decisionOf, inList, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
 
 /**
  * Leases and fencing: what is due, claims of due transactions by a replica (timeouts decided on the
@@ -80,14 +80,14 @@ export class LeaseStore extends StoreBase {
   }
 
   /**
-   * Flags a transaction whose phase two has kept failing for `afterMs` since its decision; true
-   * only for the call that set the flag (so the alert goes out once).
+   * Flags a transaction whose phase two has kept failing for `afterMs` since its decision (0: at
+   * once), with why; true only for the call that set the flag (so the alert goes out once).
    */
-  async flagAttention(gid: string, afterMs: number): Promise<boolean> {
+  async flagAttention(gid: string, afterMs: number, reason: string): Promise<boolean> {
     const affected = await this.db.execute(
-      `UPDATE tcc_transactions SET attention_at = ${this.now}
+      `UPDATE tcc_transactions SET attention_at = ${this.now}, attention_reason = ?
        WHERE gid = ? AND attention_at IS NULL AND status ${PHASE_TWO} AND decided_at <= ${this.now} - ?`,
-      [gid, ...PHASE_TWO_STATUSES, afterMs],
+      [reason.slice(0, LAST_ERROR_MAX), gid, ...PHASE_TWO_STATUSES, afterMs],
     );
     return affected === 1;
   }

@@ -6,6 +6,17 @@ import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type
 import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase, TRANSITIONS } from './store.sql';
 import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
 
+/** A decision's writer: the replica that takes the lease, the reason, and the client it is decided for (unset: the coordinator's own, e.g. a timeout). */
+export interface DecisionOptions {
+  owner: string;
+  leaseMs: number;
+  reason?: string | null;
+  client?: string;
+}
+
+/** Only the client that began a transaction may change it (rows from before clients were recorded have none). */
+const OWNED_BY = ' AND (client IS NULL OR client = ?)';
+
 /**
  * The life of a transaction: begin, branch registration, the decision, the rounds of phase two and
  * the finish; and the reads that go with them. The writes of concurrent requests share batches on
@@ -49,9 +60,9 @@ export class LifecycleStore extends StoreBase {
    * Inserts a TRYING transaction. Created: answers its times without reading them back (the
    * batch's clock when batched). Not created (the gid exists): the caller reads what is there.
    */
-  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<BeginOutcome> {
+  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string): Promise<BeginOutcome> {
     if (!this.batcher) {
-      return this.insertTransaction(gid, timeoutMs, metadata, traceparent).then(async (created): Promise<BeginOutcome> => {
+      return this.insertTransaction(gid, timeoutMs, metadata, traceparent, client).then(async (created): Promise<BeginOutcome> => {
         const tx = created ? await this.findTransaction(gid) : null;
         return tx ? { created: true, createdAt: tx.createdAt, expiresAt: tx.expiresAt } : { created: false };
       });
@@ -61,9 +72,9 @@ export class LifecycleStore extends StoreBase {
       gid,
       statements: [
         {
-          sql: this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
-                VALUES (?, ?, ?, ?, ?, ${now}, ${now}, ${now} + ?, ${now} + ?, 0)`),
-          params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
+          sql: this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds)
+                VALUES (?, ?, ?, ?, ?, ?, ${now}, ${now}, ${now} + ?, ${now} + ?, 0)`),
+          params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs],
         },
       ],
       read: ([inserted], nowMs): BeginOutcome => (inserted === 1 ? { created: true, createdAt: nowMs, expiresAt: nowMs + timeoutMs } : { created: false }),
@@ -71,12 +82,12 @@ export class LifecycleStore extends StoreBase {
   }
 
   /** Inserts a TRYING transaction; false when the gid exists already. */
-  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null): Promise<boolean> {
+  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string): Promise<boolean> {
     // One statement: the database's clock reads the same instant for every column of it.
     const affected = await this.db.execute(
-      this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, created_at, updated_at, expires_at, next_attempt_at, rounds)
-       VALUES (?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, 0)`),
-      [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, timeoutMs, timeoutMs],
+      this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds)
+       VALUES (?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, 0)`),
+      [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs],
     );
     return affected === 1;
   }
@@ -91,23 +102,30 @@ export class LifecycleStore extends StoreBase {
     return rows.map(toBranch);
   }
 
+  async countBranches(gid: string): Promise<number> {
+    const rows = await this.db.select('SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', [gid]);
+    return num(rows[0].n);
+  }
+
   async findBranch(gid: string, branchId: string): Promise<BranchRecord | null> {
     const rows = await this.db.select(`SELECT ${BRANCH_COLUMNS} FROM tcc_branches WHERE gid = ? AND branch_id = ?`, [gid, branchId]);
     return rows.length ? toBranch(rows[0]) : null;
   }
 
   /**
-   * Inserts a branch only while its transaction is TRYING and before its deadline, in one
-   * statement; false when nothing was inserted (duplicate, unknown gid, or no longer open).
+   * Inserts a branch only while its transaction is TRYING, before its deadline, owned by `client`
+   * and holding fewer than `maxBranches` branches, in one statement; false when nothing was
+   * inserted (duplicate, unknown gid, another client's, full, or no longer open).
    */
-  insertBranch(gid: string, b: NewBranch): Promise<boolean> {
+  insertBranch(gid: string, b: NewBranch, client: string, maxBranches: number): Promise<boolean> {
     return this.write(gid, (now) => ({
       statements: [
         {
           sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
                 SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
-                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${this.shareLock}`),
-          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...TRANSITIONS.register.from],
+                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${OWNED_BY}
+                  AND (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?) < ?${this.shareLock}`),
+          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...TRANSITIONS.register.from, client, gid, maxBranches],
         },
       ],
       read: ([inserted]) => inserted === 1,
@@ -120,7 +138,7 @@ export class LifecycleStore extends StoreBase {
    * when the lease expires. `deadline` says whether the deadline must still be ahead (a commit) or
    * already past (a timeout rollback); an explicit rollback ignores it.
    */
-  async decide(gid: string, event: DecisionEvent, opts: { owner: string; leaseMs: number; reason?: string | null }): Promise<boolean> {
+  async decide(gid: string, event: DecisionEvent, opts: DecisionOptions): Promise<boolean> {
     return (await this.decideCounting(gid, event, opts, false)).won;
   }
 
@@ -131,7 +149,7 @@ export class LifecycleStore extends StoreBase {
   decideCounting(
     gid: string,
     event: DecisionEvent,
-    opts: { owner: string; leaseMs: number; reason?: string | null },
+    opts: DecisionOptions,
     countBranches = true,
   ): Promise<{ won: boolean; branches: number | null }> {
     return this.write(gid, (now) => {
@@ -141,8 +159,8 @@ export class LifecycleStore extends StoreBase {
           {
             sql: `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${now}, decided_at = ${now},
                     lease_expires_at = ${now} + ?, next_attempt_at = ${now} + ?
-                  WHERE gid = ? AND status ${inList(from)}${deadline}`,
-            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, ...from],
+                  WHERE gid = ? AND status ${inList(from)}${deadline}${opts.client === undefined ? '' : OWNED_BY}`,
+            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, ...from, ...(opts.client === undefined ? [] : [opts.client])],
           },
           ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
         ],

@@ -31,6 +31,10 @@ export class QueryStore extends StoreBase {
       where.push('EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = t.gid AND b.participant = ?)');
       params.push(f.participant);
     }
+    if (f.client) {
+      where.push('t.client = ?');
+      params.push(f.client);
+    }
     if (f.after) {
       where.push('t.gid > ?');
       params.push(f.after);

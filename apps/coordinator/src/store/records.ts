@@ -19,6 +19,9 @@ export interface TransactionRecord {
   decidedAt: number | null;
   attentionAt: number | null;
   traceparent: string | null;
+  /** The client that began it; null for transactions begun before clients were recorded. */
+  client: string | null;
+  attentionReason: string | null;
 }
 
 export interface BranchRecord {
@@ -89,6 +92,7 @@ export interface ClaimedTransaction {
 export interface TransactionFilter {
   status?: GlobalStatus;
   participant?: string;
+  client?: string;
   attention?: boolean;
   createdFrom?: number;
   createdTo?: number;
@@ -103,7 +107,7 @@ export interface TransactionFilter {
  * result changed), and reads carry nothing unused.
  */
 export const TRANSACTION_COLUMNS =
-  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent';
+  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason';
 export const BRANCH_COLUMNS =
   'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at';
 export const AUDIT_COLUMNS = 'id, gid, branch_id, action, actor, reason, created_at';
@@ -129,6 +133,8 @@ export function toTransaction(r: Row): TransactionRecord {
     decidedAt: numOrNull(r.decided_at),
     attentionAt: numOrNull(r.attention_at),
     traceparent: strOrNull(r.traceparent),
+    client: strOrNull(r.client),
+    attentionReason: strOrNull(r.attention_reason),
   };
 }
 

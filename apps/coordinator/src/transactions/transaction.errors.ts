@@ -10,6 +10,8 @@ export enum TccErrorCode {
   CONFLICT = 'CONFLICT',
   TOO_LARGE = 'TOO_LARGE',
   UNAVAILABLE = 'UNAVAILABLE',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  PERMISSION_DENIED = 'PERMISSION_DENIED',
 }
 
 export class TccError extends Error {
@@ -34,3 +36,7 @@ export const transactionConflict = (gid: string, status: GlobalStatus, message: 
 
 export const tooLarge = (field: string, limit: number): TccError =>
   new TccError(TccErrorCode.TOO_LARGE, `${field} is larger than ${limit} bytes`, { fields: [field] });
+
+/** The transaction belongs to another client; says nothing of its state. */
+export const notTheOwner = (gid: string): TccError =>
+  new TccError(TccErrorCode.PERMISSION_DENIED, `transaction ${gid} belongs to another client`);

@@ -24,7 +24,8 @@ import { CompletionNotifier } from '../phase-two/completion-notifier';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { ShutdownState } from '../common/shutdown.state';
 import { decide, decisionTarget, isFinal, isPhaseTwo } from './transaction.state-machine';
-import { invalidArgument, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from './transaction.errors';
+import { invalidArgument, notTheOwner, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from './transaction.errors';
+import { MetricsService } from '../metrics/metrics.service';
 import { parseTarget, TargetPolicy } from './target-policy';
 import { RegisteredBranches } from './registered-branches';
 
@@ -60,12 +61,16 @@ export class TransactionService {
     private readonly completions: CompletionNotifier,
     private readonly replica: ReplicaIdentity,
     private readonly shutdown: ShutdownState,
+    private readonly metrics: MetricsService,
   ) {
     this.targets = new TargetPolicy(config.allowedTargets);
   }
 
-  /** `traceparent`: the initiator's trace context, passed on to confirms and cancels (ignored when malformed). */
-  async begin(cmd: BeginCommand, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
+  /**
+   * `client`: the authenticated caller, who owns the transaction from now on. `traceparent`: the
+   * initiator's trace context, passed on to confirms and cancels (ignored when malformed).
+   */
+  async begin(cmd: BeginCommand, client: string, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: begin on another one');
     const timeoutMs = cmd.timeoutMs ?? this.config.defaultTimeoutMs;
     if (timeoutMs > this.config.maxTimeoutMs) {
@@ -74,20 +79,23 @@ export class TransactionService {
     const metadata = cmd.metadata === undefined ? null : JSON.stringify(cmd.metadata);
     if (metadata !== null && Buffer.byteLength(metadata) > METADATA_MAX_BYTES) throw tooLarge('metadata', METADATA_MAX_BYTES);
     const gid = cmd.gid ?? uuidv7();
-    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent));
+    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent), client);
     if (begun.created) {
+      this.metrics.begun.inc({ client });
       return { created: true, body: { gid, status: GlobalStatus.TRYING, createdAt: iso(begun.createdAt), expiresAt: iso(begun.expiresAt) } };
     }
     // The gid exists: a repeat of a begin answers what is stored, anything else is a conflict.
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
+    // Another client's gid: say only that it is taken, nothing of its state.
+    if (!owns(tx, client)) throw new TccError(TccErrorCode.CONFLICT, `gid ${gid} is taken`);
     if (tx.status !== GlobalStatus.TRYING) {
       throw transactionConflict(gid, tx.status, 'a transaction with this gid exists and is no longer TRYING');
     }
     return { created: false, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
   }
 
-  async registerBranch(gid: string, cmd: RegisterCommand): Promise<{ created: boolean; body: RegisterBranchResponse }> {
+  async registerBranch(gid: string, cmd: RegisterCommand, client: string): Promise<{ created: boolean; body: RegisterBranchResponse }> {
     for (const field of ['confirm', 'cancel'] as const) {
       const parsed = parseTarget(cmd.protocol, cmd[field]);
       if (typeof parsed === 'string') throw invalidArgument(field, `${field} ${parsed}`);
@@ -105,13 +113,15 @@ export class TransactionService {
       cancelTarget: cmd.cancel,
       payload,
     };
-    if (await this.store.insertBranch(gid, branch)) {
+    if (await this.store.insertBranch(gid, branch, client, this.config.maxBranches)) {
       this.registered.add(gid, branch);
       return { created: true, body: { gid, branchId: cmd.branchId, status: BranchStatus.REGISTERED } };
     }
-    // Nothing inserted: tell a repeat from a conflict, an unknown gid or a closed transaction.
+    // Nothing inserted: tell another client's transaction, a repeat, a conflict, an unknown gid, a
+    // full or a closed transaction apart.
     const [tx, existing] = await Promise.all([this.store.findTransaction(gid), this.store.findBranch(gid, cmd.branchId)]);
     if (!tx) throw transactionNotFound(gid);
+    if (!owns(tx, client)) throw this.notTheOwner(gid);
     if (existing) {
       const same =
         existing.participant === branch.participant &&
@@ -123,6 +133,9 @@ export class TransactionService {
       throw transactionConflict(gid, tx.status, `branch ${cmd.branchId} is already registered with different fields`);
     }
     if (tx.status === GlobalStatus.TRYING) {
+      if ((await this.store.countBranches(gid)) >= this.config.maxBranches) {
+        throw transactionConflict(gid, tx.status, `it has ${this.config.maxBranches} branches, the most TCC_MAX_BRANCHES allows`);
+      }
       // Past its deadline: whoever notices first rolls it back.
       const status = await this.timeOut(tx);
       throw transactionConflict(gid, status, 'the try phase is past its deadline');
@@ -131,31 +144,40 @@ export class TransactionService {
   }
 
   /** `traceparent`: the caller's trace context, passed on to the confirms this call sends. */
-  async commit(gid: string, wait: boolean, traceparent?: string): Promise<DecisionResponse> {
-    return this.conclude(gid, 'commit', wait, undefined, validTraceparent(traceparent));
+  async commit(gid: string, client: string, wait: boolean, traceparent?: string): Promise<DecisionResponse> {
+    return this.conclude(gid, client, 'commit', wait, undefined, validTraceparent(traceparent));
   }
 
-  async rollback(gid: string, wait: boolean, reason?: string, traceparent?: string): Promise<DecisionResponse> {
-    return this.conclude(gid, 'rollback', wait, reason, validTraceparent(traceparent));
+  async rollback(gid: string, client: string, wait: boolean, reason?: string, traceparent?: string): Promise<DecisionResponse> {
+    return this.conclude(gid, client, 'rollback', wait, reason, validTraceparent(traceparent));
   }
 
-  async get(gid: string): Promise<TransactionView> {
+  async get(gid: string, client: string): Promise<TransactionView> {
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
+    if (!owns(tx, client)) throw this.notTheOwner(gid);
     const branches = await this.store.findBranches(gid);
     return toView(tx, branches);
   }
 
-  private async conclude(gid: string, event: 'commit' | 'rollback', wait: boolean, reason: string | undefined, traceparent: string | null): Promise<DecisionResponse> {
+  /** Decides for `client` (write first: the compare-and-set includes the owner), then explains a loss. */
+  private async conclude(
+    gid: string,
+    client: string,
+    event: 'commit' | 'rollback',
+    wait: boolean,
+    reason: string | undefined,
+    traceparent: string | null,
+  ): Promise<DecisionResponse> {
     const to = decisionTarget(event);
     const { won, branches: stored } = await this.store.decideCounting(
       gid,
       event,
-      { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: event === 'rollback' ? (reason ?? 'rollback requested') : null },
+      { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: event === 'rollback' ? (reason ?? 'rollback requested') : null, client },
       this.registered.has(gid),
     );
-    const known = this.registered.take(gid);
     if (won) {
+      const known = this.registered.take(gid);
       this.logger.debug({ gid, msg: `decided ${to}` });
       // Phase two starts from the branches registered here when they are all there are.
       const branches = known && known.length === stored ? known : undefined;
@@ -164,6 +186,9 @@ export class TransactionService {
     }
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
+    // Another client's attempt leaves the owner's memory of its branches alone.
+    if (!owns(tx, client)) throw this.notTheOwner(gid);
+    this.registered.take(gid);
     const decision = decide(tx.status, event);
     if (decision.kind === 'transition') {
       // Still TRYING, so the commit's deadline condition failed: the deadline has passed.
@@ -175,6 +200,11 @@ export class TransactionService {
     }
     if (!wait || isFinal(tx.status)) return { gid, status: tx.status };
     return { gid, status: await this.awaitFinal(gid, this.driver.isDriving(gid) ? this.driver.drive(gid) : null) };
+  }
+
+  private notTheOwner(gid: string): TccError {
+    this.metrics.ownerRefusals.inc();
+    return notTheOwner(gid);
   }
 
   /** Rolls back a TRYING transaction found past its deadline; answers the status after. */
@@ -215,6 +245,11 @@ export class TransactionService {
     if (!tx) throw transactionNotFound(gid);
     return tx.status;
   }
+}
+
+/** Transactions begun before clients were recorded belong to nobody in particular. */
+function owns(tx: TransactionRecord, client: string): boolean {
+  return tx.client === null || tx.client === client;
 }
 
 function validTraceparent(value: string | undefined): string | null {

@@ -3,9 +3,9 @@
  * request.validation.ts, decisions in the service. The DTO classes describe the bodies in the
  * OpenAPI document only.
  */
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, type PipeTransform } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { BeginResponse, DecisionResponse, RegisterBranchResponse, TransactionView } from '@tcc/client/protocol';
 import { TransactionService } from './transaction.service';
@@ -13,6 +13,8 @@ import { BeginDto } from './dto/begin.dto';
 import { RegisterBranchDto } from './dto/register-branch.dto';
 import { CommitDto, RollbackDto } from './dto/decision.dto';
 import { GidPipe } from './gid.pipe';
+import { ApiClientGuard } from '../auth/api-client.guard';
+import { ApiClient } from '../auth/api-client.decorator';
 import {
   validateBegin,
   validateCommit,
@@ -43,6 +45,8 @@ const DECIDED = { type: 'object', properties: { gid: text, status: text } } as c
 const TRACEPARENT_HEADER = { name: 'traceparent', required: false, description: 'W3C trace context, passed on to the confirms and cancels' };
 
 @ApiTags('transactions')
+@ApiBearerAuth()
+@UseGuards(ApiClientGuard)
 @Controller('v1/transactions')
 export class TransactionsController {
   constructor(private readonly transactions: TransactionService) {}
@@ -53,10 +57,11 @@ export class TransactionsController {
   @ApiHeader(TRACEPARENT_HEADER)
   async begin(
     @Body(new BodyPipe(validateBegin)) body: BeginBody,
+    @ApiClient() client: string,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('traceparent') traceparent?: string,
   ): Promise<BeginResponse> {
-    const { created, body: answer } = await this.transactions.begin(body, traceparent);
+    const { created, body: answer } = await this.transactions.begin(body, client, traceparent);
     reply.status(created ? 201 : 200);
     return answer;
   }
@@ -67,9 +72,10 @@ export class TransactionsController {
   async register(
     @Param('gid', GidPipe) gid: string,
     @Body(new BodyPipe(validateRegister)) body: RegisterBody,
+    @ApiClient() client: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RegisterBranchResponse> {
-    const { created, body: answer } = await this.transactions.registerBranch(gid, body);
+    const { created, body: answer } = await this.transactions.registerBranch(gid, body, client);
     reply.status(created ? 201 : 200);
     return answer;
   }
@@ -82,9 +88,10 @@ export class TransactionsController {
   commit(
     @Param('gid', GidPipe) gid: string,
     @Body(new BodyPipe(validateCommit)) body: CommitBody,
+    @ApiClient() client: string,
     @Headers('traceparent') traceparent?: string,
   ): Promise<DecisionResponse> {
-    return this.transactions.commit(gid, body.wait ?? true, traceparent);
+    return this.transactions.commit(gid, client, body.wait ?? true, traceparent);
   }
 
   @Post(':gid/rollback')
@@ -95,13 +102,14 @@ export class TransactionsController {
   rollback(
     @Param('gid', GidPipe) gid: string,
     @Body(new BodyPipe(validateRollback)) body: RollbackBody,
+    @ApiClient() client: string,
     @Headers('traceparent') traceparent?: string,
   ): Promise<DecisionResponse> {
-    return this.transactions.rollback(gid, body.wait ?? true, body.reason, traceparent);
+    return this.transactions.rollback(gid, client, body.wait ?? true, body.reason, traceparent);
   }
 
   @Get(':gid')
-  get(@Param('gid', GidPipe) gid: string): Promise<TransactionView> {
-    return this.transactions.get(gid);
+  get(@Param('gid', GidPipe) gid: string, @ApiClient() client: string): Promise<TransactionView> {
+    return this.transactions.get(gid, client);
   }
 }

@@ -4,10 +4,11 @@ import { TransactionsGrpcController } from '../grpc/transactions.grpc-controller
 import { PhaseTwoModule } from '../phase-two/phase-two.module';
 import { TransactionService } from './transaction.service';
 import { TransactionsController } from './transactions.controller';
+import { ApiClientGuard } from '../auth/api-client.guard';
 
 @Module({
   imports: [PhaseTwoModule],
   controllers: [TransactionsController, TransactionsGrpcController],
-  providers: [TransactionService],
+  providers: [TransactionService, ApiClientGuard],
 })
 export class TransactionsModule {}

@@ -36,7 +36,8 @@ const CHECK_INTERVAL_MAX_MS = 1_000;
  * rather than as a Fastify option: one place sets the three values that must agree.
  *
  * Node checks every `connectionsCheckingInterval` (default 30 s, which would let a 2 s limit take
- * 32 s); it is set here to at most 1 s so a connection closes within its timeout plus a second.
+ * 32 s); it is set here to a quarter of the headers timeout, at most 1 s, so a connection closes
+ * within its timeout plus a second (a fraction of that for short timeouts).
  * A headers timeout longer than the request timeout means the request timeout (it covers headers too).
  */
 export function applyHttpServerLimits(server: LimitableHttpServer, limits: HttpServerLimits): void {
@@ -48,5 +49,5 @@ export function applyHttpServerLimits(server: LimitableHttpServer, limits: HttpS
   const headers = Math.min(headersTimeoutMs, requestTimeoutMs);
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = headers;
-  server.connectionsCheckingInterval = Math.min(CHECK_INTERVAL_MAX_MS, Math.max(50, Math.floor(headers / 2)));
+  server.connectionsCheckingInterval = Math.min(CHECK_INTERVAL_MAX_MS, Math.max(50, Math.floor(headers / 4)));
 }

@@ -29,6 +29,7 @@ import { createDatabase, randomId, type TestDatabase } from './support/databases
 import { Http } from './support/http';
 import { startAccountService } from './support/services';
 import { FAST_COORDINATOR } from './support/stack';
+import { bearer } from '../support/api-keys';
 
 const NEW_KEY = 'new-key-0123456789abcdef';
 const OLD_KEY = 'old-key-0123456789abcdef';
@@ -146,13 +147,13 @@ describe('signed participant calls (account service on MariaDB)', () => {
   ] as const)('commits a real transaction whose confirms the coordinator signs with %s', async (_name, which) => {
     const id = await open(1000);
     const api = which().url;
-    const begun = await http.post<{ gid: string }>(`${api}/v1/transactions`, { timeoutMs: 30_000 });
+    const begun = await http.post<{ gid: string }>(`${api}/v1/transactions`, { timeoutMs: 30_000 }, bearer());
     const gid = begun.body.gid;
     const payload = { accountId: id, amount: 250 };
     const urls = { confirm: `${service.url}/tcc/account-freeze/confirm`, cancel: `${service.url}/tcc/account-freeze/cancel` };
-    expect((await http.post(`${api}/v1/transactions/${gid}/branches`, { branchId: 'freeze', protocol: 'http', ...urls, payload })).status).toBe(201);
+    expect((await http.post(`${api}/v1/transactions/${gid}/branches`, { branchId: 'freeze', protocol: 'http', ...urls, payload }, bearer())).status).toBe(201);
     expect((await httpCall('try', gid, payload, sign(NEW_KEY, 'try', gid, payload))).status).toBe(200);
-    const committed = await http.post<{ status: string }>(`${api}/v1/transactions/${gid}/commit`, { wait: true });
+    const committed = await http.post<{ status: string }>(`${api}/v1/transactions/${gid}/commit`, { wait: true }, bearer());
     expect(committed.body.status).toBe('COMMITTED');
     expect(await account(id)).toMatchObject({ balance: 750, frozen: 0 });
   });

@@ -45,6 +45,7 @@ import { Http } from './support/http';
 import { FAST_COORDINATOR } from './support/stack';
 import { eventually } from '../support/wait';
 import { bearer } from '../support/api-keys';
+import { TEST_API_KEY } from '../support/api-keys';
 
 const calls: string[] = [];
 const ROLE = 'test:role';
@@ -219,7 +220,7 @@ describe('decorators against a real coordinator', () => {
           ...dataSourceOptions({ sqlitePath: join(dir, 'participant.sqlite'), migrations: TCC_BARRIER_MIGRATIONS }),
           migrationsRun: true,
         }),
-        TccModule.forRootAsync({ useFactory: () => ({ coordinatorUrl: coordinator.url, requestTimeoutMs: 3_000 }) }),
+        TccModule.forRootAsync({ useFactory: () => ({ coordinatorUrl: coordinator.url, apiKey: TEST_API_KEY, requestTimeoutMs: 3_000 }) }),
       ],
       providers: [LedgerParticipant, CheckoutService],
     })

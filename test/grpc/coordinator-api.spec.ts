@@ -25,6 +25,7 @@ import { ParticipantServer } from '../support/participant.server';
 import { randomSuffix, sleep } from '../support/wait';
 import { GrpcCoordinatorApi, type GrpcResult } from './support/grpc-coordinator.api';
 import { GrpcParticipantServer } from './support/grpc-participant.server';
+import { TEST_API_KEYS } from '../support/api-keys';
 
 const PAYLOAD_LIMIT = 4096;
 const COMMIT_WAIT_MS = 1000;
@@ -38,6 +39,7 @@ const SETTINGS = {
   TCC_GRPC_PORT: '0',
   TCC_MIGRATE_ON_START: 'true',
   TCC_LOG_LEVEL: 'error',
+  TCC_API_KEYS: TEST_API_KEYS,
   TCC_SCAN_INTERVAL_MS: '200',
   TCC_RETRY_BASE_MS: '100',
   TCC_RETRY_MAX_MS: '500',

@@ -40,6 +40,7 @@ import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix } from '../support/wait';
 import { GrpcCoordinatorApi } from './support/grpc-coordinator.api';
 import { GrpcParticipantServer } from './support/grpc-participant.server';
+import { TEST_API_KEY, TEST_API_KEYS } from '../support/api-keys';
 
 const LEDGER = 'tcc.test.Ledger';
 const STOCK = 'stock-reserve';
@@ -161,6 +162,7 @@ describe('HTTP and gRPC branches in one transaction (MariaDB)', () => {
       TCC_SCAN_INTERVAL_MS: '100',
       TCC_REQUEST_TIMEOUT_MS: '2000',
       TCC_COMMIT_WAIT_MS: '8000',
+      TCC_API_KEYS: TEST_API_KEYS,
     });
     api = new CoordinatorApi(coordinator.url);
     rpc = new GrpcCoordinatorApi(coordinator.grpcAddress);
@@ -174,6 +176,7 @@ describe('HTTP and gRPC branches in one transaction (MariaDB)', () => {
           transport: 'grpc',
           coordinatorGrpcAddress: grpcAddress,
           coordinatorUrl: 'http://127.0.0.1:1',
+          apiKey: TEST_API_KEY,
           requestTimeoutMs: 3_000,
           grpc: { port: 0, host: '127.0.0.1' },
         }),

@@ -23,6 +23,7 @@ import { createCoordinator, type RunningCoordinator } from '../../apps/coordinat
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
 import { CoordinatorApi } from '../support/coordinator.api';
 import { coordinatorTlsEnv, makePki, type Pki } from '../support/pki';
+import { TEST_API_KEY, TEST_API_KEYS } from '../support/api-keys';
 
 const calls: string[] = [];
 
@@ -72,6 +73,7 @@ describe('TLS on every hop', () => {
       TCC_RETRY_MAX_MS: '200',
       TCC_SCAN_INTERVAL_MS: '100',
       TCC_REQUEST_TIMEOUT_MS: '3000',
+      TCC_API_KEYS: TEST_API_KEYS,
       ...coordinatorTlsEnv(pki),
     });
     api = new CoordinatorApi(coordinator.url);
@@ -92,6 +94,7 @@ describe('TLS on every hop', () => {
         TccModule.forRoot({
           transport: 'grpc',
           coordinatorGrpcAddress: coordinator.grpcAddress,
+          apiKey: TEST_API_KEY,
           requestTimeoutMs: 3_000,
           tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
           grpc: { port: 0, host: '127.0.0.1', tls: { cert: pki.serverCert, key: pki.serverKey, clientCa: pki.ca } },

@@ -26,6 +26,7 @@ import { Client as PgClient } from 'pg';
 import { request } from 'undici';
 import { CoordinatorProcess } from '../support/coordinator.process';
 import { eventually, randomSuffix } from '../support/wait';
+import { TEST_API_KEY } from '../support/api-keys';
 
 const REPO = resolve(__dirname, '../..');
 const LIBRARY = join(REPO, 'libs/tcc-client');
@@ -498,7 +499,7 @@ function describeStrangerApp(app: StrangerApp): void {
       if (compiled.code !== 0) return; // the type-check test reports it; nothing to start
 
       database = await app.createDatabase();
-      server = new ScratchAppProcess(scratch, { DB_TYPE: database.type, DB_URL: database.url, COORDINATOR_URL: coordinator!.url, PORT: '0' });
+      server = new ScratchAppProcess(scratch, { DB_TYPE: database.type, DB_URL: database.url, COORDINATOR_URL: coordinator!.url, COORDINATOR_API_KEY: TEST_API_KEY, PORT: '0' });
       await server.start();
       console.log(`${app.label}: ready in ${((Date.now() - started) / 1000).toFixed(1)} s (install, tsc, start)`);
     }, SETUP_TIMEOUT_MS);

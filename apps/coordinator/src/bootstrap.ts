@@ -11,6 +11,9 @@ import { PROTO_LOADER_OPTIONS } from '@tcc/client/caller';
 import { AppModule } from './app.module';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config/coordinator.config';
 import { createValidationPipe } from './common/validation';
+import { applyHttpServerLimits } from '@tcc/service-kit';
+import { Logger } from '@nestjs/common';
+import { apiAuthWarning } from './auth/api-client.guard';
 import { Database } from './store/database';
 import { RecoveryScheduler } from './recovery/recovery.scheduler';
 
@@ -43,6 +46,8 @@ export async function createCoordinator(env: Record<string, string | undefined> 
   });
   app.useLogger(app.get(PinoLogger));
   app.useGlobalPipes(createValidationPipe());
+  // Receiving a request is bounded (slow clients cannot hold sockets); answering is not (a commit may wait).
+  applyHttpServerLimits(app.getHttpServer(), config.http);
   SwaggerModule.setup(
     'docs',
     app,
@@ -81,6 +86,8 @@ export async function createCoordinator(env: Record<string, string | undefined> 
     },
     { inheritAppConfig: true },
   );
+  const warning = apiAuthWarning(config);
+  if (warning) new Logger('ApiAuth').warn(warning);
   await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
   const address = app.getHttpServer().address();

@@ -11,7 +11,7 @@
  * A presented key that matches nothing is refused even where the caller could have gone without.
  * The client's name is kept beside the request for the handlers (clientOf).
  */
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
@@ -41,6 +41,25 @@ interface Presented {
   certificate: PeerCertificate | undefined;
 }
 
+/** Keys are configured, or this listener requires client certificates. */
+function needsCredentials(config: CoordinatorConfig, transport: 'http' | 'grpc'): boolean {
+  return config.auth.keys.length > 0 || !!config[transport].tls?.clientCa;
+}
+
+/** What the coordinator says once at start about who may call it: a warning, or nothing when every caller must authenticate. */
+export function apiAuthWarning(config: CoordinatorConfig): string | undefined {
+  if (config.auth.off) {
+    return 'TCC_API_AUTH=off: the v1 API asks no caller who it is; anyone who can reach this coordinator can begin, commit and roll back any transaction';
+  }
+  const open = [!needsCredentials(config, 'http') && 'HTTP', !needsCredentials(config, 'grpc') && 'gRPC'].filter(Boolean);
+  if (open.length === 0) return undefined;
+  const certs = config.http.tls?.clientCa || config.grpc.tls?.clientCa;
+  return (
+    `protected mode: no TCC_API_KEYS${certs ? '' : ' and no client certificates'}, so the ${open.join(' and ')} v1 API answers loopback callers only; ` +
+    'set TCC_API_KEYS (or require client certificates) to serve other hosts, or TCC_API_AUTH=off to serve everyone'
+  );
+}
+
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const a = address.startsWith('::ffff:') ? address.slice(7) : address;
@@ -50,28 +69,11 @@ export function isLoopback(address: string | undefined): boolean {
 const unauthenticated = (message: string): TccError => new TccError(TccErrorCode.UNAUTHENTICATED, message);
 
 @Injectable()
-export class ApiClientGuard implements CanActivate, OnApplicationBootstrap {
-  private readonly logger = new Logger('ApiAuth');
-
+export class ApiClientGuard implements CanActivate {
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     private readonly metrics: MetricsService,
   ) {}
-
-  onApplicationBootstrap(): void {
-    const { auth, http, grpc } = this.config;
-    if (auth.off) {
-      this.logger.warn('TCC_API_AUTH=off: the v1 API asks no caller who it is; anyone who can reach this coordinator can begin, commit and roll back any transaction');
-      return;
-    }
-    const open = [!this.needsCredentials('http') && 'HTTP', !this.needsCredentials('grpc') && 'gRPC'].filter(Boolean);
-    if (open.length) {
-      this.logger.warn(
-        `protected mode: no TCC_API_KEYS${http.tls?.clientCa || grpc.tls?.clientCa ? '' : ' and no client certificates'}, so the ${open.join(' and ')} v1 API answers loopback callers only; ` +
-          'set TCC_API_KEYS (or require client certificates) to serve other hosts',
-      );
-    }
-  }
 
   canActivate(context: ExecutionContext): boolean {
     const type = context.getType();
@@ -102,9 +104,8 @@ export class ApiClientGuard implements CanActivate, OnApplicationBootstrap {
     return true;
   }
 
-  /** Keys are configured, or this listener requires client certificates. */
   private needsCredentials(transport: 'http' | 'grpc'): boolean {
-    return this.config.auth.keys.length > 0 || !!this.config[transport].tls?.clientCa;
+    return needsCredentials(this.config, transport);
   }
 
   private authenticate(p: Presented): string {

@@ -31,7 +31,7 @@ function database(): TypeOrmModuleOptions {
 @Module({
   imports: [
     TypeOrmModule.forRoot(database()),
-    TccModule.forRoot({ coordinatorUrl: env('COORDINATOR_URL'), serviceName: 'scratch-shop' }),
+    TccModule.forRoot({ coordinatorUrl: env('COORDINATOR_URL'), apiKey: env('COORDINATOR_API_KEY'), serviceName: 'scratch-shop' }),
   ],
   controllers: [OrdersController],
   providers: [StockParticipant, OrdersService],

@@ -225,6 +225,10 @@ describe('API key settings', () => {
     expect(error?.message).not.toMatch(/0123456789/);
   });
 
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(() => loadCoordinatorConfig({ TCC_HTTP_HEADERS_TIMEOUT_MS: '40000', TCC_HTTP_REQUEST_TIMEOUT_MS: '30000' })).toThrow(/TCC_HTTP_HEADERS_TIMEOUT_MS must be <= TCC_HTTP_REQUEST_TIMEOUT_MS/);
+  });
+
   it('TCC_API_AUTH takes on or off only', () => {
     expect(loadCoordinatorConfig({ TCC_API_AUTH: 'off' }).auth.off).toBe(true);
     expect(() => loadCoordinatorConfig({ TCC_API_AUTH: 'maybe' })).toThrow(/TCC_API_AUTH must be on or off/);

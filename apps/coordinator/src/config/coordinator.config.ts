@@ -207,6 +207,9 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   const problems = errors.map((e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
   if (parsed.TCC_RETRY_MAX_MS < parsed.TCC_RETRY_BASE_MS) problems.push('TCC_RETRY_MAX_MS must be >= TCC_RETRY_BASE_MS');
   if (parsed.TCC_DEFAULT_TIMEOUT_MS > parsed.TCC_MAX_TIMEOUT_MS) problems.push('TCC_DEFAULT_TIMEOUT_MS must be <= TCC_MAX_TIMEOUT_MS');
+  if (parsed.TCC_HTTP_HEADERS_TIMEOUT_MS > parsed.TCC_HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('TCC_HTTP_HEADERS_TIMEOUT_MS must be <= TCC_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)');
+  }
   if (parsed.TCC_LEASE_MS < 2 * parsed.TCC_REQUEST_TIMEOUT_MS) {
     problems.push(`TCC_LEASE_MS (${parsed.TCC_LEASE_MS}) must be at least twice TCC_REQUEST_TIMEOUT_MS (${parsed.TCC_REQUEST_TIMEOUT_MS}), so a lease outlives the calls made under it`);
   }

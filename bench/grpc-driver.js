@@ -44,7 +44,7 @@ class GrpcTxError extends Error {
   }
 }
 
-function createGrpcDriver({ address, callTimeoutMs = 60_000 }) {
+function createGrpcDriver({ address, apiKey, callTimeoutMs = 60_000 }) {
   const root = protoRoot();
   const definition = protoLoader.loadSync(path.join(root, 'tcc/v1/coordinator.proto'), { ...LOADER_OPTIONS, includeDirs: [root] });
   const Coordinator = grpc.loadPackageDefinition(definition).tcc.v1.Coordinator;
@@ -53,9 +53,12 @@ function createGrpcDriver({ address, callTimeoutMs = 60_000 }) {
     'grpc.keepalive_permit_without_calls': 1,
   });
 
+  const metadata = new grpc.Metadata();
+  if (apiKey) metadata.set('authorization', `Bearer ${apiKey}`);
+
   function call(step, method, request) {
     return new Promise((resolve, reject) => {
-      client[method](request, { deadline: Date.now() + callTimeoutMs }, (error, reply) => {
+      client[method](request, metadata, { deadline: Date.now() + callTimeoutMs }, (error, reply) => {
         if (error) reject(new GrpcTxError(step, `${grpc.status[error.code] || error.code} ${error.details || ''}`.trim()));
         else resolve(reply);
       });

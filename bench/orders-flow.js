@@ -14,6 +14,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 
+/** The order service authenticates to the coordinator with one named API key, as in a deployment. */
+const ORDERS_API_KEY = 'bench-orders-api-key-0123456789';
+
 async function waitReady(h, child, origin, name) {
   const started = performance.now();
   for (;;) {
@@ -78,6 +81,7 @@ async function run(o, h) {
       TCC_GRPC_PORT: String(ports.coordinatorGrpc),
       TCC_ALLOWED_TARGETS: `${h.HOST}:*`,
       TCC_LOG_LEVEL: 'warn',
+      TCC_API_KEYS: `orders=${ORDERS_API_KEY}`,
       ...(o.redis ? { TCC_REDIS_URL: `redis://${h.HOST}:6379` } : {}),
       ...o.coordinatorEnv,
     },
@@ -100,6 +104,7 @@ async function run(o, h) {
       ORDER_HTTP_PORT: String(ports.order),
       ORDER_LOG_LEVEL: 'warn',
       TCC_COORDINATOR_URL: origin(ports.coordinator),
+      TCC_API_KEY: ORDERS_API_KEY,
       ACCOUNT_SERVICE_URL: origin(ports.account),
     },
   };

@@ -286,13 +286,17 @@ class TxError extends Error {
   }
 }
 
+/** The load authenticates as a deployment would: one named API key (TCC_API_KEYS) sent with every v1 call. */
+const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
+const API_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` };
+
 async function call(pool, step, method, urlPath, body, expect) {
   let res;
   try {
     res = await pool.request({
       method,
       path: urlPath,
-      headers: { 'content-type': 'application/json' },
+      headers: API_HEADERS,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -388,6 +392,7 @@ async function main() {
     TCC_GRPC_PORT: String(grpcPort),
     TCC_ALLOWED_TARGETS: `${HOST}:*`,
     TCC_LOG_LEVEL: 'warn',
+    TCC_API_KEYS: `bench=${BENCH_API_KEY}`,
     ...(o.redis ? { TCC_REDIS_URL: `redis://${HOST}:6379` } : {}),
     ...o.coordinatorEnv,
   };
@@ -477,7 +482,7 @@ async function main() {
   let lastGid = null;
 
   // gRPC: the same two-branch transaction over the coordinator's gRPC API, one shared channel.
-  const grpcDriver = o.transport === 'grpc' ? createGrpcDriver({ address: `127.0.0.1:${grpcPort}` }) : null;
+  const grpcDriver = o.transport === 'grpc' ? createGrpcDriver({ address: `127.0.0.1:${grpcPort}`, apiKey: BENCH_API_KEY }) : null;
   state.grpcDriver = grpcDriver;
   const runOne = grpcDriver
     ? () => grpcDriver.oneTransaction(stubOrigin, { timeoutMs: o.timeoutMs })
@@ -529,7 +534,7 @@ async function main() {
   let check = {};
   if (lastGid) {
     try {
-      const res = await pool.request({ method: 'GET', path: `/v1/transactions/${encodeURIComponent(lastGid)}` });
+      const res = await pool.request({ method: 'GET', path: `/v1/transactions/${encodeURIComponent(lastGid)}`, headers: API_HEADERS });
       const view = await res.body.json();
       check.lastTransaction = { gid: lastGid, status: view.status, branches: (view.branches || []).map((b) => b.status) };
     } catch (err) {

@@ -8,11 +8,12 @@
  * method and flags the transaction for attention with its reason within seconds (admin, metric,
  * webhook).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import type { TransactionView } from '@tcc/client';
 import { randomId } from '../client/support/databases';
+import { readBody } from '../client/support/faulty-proxy';
 import { Http } from '../client/support/http';
 import { startStack, type Stack } from '../client/support/stack';
 import { CoordinatorApi } from '../support/coordinator.api';
@@ -20,15 +21,6 @@ import { eventually } from '../support/wait';
 
 const SIGNING = { TCC_SIGNING_KEYS: 'relay-spec-signing-key-0123456789' };
 const ADMIN_TOKEN = 'relay-spec-admin-token-0123456789';
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 interface Relay {
   url: string;

@@ -25,7 +25,7 @@ import { ParticipantServer } from '../support/participant.server';
 import { randomSuffix, sleep } from '../support/wait';
 import { GrpcCoordinatorApi, type GrpcResult } from './support/grpc-coordinator.api';
 import { GrpcParticipantServer } from './support/grpc-participant.server';
-import { TEST_API_KEYS } from '../support/api-keys';
+import { TEST_API_KEY, TEST_API_KEYS } from '../support/api-keys';
 
 const PAYLOAD_LIMIT = 4096;
 const COMMIT_WAIT_MS = 1000;
@@ -367,7 +367,7 @@ describe('coordinator gRPC API (tcc.v1.Coordinator) on MariaDB', () => {
 
     beforeAll(() => {
       channels = new GrpcChannels();
-      client = new GrpcCoordinatorClient(resolveTccOptions({ transport: 'grpc', coordinatorGrpcAddress: coordinator!.grpcAddress, requestTimeoutMs: 3_000 }), channels);
+      client = new GrpcCoordinatorClient(resolveTccOptions({ transport: 'grpc', coordinatorGrpcAddress: coordinator!.grpcAddress, apiKey: TEST_API_KEY, requestTimeoutMs: 3_000 }), channels);
     });
 
     afterAll(() => channels.close());

@@ -9,6 +9,7 @@ import type { Answer } from './support/admin.client';
 import { startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
 import { PrivateDatabase } from '../replicas/support/private-database';
 import { testEngine } from '../support/test.database';
+import { bearer } from '../support/api-keys';
 
 interface HealthBody {
   status: 'ok' | 'error' | 'shutting_down';
@@ -77,7 +78,7 @@ describe(`readiness against a ${ENGINE} server that stops and starts`, () => {
     for (let k = 0; k < 3; k++) expect((await ready()).status).toBe(503);
     expect((await live()).status).toBe(200);
     // The public API says "unavailable", not "internal error".
-    const begin = await coordinator!.admin.send('POST', '/v1/transactions', { json: { gid: `down-${randomSuffix()}` } });
+    const begin = await coordinator!.admin.send('POST', '/v1/transactions', { json: { gid: `down-${randomSuffix()}` }, headers: bearer() });
     expect(begin.status).toBe(503);
 
     await db!.startAgain();
@@ -92,8 +93,8 @@ describe(`readiness against a ${ENGINE} server that stops and starts`, () => {
     expect(up.body.details.database).toMatchObject({ status: 'up' });
     expect(Date.now() - startedAt).toBeLessThan(20_000);
     const gid = `back-${randomSuffix()}`;
-    expect((await coordinator!.admin.send('POST', '/v1/transactions', { json: { gid } })).status).toBe(201);
-    expect((await coordinator!.admin.send('GET', `/v1/transactions/${gid}`)).status).toBe(200);
+    expect((await coordinator!.admin.send('POST', '/v1/transactions', { json: { gid }, headers: bearer() })).status).toBe(201);
+    expect((await coordinator!.admin.send('GET', `/v1/transactions/${gid}`, { headers: bearer() })).status).toBe(200);
 
     // Checked last, with the database back: the 503 must say what is down (terminus's body),
     // not only "Service Unavailable".

@@ -26,7 +26,7 @@ import { Client as PgClient } from 'pg';
 import { request } from 'undici';
 import { CoordinatorProcess } from '../support/coordinator.process';
 import { eventually, randomSuffix } from '../support/wait';
-import { TEST_API_KEY } from '../support/api-keys';
+import { bearer, TEST_API_KEY } from '../support/api-keys';
 
 const REPO = resolve(__dirname, '../..');
 const LIBRARY = join(REPO, 'libs/tcc-client');
@@ -287,8 +287,8 @@ class ScratchAppProcess {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const res = await request(url, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const text = await res.body.text();
   return { status: res.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
 }
@@ -454,7 +454,7 @@ function describeStrangerApp(app: StrangerApp): void {
     const barrierRows = (gid: string): Promise<BarrierRow[]> =>
       database!.query<BarrierRow>('SELECT branch_id, phase, reason FROM tcc_barrier WHERE gid = ? ORDER BY id', [gid]);
     const transaction = async (gid: string): Promise<TransactionView> => {
-      const { status, body } = await getJson<TransactionView>(`${coordinator!.url}/v1/transactions/${encodeURIComponent(gid)}`);
+      const { status, body } = await getJson<TransactionView>(`${coordinator!.url}/v1/transactions/${encodeURIComponent(gid)}`, bearer());
       expect(status).toBe(200);
       return body;
     };

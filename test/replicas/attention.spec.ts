@@ -135,8 +135,8 @@ describe('attention for a transaction whose phase two keeps failing', () => {
     expect(call.path).toBe('/alerts');
     expect(String(call.headers['content-type'])).toContain('application/json');
     const body = call.body as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(['attempts', 'branchId', 'gid', 'lastError', 'status']);
-    expect(body).toMatchObject({ gid: stuck, status: 'COMMITTING', branchId: 'failing' });
+    expect(Object.keys(body).sort()).toEqual(['attempts', 'branchId', 'gid', 'lastError', 'reason', 'status']);
+    expect(body).toMatchObject({ gid: stuck, status: 'COMMITTING', branchId: 'failing', reason: expect.stringMatching(/^COMMITTING for over \d+ ms, branch failing failed \d+ times: /) });
     expect(typeof body.lastError).toBe('string');
     expect(body.lastError).toContain('500');
     expect(typeof body.attempts).toBe('number');

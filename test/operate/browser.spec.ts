@@ -14,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test.database'
 import { ParticipantServer } from '../support/participant.server';
 import { eventually, randomSuffix } from '../support/wait';
 import { newAdminToken, startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
+import { TEST_CLIENT } from '../support/api-keys';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/tcc-admin-page.png';
@@ -198,6 +199,8 @@ if (!haveChromium) {
     await page.click(`${row(gids.stuck)} [data-testid="open-tx"]`);
     await page.locator('#detail').waitFor({ state: 'visible' });
     expect(await page.locator('#detail-gid').textContent()).toBe(gids.stuck);
+    // The client that began it (the test key's name).
+    expect(await page.locator('[data-testid="detail-field-client"]').textContent()).toBe(TEST_CLIENT);
     await page.locator('[data-testid="branch-row"][data-branch-id="b1"]').waitFor();
     const b1 = page.locator('[data-testid="branch-row"][data-branch-id="b1"]');
     expect(await b1.getAttribute('data-status')).toBe('REGISTERED');

@@ -421,8 +421,10 @@ pre.metadata { margin: 0; font-size: 12px; background: #fafbfc; border: 1px soli
       field('Expires', fmtTime(tx.expiresAt)),
       field('Decided', tx.decidedAt ? fmtTime(tx.decidedAt) + '  (' + ago(tx.decidedAt) + ')' : 'not yet'),
       field('Next attempt', tx.nextAttemptAt ? fmtTime(tx.nextAttemptAt) + '  (' + ago(tx.nextAttemptAt) + ')' : 'none'),
+      field('Client', tx.client || 'not recorded', 'detail-field-client'),
       field('Lease owner', tx.owner || 'none'),
       field('Attention', !tx.attentionAt ? 'no' : PHASE_TWO.indexOf(tx.status) >= 0 ? el('span', { class: 'attention' }, 'flagged at ' + fmtTime(tx.attentionAt)) : 'was flagged at ' + fmtTime(tx.attentionAt) + ', finished since', 'detail-field-attention'),
+      tx.attentionReason ? field('Attention reason', tx.attentionReason, 'detail-field-attention-reason') : null,
       field('Reason', tx.reason || ''),
       tx.metadata ? field('Metadata', el('pre', { class: 'metadata' }, JSON.stringify(tx.metadata, null, 2))) : null);
 

@@ -1,4 +1,4 @@
-import { parseTarget, TargetPolicy } from '../../apps/coordinator/src/transactions/target-policy';
+import { parseTarget, TargetPolicy } from '../../apps/coordinator/src/domain/target-policy';
 import { retryDelayMs } from '../../apps/coordinator/src/phase-two/retry-policy';
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
 

@@ -10,7 +10,7 @@ import {
   TRANSITIONS,
   type Decision,
   type TransactionEvent,
-} from '../../apps/coordinator/src/transactions/transaction.state-machine';
+} from '../../apps/coordinator/src/domain/transaction.state-machine';
 
 const S = GlobalStatus;
 const t = (to: Status): Decision => ({ kind: 'transition', to });
@@ -19,7 +19,7 @@ const already: Decision = { kind: 'already' };
 const ignore: Decision = { kind: 'ignore' };
 const conflict: Decision = { kind: 'conflict' };
 
-/** The whole table of DESIGN.md §2: every (status, event) pair, allowed and refused. */
+/** The whole table of docs/contract.md §2: every (status, event) pair, allowed and refused. */
 const TABLE: Record<Status, Record<TransactionEvent, Decision>> = {
   TRYING: { register: accept, commit: t(S.COMMITTING), rollback: t(S.ROLLING_BACK), timeout: t(S.ROLLING_BACK), finish: conflict },
   COMMITTING: { register: conflict, commit: already, rollback: conflict, timeout: ignore, finish: t(S.COMMITTED) },

@@ -1,15 +1,15 @@
-/** Admin REST for inspection (DESIGN.md §7): every route needs the admin token. */
+/** Admin REST for inspection (docs/contract.md §7): every route needs the admin token. */
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type TransactionView } from '@tcc/client/protocol';
-import { invalidArgument } from '../transactions/transaction.errors';
+import { invalidArgument } from '../domain/transaction.errors';
 import { AdminService } from './admin.service';
 import { ReasonDto, RetryDto } from './admin-action.dto';
 import { LifecycleStore } from '../store/lifecycle.store';
 import { OperatorStore } from '../store/operator.store';
 import { QueryStore } from '../store/query.store';
 import { toView } from '../transactions/transaction.service';
-import { transactionNotFound } from '../transactions/transaction.errors';
+import { transactionNotFound } from '../domain/transaction.errors';
 import { GidPipe } from '../transactions/gid.pipe';
 import { AdminTokenGuard } from './admin-token.guard';
 import { ListTransactionsDto } from './list-transactions.dto';

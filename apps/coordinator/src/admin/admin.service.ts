@@ -1,5 +1,5 @@
 /**
- * Manual intervention (DESIGN.md §7): retry now, force a TRYING transaction to roll back, count a
+ * Manual intervention (docs/contract.md §7): retry now, force a TRYING transaction to roll back, count a
  * branch as done by hand. Every action is audited in the same local transaction as its effect,
  * and goes through the same state machine and leases as everything else.
  */
@@ -11,8 +11,8 @@ import { OperatorStore } from '../store/operator.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
-import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
-import { TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../transactions/transaction.errors';
+import { decide, isPhaseTwo, phaseTwoOf } from '../domain/transaction.state-machine';
+import { TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../domain/transaction.errors';
 
 @Injectable()
 export class AdminService implements OnModuleInit {

@@ -17,7 +17,7 @@ import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { TccError, TccErrorCode } from '../transactions/transaction.errors';
+import { TccError, TccErrorCode } from '../domain/transaction.errors';
 import { CLIENT_NAME, clientOfSecret } from './api-keys';
 
 /** The client of a caller that needs no credentials (protected mode, or TCC_API_AUTH=off). */

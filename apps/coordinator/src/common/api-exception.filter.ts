@@ -7,7 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
 import { toGrpcError } from './grpc-errors';
 import type { ErrorBody } from '@tcc/client/protocol';
-import { TccError, TccErrorCode } from '../transactions/transaction.errors';
+import { TccError, TccErrorCode } from '../domain/transaction.errors';
 import { isTransient } from '../store/database';
 
 const STATUS_OF: Record<TccErrorCode, number> = {

@@ -1,6 +1,6 @@
-/** Domain errors as gRPC statuses (DESIGN.md §4), with the details in trailing metadata. */
+/** Domain errors as gRPC statuses (docs/contract.md §4), with the details in trailing metadata. */
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { TccError, TccErrorCode } from '../transactions/transaction.errors';
+import { TccError, TccErrorCode } from '../domain/transaction.errors';
 import { isTransient } from '../store/database';
 
 export interface GrpcError {

@@ -5,7 +5,7 @@
  */
 import type { ValidationPipe } from '@nestjs/common';
 import { createValidationPipe as servicePipe } from '@tcc/service-kit';
-import { TccError, TccErrorCode } from '../transactions/transaction.errors';
+import { TccError, TccErrorCode } from '../domain/transaction.errors';
 
 export function createValidationPipe(): ValidationPipe {
   return servicePipe(({ fields, messages }) => new TccError(TccErrorCode.INVALID_ARGUMENT, messages.join('; '), { fields, messages }));

@@ -1,5 +1,5 @@
 /**
- * The coordinator's gRPC API (DESIGN.md §4): the same service calls and validation as HTTP,
+ * The coordinator's gRPC API (docs/contract.md §4): the same service calls and validation as HTTP,
  * translated from proto messages (JSON fields travel as text).
  */
 import { Controller, UseGuards } from '@nestjs/common';
@@ -8,7 +8,7 @@ import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { BeginMsg, CommitMsg, GetTransactionMsg, JsonValue, RegisterBranchMsg, RollbackMsg } from '@tcc/client/protocol';
 import { TransactionService } from '../transactions/transaction.service';
 import { GidPipe } from '../transactions/gid.pipe';
-import { invalidArgument } from '../transactions/transaction.errors';
+import { invalidArgument } from '../domain/transaction.errors';
 import { ApiClientGuard, clientOf } from '../auth/api-client.guard';
 import { validateBegin, validateCommit, validateRegister, validateRollback } from '../transactions/request.validation';
 

@@ -9,7 +9,7 @@ import { BRANCH_NOT_TRIED, BranchStatus, type GlobalStatus, type JsonValue } fro
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { LifecycleStore } from '../store/lifecycle.store';
 import { type BranchOutcome, type NewBranch } from '../store/records';
-import { decide, isPhaseTwo, phaseTwoOf } from '../transactions/transaction.state-machine';
+import { decide, isPhaseTwo, phaseTwoOf } from '../domain/transaction.state-machine';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus } from '@tcc/client/protocol';
-import type { DecisionEvent } from '../transactions/transaction.state-machine';
+import type { DecisionEvent } from '../domain/transaction.state-machine';
 import type { Database, Executor, Row } from './database';
 import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
 import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase, TRANSITIONS } from './store.sql';

@@ -4,7 +4,7 @@
  * TRANSITIONS, so no transition is written in SQL alone.
  */
 import type { GlobalStatus } from '@tcc/client/protocol';
-import { PHASE_TWO_STATUSES, TRANSITIONS, type DecisionEvent } from '../transactions/transaction.state-machine';
+import { PHASE_TWO_STATUSES, TRANSITIONS, type DecisionEvent } from '../domain/transaction.state-machine';
 import type { Database } from './database';
 
 export const LAST_ERROR_MAX = 1000;

@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { GID_MAX_LENGTH, ID_PATTERN } from '@tcc/client/protocol';
-import { invalidArgument } from './transaction.errors';
+import { invalidArgument } from '../domain/transaction.errors';
 
 /** Checks the `:gid` path parameter with the same rule as a gid in a body. */
 @Injectable()

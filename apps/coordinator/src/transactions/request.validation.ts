@@ -18,7 +18,7 @@ import {
   type RegisterBranchRequest,
   type RollbackRequest,
 } from '@tcc/client/protocol';
-import { TccError, TccErrorCode } from './transaction.errors';
+import { TccError, TccErrorCode } from '../domain/transaction.errors';
 
 /** The bodies the v1 calls take: the wire types of the contract. */
 export type BeginBody = BeginRequest;

@@ -1,6 +1,6 @@
 /**
  * The benchmark's load over gRPC: one two-branch TCC transaction through the coordinator's gRPC
- * API (tcc.v1.Coordinator, DESIGN.md §4), the same steps as the HTTP load in bench/run.js:
+ * API (tcc.v1.Coordinator, docs/contract.md §4), the same steps as the HTTP load in bench/run.js:
  * Begin {timeoutMs} -> RegisterBranch b1 -> RegisterBranch b2 (protocol http, confirm and cancel on
  * the participant stub, payload {"amount":1}) -> Commit {wait: true}, expecting COMMITTED. Every
  * call of a driver goes over one shared channel (one HTTP/2 connection, calls multiplexed on it).

@@ -1,5 +1,5 @@
 /**
- * The barrier of DESIGN.md §5, through the account service's real HTTP participant endpoints on
+ * The barrier of docs/contract.md §5, through the account service's real HTTP participant endpoints on
  * MariaDB (REPEATABLE READ) and PostgreSQL (READ COMMITTED), and more briefly on the embedded
  * SQLite file: idempotency, empty rollback, no hanging, a confirm with no try (not tried), concurrent
  * try and cancel, and the bounded cleanup. A participant on a database the barrier does not speak

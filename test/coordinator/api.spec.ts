@@ -1,5 +1,5 @@
 /**
- * The coordinator's HTTP API v1 (DESIGN.md §3) end to end, on MariaDB and on the embedded SQLite
+ * The coordinator's HTTP API v1 (docs/contract.md §3) end to end, on MariaDB and on the embedded SQLite
  * store: every endpoint's success, each error code, idempotency, and bad input changing nothing.
  * The participant is a real HTTP server recording what the coordinator sends it.
  */

@@ -1,6 +1,6 @@
 /**
  * The built coordinator as a real process on MariaDB, killed with SIGKILL after its commit and
- * rollback decisions and started again: nothing is lost, every transaction finishes (DESIGN.md §2,
+ * rollback decisions and started again: nothing is lost, every transaction finishes (docs/contract.md §2,
  * §6). Also: `main.js migrate`, a graceful SIGTERM, and a bad setting stopping the process.
  * Needs dist/ (`npm test` builds it first).
  */

@@ -1,7 +1,7 @@
 /**
  * Commit racing the timeout rollback (and sometimes an explicit rollback) on MariaDB, hundreds of
  * times at once: exactly one side wins each transaction, and no branch ever gets both a confirm
- * and a cancel (DESIGN.md §2: the move out of TRYING is a compare-and-set).
+ * and a cancel (docs/contract.md §2: the move out of TRYING is a compare-and-set).
  */
 import type { DecisionResponse, TransactionView } from '@tcc/client';
 import type { HttpResult } from '../support/coordinator.api';

@@ -1,7 +1,7 @@
 /**
  * Phase two against participants that fail or hang (MariaDB): every confirm and cancel is retried
  * with capped exponential backoff, without a limit, until it succeeds; attempts and the last error
- * show in GET (DESIGN.md §2, §5).
+ * show in GET (docs/contract.md §2, §5).
  */
 import { createStore, SERVER, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import type { CoordinatorApi } from '../support/coordinator.api';

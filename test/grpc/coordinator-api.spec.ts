@@ -1,5 +1,5 @@
 /**
- * The coordinator's gRPC API (DESIGN.md §4) end to end on MariaDB, the HTTP API suite repeated
+ * The coordinator's gRPC API (docs/contract.md §4) end to end on MariaDB, the HTTP API suite repeated
  * over gRPC: every call's success, each error code with its trailers (INVALID_ARGUMENT naming the
  * field in `tcc-fields`, NOT_FOUND, FAILED_PRECONDITION with the current status in `tcc-status`,
  * RESOURCE_EXHAUSTED for an oversized payload), idempotent repeats, and bad input changing nothing.

@@ -1,5 +1,5 @@
 /**
- * Admin API (DESIGN.md §7) against the built coordinator on MariaDB: the bearer token, the list's
+ * Admin API (docs/contract.md §7) against the built coordinator on MariaDB: the bearer token, the list's
  * filters and cursor paging, one transaction's detail, and every manual action with its audit row,
  * read both through the API and from tcc_audit. Participants are real HTTP servers in the test.
  */

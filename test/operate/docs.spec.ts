@@ -1,5 +1,5 @@
 /**
- * OpenAPI (DESIGN.md §7, issue 6): /docs-json is an OpenAPI 3 document describing the public API
+ * OpenAPI (README "Operating it", beside docs/contract.md §7; issue 6): /docs-json is an OpenAPI 3 document describing the public API
  * v1 and the admin API (bearer auth), and /docs serves the Swagger UI page.
  */
 import { createTestDatabase, type TestDatabase } from '../support/test.database';

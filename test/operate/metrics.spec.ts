@@ -1,5 +1,5 @@
 /**
- * GET /metrics (DESIGN.md §7, README "Admin API and metrics") from the built coordinator on
+ * GET /metrics (docs/contract.md §7, README "Admin API and metrics") from the built coordinator on
  * MariaDB: every documented metric is exposed, and the numbers move as they should after a
  * commit, a rollback, and a confirm that keeps failing (retries counted, the transaction open in
  * COMMITTING, flagged for attention) until an operator resolves it.

@@ -1,5 +1,5 @@
 /**
- * Readiness follows the database (DESIGN.md §7): /health/ready answers 503 naming the database
+ * Readiness follows the database (docs/contract.md §7): /health/ready answers 503 naming the database
  * while it is stopped and 200 again once it is back, and 503 naming the migrations while they are
  * pending. The database is a private MariaDB or PostgreSQL server (TCC_TEST_DB) started for this
  * spec (never the machine's shared one), stopped and started again by its pid.

@@ -1,5 +1,5 @@
 /**
- * The one state machine of a global transaction (DESIGN.md §2): pure, no I/O.
+ * The one state machine of a global transaction (docs/contract.md §2): pure, no I/O.
  * For every event it names the statuses the event may leave and the one it reaches
  * (TRANSITIONS); the store builds its compare-and-set conditions (`WHERE status IN (...)`) from
  * that table, for one row and for a batch, so no transition is written in SQL alone. Whoever loses

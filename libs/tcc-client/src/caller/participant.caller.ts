@@ -1,5 +1,5 @@
 /**
- * The one way to call a participant (DESIGN.md §5), used by the initiator for try and by the
+ * The one way to call a participant (docs/contract.md §5), used by the initiator for try and by the
  * coordinator for confirm and cancel. HTTP: `POST <url>` with the branch body and the x-tcc-*
  * headers over undici's keep-alive pools. gRPC: the method named in the target
  * (`host:port/package.Service/Method`) with a tcc.v1.BranchRequest and the same metadata, on one

@@ -1,5 +1,5 @@
 /**
- * The coordinator's API (DESIGN.md §3, §4) as typed calls: the injection token and the contract
+ * The coordinator's API (docs/contract.md §3, §4) as typed calls: the injection token and the contract
  * that both transports implement (HttpCoordinatorClient, GrpcCoordinatorClient; TccModule picks one
  * with `transport`). Failures are typed the same way on both: CoordinatorError when the coordinator
  * answered no (`statusCode` in HTTP terms, 409s with the current status), CoordinatorUnavailableError

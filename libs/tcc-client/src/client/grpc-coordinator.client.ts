@@ -1,5 +1,5 @@
 /**
- * The coordinator's gRPC API (DESIGN.md §4, tcc.v1.Coordinator) on one pooled channel to
+ * The coordinator's gRPC API (docs/contract.md §4, tcc.v1.Coordinator) on one pooled channel to
  * `coordinatorGrpcAddress`, with the same deadlines, retries and typed errors as over HTTP (see
  * CoordinatorClient), each call carrying the apiKey in the `authorization` metadata (`Bearer <apiKey>`)
  * when one is set. JSON fields travel as text; an error status becomes a CoordinatorError (401 /

@@ -1,5 +1,5 @@
 /**
- * The coordinator's HTTP API v1 (DESIGN.md §3) over keep-alive connections (see CoordinatorClient),
+ * The coordinator's HTTP API v1 (docs/contract.md §3) over keep-alive connections (see CoordinatorClient),
  * each call authenticated with the apiKey as `Authorization: Bearer <apiKey>` when one is set.
  */
 import type {

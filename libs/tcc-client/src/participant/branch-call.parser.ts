@@ -1,5 +1,5 @@
 /**
- * Checks an incoming participant call (DESIGN.md §5), the same way over HTTP and gRPC: gid and
+ * Checks an incoming participant call (docs/contract.md §5), the same way over HTTP and gRPC: gid and
  * branchId of the contract's syntax, and the phase and the x-tcc-* headers (gRPC metadata) agreeing
  * with the body and with the endpoint called. Answers the call, or the offending field names.
  */

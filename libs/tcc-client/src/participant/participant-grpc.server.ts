@@ -1,5 +1,5 @@
 /**
- * The participant endpoints over gRPC (DESIGN.md §5), when TccModule has `grpc: { port }`: a grpc-js
+ * The participant endpoints over gRPC (docs/contract.md §5), when TccModule has `grpc: { port }`: a grpc-js
  * server of this library's own, next to the application's HTTP server, serving every
  * @TccParticipant as the service named by participantGrpcService (`tcc.v1.participants.<Name>`,
  * methods Try, Confirm, Cancel taking tcc.v1.BranchRequest and answering tcc.v1.BranchReply).

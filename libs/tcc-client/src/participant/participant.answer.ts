@@ -1,5 +1,5 @@
 /**
- * What a participant call answers (DESIGN.md §5), decided once for the HTTP endpoint, the gRPC
+ * What a participant call answers (docs/contract.md §5), decided once for the HTTP endpoint, the gRPC
  * server and the initiator's in-process try: each only carries the answer in its own form.
  */
 import { HttpException, Logger } from '@nestjs/common';

@@ -1,5 +1,5 @@
 /**
- * The participant endpoints of DESIGN.md §5: `POST /<prefix>/:participant/:phase` with body
+ * The participant endpoints of docs/contract.md §5: `POST /<prefix>/:participant/:phase` with body
  * `{ gid, branchId, phase, payload }`. 200 when done (also for duplicates and empty rollbacks), the
  * refusal's 4xx when a try refuses, 409 BRANCH_CANCELLED for a try arriving after its cancel, 409
  * BRANCH_NOT_TRIED for a confirm with no try before it (see participant.answer.ts).

@@ -1,4 +1,4 @@
-/** Request and response bodies of the coordinator's HTTP API v1 (DESIGN.md §3). */
+/** Request and response bodies of the coordinator's HTTP API v1 (docs/contract.md §3). */
 import type { BranchStatus, GlobalStatus } from './status';
 
 export type Protocol = 'http' | 'grpc';

@@ -1,4 +1,4 @@
-/** Syntax rules of the wire contract (DESIGN.md §3): both sides validate with the same constants. */
+/** Syntax rules of the wire contract (docs/contract.md §3): both sides validate with the same constants. */
 
 /** Characters allowed in a gid and a branchId. */
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;

@@ -1,4 +1,4 @@
-/** How the coordinator and the initiator call a participant (DESIGN.md §5). */
+/** How the coordinator and the initiator call a participant (docs/contract.md §5). */
 import type { JsonValue } from './coordinator-api';
 
 export type BranchPhase = 'try' | 'confirm' | 'cancel';
@@ -21,7 +21,7 @@ export const TCC_HEADERS = {
  * Codes a participant built with this library refuses a call with: the `error` of its HTTP answer,
  * and over gRPC the `tcc-error-code` trailer (FAILED_PRECONDITION, `tcc-http-status` 409).
  */
-/** A try arrived after the cancel of its branch (no hanging, DESIGN.md §5): refused for good. */
+/** A try arrived after the cancel of its branch (no hanging, docs/contract.md §5): refused for good. */
 export const BRANCH_CANCELLED = 'BRANCH_CANCELLED';
 /**
  * A confirm arrived with no try before it (none recorded, or only the marker an empty rollback

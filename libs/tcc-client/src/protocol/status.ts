@@ -1,4 +1,4 @@
-/** Transaction and branch statuses: the vocabulary of DESIGN.md §2, shared by coordinator and clients. */
+/** Transaction and branch statuses: the vocabulary of docs/contract.md §2, shared by coordinator and clients. */
 
 export const GlobalStatus = {
   TRYING: 'TRYING',

@@ -1,5 +1,5 @@
 /**
- * Signed participant calls (DESIGN.md §5): the coordinator signs every confirm and cancel, the
+ * Signed participant calls (docs/contract.md §5): the coordinator signs every confirm and cancel, the
  * initiator every try, with HMAC-SHA256 over the phase, gid, branchId, a timestamp and the payload
  * bytes; the participant refuses a missing, wrong or stale signature before anything runs.
  *

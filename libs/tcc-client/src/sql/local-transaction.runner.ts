@@ -4,7 +4,7 @@
  * deadlock victim is retried a few times, because InnoDB already rolled its work back.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import { dialectOf } from './sql.dialect';
+import { sqlDialectOf } from './sql.dialect';
 
 const queues = new WeakMap<DataSource, Promise<unknown>>();
 const DEADLOCK_RETRIES = 3;
@@ -26,26 +26,20 @@ export function serialised<T>(dataSource: DataSource, work: () => Promise<T>): P
   return next;
 }
 
-function isRetryableLockError(error: unknown): boolean {
-  const driverError = (error as { driverError?: { errno?: number; code?: string } } | null)?.driverError;
-  const code = driverError?.code ?? (error as { code?: string } | null)?.code;
-  // ER_LOCK_DEADLOCK: InnoDB chose this transaction as the victim and rolled it back; 40P01 is
-  // PostgreSQL's deadlock_detected, after which its transaction is aborted too.
-  return code === 'ER_LOCK_DEADLOCK' || driverError?.errno === 1213 || code === '40P01';
-}
-
 export async function runInLocalTransaction<T>(
   dataSource: DataSource,
   work: (manager: EntityManager) => Promise<T>,
 ): Promise<T> {
-  if (dialectOf(dataSource) === 'sqlite') {
+  const dialect = sqlDialectOf(dataSource);
+  if (dialect.name === 'sqlite') {
     return serialised(dataSource, () => dataSource.transaction((manager) => work(manager)));
   }
   for (let attempt = 1; ; attempt++) {
     try {
       return await dataSource.transaction((manager) => work(manager));
     } catch (error) {
-      if (attempt > DEADLOCK_RETRIES || !isRetryableLockError(error)) throw error;
+      // InnoDB already rolled the victim back; PostgreSQL aborted its transaction (sql.dialect.ts).
+      if (attempt > DEADLOCK_RETRIES || !dialect.isDeadlock(error)) throw error;
       localTransactionStats.deadlockRetries++;
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
     }
@@ -54,6 +48,6 @@ export async function runInLocalTransaction<T>(
 
 /** A read outside any transaction; on SQLite it still queues, so it never sees another's uncommitted rows. */
 export function runRead<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  if (dialectOf(dataSource) === 'sqlite') return serialised(dataSource, () => work(dataSource.manager));
+  if (sqlDialectOf(dataSource).name === 'sqlite') return serialised(dataSource, () => work(dataSource.manager));
   return work(dataSource.manager);
 }

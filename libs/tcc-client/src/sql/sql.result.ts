@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EntityManager, QueryRunner } from 'typeorm';
-import { dialectOf, placeholders } from './sql.dialect';
+import { SQL_DIALECTS, sqlDialectOf } from './sql.dialect';
 
 /**
  * A statement run on the transaction's own driver connection: its rows, or the rows it changed;
@@ -37,7 +37,7 @@ function pgStatement(sql: string): { name: string; text: string } | undefined {
   let statement = pgNames.get(sql);
   if (!statement) {
     if (pgNames.size >= PG_NAMES_MAX || sql.includes(' IN (') || /[^(]\*/.test(sql)) return undefined;
-    const text = placeholders('postgres', sql);
+    const text = SQL_DIALECTS.postgres.placeholders(sql);
     statement = { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
     pgNames.set(sql, statement);
   }
@@ -63,7 +63,7 @@ function preparing(manager: EntityManager, runner: QueryRunner | undefined): Pre
   if (!runner?.isTransactionActive) return undefined;
   // TypeORM keeps the driver connection of a runner in `databaseConnection` (0.3 and 1.x alike).
   const connection = (runner as unknown as { databaseConnection?: unknown }).databaseConnection as Partial<MysqlConnection & PgConnection> | undefined;
-  const dialect = dialectOf(manager);
+  const dialect = sqlDialectOf(manager).name;
   if (dialect === 'mysql' && typeof connection?.execute === 'function') {
     const mysql = connection as MysqlConnection;
     return (sql, parameters) =>
@@ -95,13 +95,13 @@ export async function execute(manager: EntityManager, sql: string, parameters: u
   const prepared = preparing(manager, runner);
   const result = prepared ? await prepared(sql, parameters) : undefined;
   if (result) return result.changed;
-  return (await runner.query(placeholders(dialectOf(manager), sql), parameters, true)).affected ?? 0;
+  return (await runner.query(sqlDialectOf(manager).placeholders(sql), parameters, true)).affected ?? 0;
 }
 
 /** Runs a read; answers its rows. */
 export async function select<T>(manager: EntityManager, sql: string, parameters: unknown[]): Promise<T[]> {
   const prepared = preparing(manager, manager.queryRunner);
   const result = prepared ? await prepared(sql, parameters) : undefined;
-  const rows: unknown = result ? result.rows : await manager.query(placeholders(dialectOf(manager), sql), parameters);
+  const rows: unknown = result ? result.rows : await manager.query(sqlDialectOf(manager).placeholders(sql), parameters);
   return Array.isArray(rows) ? (rows as T[]) : [];
 }

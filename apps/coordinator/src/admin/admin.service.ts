@@ -31,40 +31,43 @@ export class AdminService implements OnModuleInit {
     if (!this.config.adminToken) this.logger.warn('TCC_ADMIN_TOKEN is not set: the admin API (/admin/v1) refuses every request');
   }
 
-  /** Runs a phase-two round now instead of at the next retry time; answers the status after it. */
+  /**
+   * Runs a phase-two round now instead of at the next retry time; answers the status after it.
+   * Like every writer: write (the claim is the compare-and-set), then explain a loss.
+   */
   async retryNow(gid: string, actor: string, reason: string | null): Promise<DecisionResponse> {
+    if (await this.operator.retryNow(gid, actor, reason, this.replica.id, this.config.leaseMs)) {
+      this.logger.log({ gid, msg: `retry now, by ${actor}` });
+      const status = await this.driver.drive(gid);
+      if (status) return { gid, status };
+    }
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
     if (!isPhaseTwo(tx.status)) throw transactionConflict(gid, tx.status, 'only a COMMITTING or ROLLING_BACK transaction can be retried');
-    if (!(await this.operator.retryNow(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
-      const now = await this.store.findTransaction(gid);
-      if (now && isPhaseTwo(now.status)) {
-        throw transactionConflict(gid, now.status, `a phase-two round is under way on ${now.owner ?? 'another replica'}; try again when it ends`);
-      }
-      return { gid, status: now?.status ?? tx.status };
+    if (tx.owner !== this.replica.id) {
+      throw transactionConflict(gid, tx.status, `a phase-two round is under way on ${tx.owner ?? 'another replica'}; try again when it ends`);
     }
-    this.logger.log({ gid, msg: `retry now, by ${actor}` });
-    const status = await this.driver.drive(gid);
-    return { gid, status: status ?? tx.status };
+    return { gid, status: tx.status };
   }
 
-  /** Rolls back a TRYING transaction at once (409 in any other status). */
+  /** Rolls back a TRYING transaction at once (409 in any other status): write, then explain a loss. */
   async forceRollback(gid: string, actor: string, reason: string): Promise<DecisionResponse> {
-    const tx = await this.store.findTransaction(gid);
-    if (!tx) throw transactionNotFound(gid);
-    if (decide(tx.status, 'rollback').kind !== 'transition') {
-      throw transactionConflict(gid, tx.status, 'only a TRYING transaction can be forced to roll back');
-    }
     if (!(await this.operator.forceRollback(gid, actor, reason, this.replica.id, this.config.leaseMs))) {
-      const now = await this.store.findTransaction(gid);
-      throw transactionConflict(gid, now?.status ?? tx.status, 'the transaction was decided meanwhile');
+      const tx = await this.store.findTransaction(gid);
+      if (!tx) throw transactionNotFound(gid);
+      // Lost: the state machine names why (a TRYING one cannot lose a rollback, whose deadline is any).
+      throw transactionConflict(gid, tx.status, 'only a TRYING transaction can be forced to roll back');
     }
     this.logger.warn({ gid, msg: `forced to roll back by ${actor}: ${reason}` });
     const status = await this.driver.drive(gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });
     return { gid, status: status ?? GlobalStatus.ROLLING_BACK };
   }
 
-  /** Counts one branch as done by hand; the transaction finishes if it was the last one. */
+  /**
+   * Counts one branch as done by hand; the transaction finishes if it was the last one. The read
+   * first learns which phase the branch is done for (confirmed or cancelled); the write is still
+   * the compare-and-set (while the transaction is in that status), and a loss is explained after.
+   */
   async resolveBranch(gid: string, branchId: string, actor: string, reason: string): Promise<DecisionResponse> {
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
@@ -78,7 +81,7 @@ export class AdminService implements OnModuleInit {
     }
     this.logger.warn({ gid, branchId, msg: `resolved by hand by ${actor}: ${reason}` });
     const finish = decide(tx.status, 'finish');
-    if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null, tx.status))) {
+    if (finish.kind === 'transition' && (await this.store.finishIfNoPending(gid, null))) {
       this.metrics.transactions.inc({ outcome: finish.to === GlobalStatus.COMMITTED ? 'committed' : 'rolled_back' });
       return { gid, status: finish.to };
     }

@@ -57,6 +57,9 @@ export const TRANSITIONS = {
 /** The events that move a transaction out of TRYING: the decisions. */
 export type DecisionEvent = 'commit' | 'rollback' | 'timeout';
 
+/** The events that change a transaction's status (each has a `to` in TRANSITIONS): the decisions and the finish. */
+export type StatusEvent = DecisionEvent | 'finish';
+
 /** Where a decision leads (from TRYING). */
 export function decisionTarget(event: DecisionEvent): 'COMMITTING' | 'ROLLING_BACK' {
   return TRANSITIONS[event].to.TRYING;

@@ -95,7 +95,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       ? state.branches.map((b) => ({ ...b, attempts: 0 }))
       : (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
     if (pending.length === 0) {
-      const finished = await this.store.finishIfNoPending(gid, owner, state.status);
+      const finished = await this.store.finishIfNoPending(gid, owner);
       if (finished) this.finished(gid, finalStatus);
       return finished ? finalStatus : state.status;
     }
@@ -128,7 +128,6 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     const finished = await this.store.completeRound({
       gid,
       owner,
-      from: state.status,
       branchDone,
       phase: phase as 'confirm' | 'cancel',
       outcomes,

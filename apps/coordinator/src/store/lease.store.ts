@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { num, strOrNull, type ClaimedTransaction, type DueTransaction } from './records';
-import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { transition } from './transition.sql';
 
 /**
  * Leases and fencing: what is due, claims of due transactions by a replica (timeouts decided on the
@@ -20,7 +21,7 @@ export class LeaseStore extends StoreBase {
 
   /**
    * Claims a batch of due transactions for `owner` until the lease expires: TRYING ones past their
-   * deadline are decided ROLLING_BACK, phase-two ones whose retry time or lease expiry has come
+   * deadline are decided ROLLING_BACK (the timeout transition, transition.sql.ts), phase-two ones whose retry time or lease expiry has come
    * are taken over. Point updates by primary key only. With a `fence`, the claims succeed only
    * while that epoch is still the scan leader's (a paused old leader cannot claim after losing).
    * Answers what this owner now holds among `gids`.
@@ -30,13 +31,8 @@ export class LeaseStore extends StoreBase {
     const list = gids.map(() => '?').join(', ');
     const fenced = fence === null ? '' : " AND EXISTS (SELECT 1 FROM tcc_coordination c WHERE c.name = 'scan-leader' AND c.epoch = ?)";
     const fenceParams = fence === null ? [] : [fence];
-    const timeout = decisionOf('timeout', this.now);
-    await this.db.execute(
-      `UPDATE tcc_transactions SET status = ?, reason = 'timeout', owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
-         lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-       WHERE gid IN (${list}) AND status ${inList(timeout.from)}${timeout.deadline}${fenced}`,
-      [timeout.to, owner, leaseMs, leaseMs, ...gids, ...timeout.from, ...fenceParams],
-    );
+    const timeout = transition('timeout', gids, this.now, { reason: 'timeout', leaseOwner: owner, leaseMs }, { fence });
+    await this.db.execute(timeout.sql, timeout.params);
     await this.db.execute(
       `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
        WHERE gid IN (${list}) AND status ${PHASE_TWO} AND next_attempt_at <= ${this.now}${fenced}`,

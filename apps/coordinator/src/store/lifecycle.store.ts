@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus } from '@tcc/client/protocol';
 import type { DecisionEvent } from '../domain/transaction.state-machine';
+import { branchesDone, registrationCondition, transition } from './transition.sql';
 import type { Database, Executor, Row } from './database';
 import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
-import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase, TRANSITIONS } from './store.sql';
+import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
 import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
 
 /** A decision's writer: the replica that takes the lease, the reason, and the client it is decided for (unset: the coordinator's own, e.g. a timeout). */
@@ -13,9 +14,6 @@ export interface DecisionOptions {
   reason?: string | null;
   client?: string;
 }
-
-/** Only the client that began a transaction may change it (rows from before clients were recorded have none). */
-const OWNED_BY = ' AND (client IS NULL OR client = ?)';
 
 /**
  * The life of a transaction: begin, branch registration, the decision, the rounds of phase two and
@@ -113,75 +111,63 @@ export class LifecycleStore extends StoreBase {
   }
 
   /**
-   * Inserts a branch only while its transaction is TRYING, before its deadline, owned by `client`
-   * and holding fewer than `maxBranches` branches, in one statement; false when nothing was
-   * inserted (duplicate, unknown gid, another client's, full, or no longer open).
+   * Inserts a branch only while its transaction may take one (TRANSITIONS.register: TRYING, before
+   * its deadline), is owned by `client` and holds fewer than `maxBranches` branches, in one
+   * statement; false when nothing was inserted (duplicate, unknown gid, another client's, full, or
+   * no longer open).
    */
   insertBranch(gid: string, b: NewBranch, client: string, maxBranches: number): Promise<boolean> {
-    return this.write(gid, (now) => ({
-      statements: [
-        {
-          sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
-                SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
-                WHERE gid = ? AND status ${inList(TRANSITIONS.register.from)} AND expires_at > ${now}${OWNED_BY}
-                  AND (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?) < ?${this.shareLock}`),
-          params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...TRANSITIONS.register.from, client, gid, maxBranches],
-        },
-      ],
-      read: ([inserted]) => inserted === 1,
-    }));
-  }
-
-  /**
-   * The decision: TRYING -> COMMITTING or ROLLING_BACK, as a compare-and-set. The winner owns the
-   * transaction for `leaseMs` (it drives phase two at once); if it dies, the scheduler takes over
-   * when the lease expires. `deadline` says whether the deadline must still be ahead (a commit) or
-   * already past (a timeout rollback); an explicit rollback ignores it.
-   */
-  async decide(gid: string, event: DecisionEvent, opts: DecisionOptions): Promise<boolean> {
-    return (await this.decideCounting(gid, event, opts, false)).won;
-  }
-
-  /**
-   * decide(), also answering how many branches the transaction has (in the same batch, so a caller
-   * that knows its branches from memory can tell its list is complete without reading them).
-   */
-  decideCounting(
-    gid: string,
-    event: DecisionEvent,
-    opts: DecisionOptions,
-    countBranches = true,
-  ): Promise<{ won: boolean; branches: number | null }> {
     return this.write(gid, (now) => {
-      const { to, from, deadline } = decisionOf(event, now);
+      const open = registrationCondition(now, client);
       return {
         statements: [
           {
-            sql: `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${now}, decided_at = ${now},
-                    lease_expires_at = ${now} + ?, next_attempt_at = ${now} + ?
-                  WHERE gid = ? AND status ${inList(from)}${deadline}${opts.client === undefined ? '' : OWNED_BY}`,
-            params: [to, opts.reason ?? null, opts.owner, opts.leaseMs, opts.leaseMs, gid, ...from, ...(opts.client === undefined ? [] : [opts.client])],
+            sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
+                  SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
+                  WHERE gid = ? AND ${open.sql} AND (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?) < ?${this.shareLock}`),
+            params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...open.params, gid, maxBranches],
           },
-          ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
         ],
-        read: ([updated, counted]) => ({
-          won: updated === 1,
-          branches: countBranches && Array.isArray(counted) ? num(counted[0].n) : null,
-        }),
+        read: ([inserted]) => inserted === 1,
       };
     });
   }
 
   /**
+   * Records a decision (commit, rollback, timeout: TRYING -> COMMITTING or ROLLING_BACK) as a
+   * compare-and-set (transition.sql.ts). The winner owns the transaction for `leaseMs` (it drives
+   * phase two at once); if it dies, the scheduler takes over when the lease expires.
+   */
+  async recordDecision(gid: string, event: DecisionEvent, opts: DecisionOptions): Promise<boolean> {
+    return (await this.recordDecisionCounting(gid, event, opts, false)).won;
+  }
+
+  /**
+   * recordDecision(), also answering how many branches the transaction has (in the same batch, so
+   * a caller that knows its branches from memory can tell its list is complete without reading them).
+   */
+  recordDecisionCounting(gid: string, event: DecisionEvent, opts: DecisionOptions, countBranches = true): Promise<{ won: boolean; branches: number | null }> {
+    return this.write(gid, (now) => ({
+      statements: [
+        transition(event, [gid], now, { reason: opts.reason ?? null, leaseOwner: opts.owner, leaseMs: opts.leaseMs }, { client: opts.client }),
+        ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
+      ],
+      read: ([updated, counted]) => ({
+        won: updated === 1,
+        branches: countBranches && Array.isArray(counted) ? num(counted[0].n) : null,
+      }),
+    }));
+  }
+
+  /**
    * Records one round of phase-two calls in one local transaction: each branch's attempt and
-   * outcome, then either the final status (every branch done) or the release of the lease with
-   * the time of the next attempt. The transaction row changes only while `owner` still holds it.
-   * Answers whether the transaction reached `finalStatus`.
+   * outcome, then either the finish (every branch done) or the release of the lease with the time
+   * of the next attempt. The transaction row changes only while `owner` still holds it. Answers
+   * whether the transaction finished.
    */
   async completeRound(args: {
     gid: string;
     owner: string;
-    from: 'COMMITTING' | 'ROLLING_BACK';
     branchDone: BranchStatus;
     phase: 'confirm' | 'cancel';
     outcomes: BranchOutcome[];
@@ -193,11 +179,8 @@ export class LifecycleStore extends StoreBase {
     return this.db.transaction(async (tx) => {
       const succeeded = outcomes.filter((o) => o.ok).map((o) => o.branchId);
       if (succeeded.length) {
-        await tx.execute(
-          `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, updated_at = ${this.now}
-           WHERE gid = ? AND status = ? AND branch_id IN (${succeeded.map(() => '?').join(', ')})`,
-          [args.branchDone, gid, BranchStatus.REGISTERED, ...succeeded],
-        );
+        const done = branchesDone(gid, succeeded, args.branchDone, this.now, { attempt: true });
+        await tx.execute(done.sql, done.params);
       }
       for (const failed of outcomes.filter((o) => !o.ok)) {
         const error = (failed.error ?? 'failed').slice(0, LAST_ERROR_MAX);
@@ -212,62 +195,34 @@ export class LifecycleStore extends StoreBase {
           [args.phase, error, gid, failed.branchId],
         );
       }
-      if (args.allDone) {
-        const finished = await tx.execute(
-          `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
-             rounds = rounds + 1, updated_at = ${this.now}
-           WHERE gid = ? AND status = ? AND owner = ?`,
-          [TRANSITIONS.finish.to[args.from], gid, args.from, owner],
-        );
-        return finished === 1;
-      }
       await this.release(tx, gid, owner, args.retryDelayMs);
       return false;
     });
   }
 
   /**
-   * A round in which every branch succeeded: the branches done and the transaction final, as one
-   * write of the next batch. Answers whether the transaction reached `finalStatus`.
+   * A round in which every branch succeeded: the branches done and the transaction finished, as
+   * one write of the next batch. Answers whether the transaction finished.
    */
-  private finishRound(args: {
-    gid: string;
-    owner: string;
-    from: 'COMMITTING' | 'ROLLING_BACK';
-    branchDone: BranchStatus;
-    outcomes: BranchOutcome[];
-  }): Promise<boolean> {
+  private finishRound(args: { gid: string; owner: string; branchDone: BranchStatus; outcomes: BranchOutcome[] }): Promise<boolean> {
     const { gid, owner, outcomes } = args;
     return this.write(gid, (now) => ({
       statements: [
-        {
-          sql: `UPDATE tcc_branches SET status = ?, attempts = attempts + 1, updated_at = ${now}
-                WHERE gid = ? AND status = ? AND branch_id IN (${outcomes.map(() => '?').join(', ')})`,
-          params: [args.branchDone, gid, BranchStatus.REGISTERED, ...outcomes.map((o) => o.branchId)],
-        },
-        {
-          sql: `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
-                  rounds = rounds + 1, updated_at = ${now}
-                WHERE gid = ? AND status = ? AND owner = ?`,
-          params: [TRANSITIONS.finish.to[args.from], gid, args.from, owner],
-        },
+        branchesDone(gid, outcomes.map((o) => o.branchId), args.branchDone, now, { attempt: true }),
+        transition('finish', [gid], now, { countRound: true }, { leaseHolder: owner }),
       ],
       read: ([, finished]) => finished === 1,
     }));
   }
 
   /**
-   * Marks a phase-two transaction finished when no branch is left to call (e.g. it had none, or a
-   * crash hit between the last branch update and the status change).
+   * Finishes a phase-two transaction that has no branch left to call (e.g. it had none, a crash
+   * hit between the last branch update and the finish, or an operator resolved the last one).
+   * `owner`: only while this replica holds the lease; null: whoever holds it.
    */
-  async finishIfNoPending(gid: string, owner: string | null, from: 'COMMITTING' | 'ROLLING_BACK'): Promise<boolean> {
-    const affected = await this.db.execute(
-      `UPDATE tcc_transactions SET status = ?, owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = ${this.now}
-       WHERE gid = ? AND status = ?${owner === null ? '' : ' AND owner = ?'}
-         AND NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = ? AND b.status = ?)`,
-      [TRANSITIONS.finish.to[from], gid, from, ...(owner === null ? [] : [owner]), gid, BranchStatus.REGISTERED],
-    );
-    return affected === 1;
+  async finishIfNoPending(gid: string, owner: string | null): Promise<boolean> {
+    const finish = transition('finish', [gid], this.now, { countRound: false }, { leaseHolder: owner ?? undefined, noPendingBranches: true });
+    return (await this.db.execute(finish.sql, finish.params)) === 1;
   }
 
   private async release(ex: Executor, gid: string, owner: string, delayMs: number): Promise<void> {

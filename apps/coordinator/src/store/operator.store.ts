@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { BranchStatus } from '@tcc/client/protocol';
 import type { Executor } from './database';
 import { AUDIT_COLUMNS, num, strOrNull, type AuditRecord, type FailureRecord } from './records';
-import { decisionOf, inList, LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { branchesDone, transition } from './transition.sql';
 
 /** What an operator does through the admin API, each action written with its audit row in one local transaction, and what the admin reads of that history. */
 @Injectable()
@@ -10,13 +11,8 @@ export class OperatorStore extends StoreBase {
   /** Operator: roll back a TRYING transaction, recording who and why in the same local transaction. */
   async forceRollback(gid: string, actor: string, reason: string, owner: string, leaseMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const rollback = decisionOf('rollback', this.now);
-      const won = await tx.execute(
-        `UPDATE tcc_transactions SET status = ?, reason = ?, owner = ?, updated_at = ${this.now}, decided_at = ${this.now},
-           lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-         WHERE gid = ? AND status ${inList(rollback.from)}${rollback.deadline}`,
-        [rollback.to, `forced by ${actor}: ${reason}`.slice(0, 1024), owner, leaseMs, leaseMs, gid, ...rollback.from],
-      );
+      const rollback = transition('rollback', [gid], this.now, { reason: `forced by ${actor}: ${reason}`.slice(0, 1024), leaseOwner: owner, leaseMs });
+      const won = await tx.execute(rollback.sql, rollback.params);
       if (won === 1) await this.audit(tx, gid, null, 'force-rollback', actor, reason);
       return won === 1;
     });
@@ -44,12 +40,12 @@ export class OperatorStore extends StoreBase {
    */
   async resolveBranch(gid: string, branchId: string, branchDone: BranchStatus, from: 'COMMITTING' | 'ROLLING_BACK', actor: string, reason: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const resolved = await tx.execute(
-        `UPDATE tcc_branches SET status = ?, last_error = ?, updated_at = ${this.now}
-         WHERE gid = ? AND branch_id = ? AND status = ?
-           AND EXISTS (SELECT 1 FROM tcc_transactions t WHERE t.gid = ? AND t.status = ?)`,
-        [branchDone, `resolved by ${actor}: ${reason}`.slice(0, LAST_ERROR_MAX), gid, branchId, BranchStatus.REGISTERED, gid, from],
-      );
+      const done = branchesDone(gid, [branchId], branchDone, this.now, {
+        attempt: false,
+        lastError: `resolved by ${actor}: ${reason}`.slice(0, LAST_ERROR_MAX),
+        whileStatus: from,
+      });
+      const resolved = await tx.execute(done.sql, done.params);
       if (resolved === 1) await this.audit(tx, gid, branchId, 'resolve-branch', actor, reason);
       return resolved === 1;
     });

@@ -170,7 +170,7 @@ export class TransactionService {
     traceparent: string | null,
   ): Promise<DecisionResponse> {
     const to = decisionTarget(event);
-    const { won, branches: stored } = await this.store.decideCounting(
+    const { won, branches: stored } = await this.store.recordDecisionCounting(
       gid,
       event,
       { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: event === 'rollback' ? (reason ?? 'rollback requested') : null, client },
@@ -209,7 +209,7 @@ export class TransactionService {
 
   /** Rolls back a TRYING transaction found past its deadline; answers the status after. */
   private async timeOut(tx: TransactionRecord): Promise<GlobalStatus> {
-    const won = await this.store.decide(tx.gid, 'timeout', { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: 'timeout' });
+    const won = await this.store.recordDecision(tx.gid, 'timeout', { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: 'timeout' });
     if (won) {
       this.logger.log({ gid: tx.gid, msg: `try phase timed out: rolling back` });
       void this.driver.drive(tx.gid, { status: GlobalStatus.ROLLING_BACK, rounds: 0 });

@@ -1,6 +1,6 @@
 /** The v1 API over HTTP and gRPC: begin, register, commit, roll back, read. */
 import { Module } from '@nestjs/common';
-import { TransactionsGrpcController } from '../grpc/transactions.grpc-controller';
+import { TransactionsGrpcController } from './transactions.grpc-controller';
 import { PhaseTwoModule } from '../phase-two/phase-two.module';
 import { TransactionService } from './transaction.service';
 import { TransactionsController } from './transactions.controller';

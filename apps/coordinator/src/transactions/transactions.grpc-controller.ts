@@ -6,11 +6,11 @@ import { Controller, UseGuards } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { BeginMsg, CommitMsg, GetTransactionMsg, JsonValue, RegisterBranchMsg, RollbackMsg } from '@tcc/client/protocol';
-import { TransactionService } from '../transactions/transaction.service';
-import { GidPipe } from '../transactions/gid.pipe';
+import { TransactionService } from './transaction.service';
+import { GidPipe } from './gid.pipe';
 import { invalidArgument } from '../domain/transaction.errors';
 import { ApiClientGuard, clientOf } from '../auth/api-client.guard';
-import { validateBegin, validateCommit, validateRegister, validateRollback } from '../transactions/request.validation';
+import { validateBegin, validateCommit, validateRegister, validateRollback } from './request.validation';
 
 // What a client sends may omit any field (proto3), so every field is checked like an HTTP body's.
 type Received<T> = Partial<T>;

@@ -5,7 +5,8 @@
  */
 import type { RowDataPacket } from 'mysql2';
 import { DataSource } from 'typeorm';
-import { localTransactionStats, runRead, type TransactionView } from '@tcc/client';
+import { runRead, type TransactionView } from '@tcc/client';
+import { localTransactionStats } from '@tcc/client/testing';
 import { randomId } from './support/databases';
 import { startFaultyProxy, type FaultyProxy } from './support/faulty-proxy';
 import { Answer, Http } from './support/http';

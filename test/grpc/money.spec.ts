@@ -8,7 +8,8 @@
  * and every participant call is signed. After convergence the books must balance to the cent.
  */
 import type { RowDataPacket } from 'mysql2';
-import { localTransactionStats, participantGrpcService, type TransactionView } from '@tcc/client';
+import { participantGrpcService, type TransactionView } from '@tcc/client';
+import { localTransactionStats } from '@tcc/client/testing';
 import { randomId } from '../client/support/databases';
 import { Answer, Http } from '../client/support/http';
 import { startStack, type Stack } from '../client/support/stack';

@@ -571,6 +571,41 @@ function describeStrangerApp(app: StrangerApp): void {
       expect({ code: compared.code, stderr: compared.stderr }).toEqual({ code: 0, stderr: '' });
     });
 
+    it('serves the test counters from @tcc/client/testing only (require, import, and types under node10 and nodenext)', async () => {
+      const loaded = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "import * as main from '@tcc/client'; import { localTransactionStats } from '@tcc/client/testing'; import { createRequire } from 'node:module'; " +
+            "const require = createRequire(import.meta.url); " +
+            "if ('localTransactionStats' in main || 'localTransactionStats' in require('@tcc/client')) { console.error('the main entry exports localTransactionStats'); process.exit(1); } " +
+            "if (typeof localTransactionStats?.deadlockRetries !== 'number' || require('@tcc/client/testing').localTransactionStats !== localTransactionStats) { console.error('@tcc/client/testing has no localTransactionStats'); process.exit(1); }",
+        ],
+        { cwd: scratch },
+      );
+      expect({ code: loaded.code, stderr: loaded.stderr }).toEqual({ code: 0, stderr: '' });
+      // Types: the entry resolves through typesVersions (node10) and exports (nodenext), and the
+      // main entry's declarations no longer name the counter.
+      writeFileSync(
+        join(scratch, 'testing-entry.check.ts'),
+        "import { localTransactionStats } from '@tcc/client/testing';\n" +
+          "// @ts-expect-error the counter is not part of the main entry\n" +
+          "import { localTransactionStats as fromMain } from '@tcc/client';\n" +
+          'export const counted: number = localTransactionStats.deadlockRetries + (fromMain === undefined ? 0 : 1);\n',
+      );
+      const tsc = node_modules('typescript', 'bin', 'tsc');
+      for (const resolution of [['commonjs', 'node10'], ['nodenext', 'nodenext']]) {
+        const [module, moduleResolution] = resolution;
+        const checked = await run(
+          process.execPath,
+          [tsc, '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--target', 'ES2022', '--module', module, '--moduleResolution', moduleResolution, 'testing-entry.check.ts'],
+          { cwd: scratch, timeoutMs: 180_000 },
+        );
+        expect({ moduleResolution, code: checked.code, diagnostics: checked.stdout + checked.stderr }).toEqual({ moduleResolution, code: 0, diagnostics: '' });
+      }
+    });
+
     it(`runs on ${app.platform} and ${app.expected.driver}, with every package loaded from its own node_modules`, async () => {
       const { status, body } = await getJson<Record<string, string>>(`${appUrl()}/info`);
       expect(status).toBe(200);

@@ -56,6 +56,6 @@ export { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 export type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 export { BARRIER_TABLE } from './barrier/barrier.table';
 export { CreateTccBarrier1763900000000, TCC_BARRIER_MIGRATIONS } from './barrier/migrations/1763900000000-create-tcc-barrier';
-export { runInLocalTransaction, runRead, localTransactionStats } from './sql/local-transaction.runner';
+export { runInLocalTransaction, runRead } from './sql/local-transaction.runner';
 export { execute, select } from './sql/sql.result';
 export { dialectOf, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type SqlDialect } from './sql/sql.dialect';

@@ -1,0 +1,96 @@
+/**
+ * MySQL and MariaDB through mysql2: statements go straight to the pool TypeORM opened (prepared
+ * where their shape is fixed), and a batch travels as one multi-statement packet.
+ */
+import type { DataSource, DataSourceOptions } from 'typeorm';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2';
+import { SQL_DIALECTS } from '@tcc/client/sql';
+import type { Statement } from '../sql.dialect';
+import { fixedShape, type DriverExecutor, type Executor, type Row } from './driver.executor';
+
+type Result = RowDataPacket[] | ResultSetHeader;
+
+export class MysqlExecutor implements DriverExecutor {
+  readonly dialect = SQL_DIALECTS.mysql;
+
+  /** A batch is one packet of several statements; every value in it is escaped by mysql2 (batch()). */
+  static dataSourceOptions(options: DataSourceOptions): DataSourceOptions {
+    return { ...options, multipleStatements: true } as DataSourceOptions;
+  }
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The mysql2 pool TypeORM opened (read once it is connected). */
+  private get pool(): Pool {
+    return (this.dataSource.driver as unknown as { pool: Pool }).pool;
+  }
+
+  async select<T extends Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await poolCall(this.pool, sql, params)) as unknown as T[];
+  }
+
+  async execute(sql: string, params: unknown[] = []): Promise<number> {
+    return ((await poolCall(this.pool, sql, params)) as ResultSetHeader).affectedRows;
+  }
+
+  async transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    const connection = await this.connection();
+    try {
+      await connectionCall(connection, 'START TRANSACTION', []);
+      try {
+        const result = await work({
+          select: async <R extends Row>(sql: string, params: unknown[] = []) => (await connectionCall(connection, sql, params)) as unknown as R[],
+          execute: async (sql, params = []) => ((await connectionCall(connection, sql, params)) as ResultSetHeader).affectedRows,
+        });
+        await connectionCall(connection, 'COMMIT', []);
+        return result;
+      } catch (error) {
+        await connectionCall(connection, 'ROLLBACK', []).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      connection.release();
+    }
+  }
+
+  async batch(statements: Statement[]): Promise<Array<Row[] | number>> {
+    const connection = await this.connection();
+    let committed = false;
+    try {
+      // READ COMMITTED: every statement's conditions are on the rows it names by key, so no gap
+      // locks are needed, and batches written side by side do not wait on each other's gaps.
+      const sql = ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...statements.map((s) => connection.format(s.sql, s.params as never)), 'COMMIT'].join(';\n');
+      const results = await new Promise<unknown[]>((resolve, reject) =>
+        connection.query(sql, (error, rows) => (error ? reject(error) : resolve(rows as unknown[]))),
+      );
+      committed = true;
+      return results.slice(2, 2 + statements.length).map((r) => (Array.isArray(r) ? (r as Row[]) : (r as ResultSetHeader).affectedRows));
+    } finally {
+      if (!committed) {
+        // A statement failed part-way: whatever ran of the batch is undone before the connection is reused.
+        await new Promise<void>((resolve) => connection.query('ROLLBACK', () => resolve()));
+      }
+      connection.release();
+    }
+  }
+
+  private connection(): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => this.pool.getConnection((error, conn) => (error ? reject(error) : resolve(conn))));
+  }
+}
+
+function poolCall(pool: Pool, sql: string, params: unknown[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, result: unknown): void => (error ? reject(error) : resolve(result as Result));
+    if (fixedShape(sql)) pool.execute(sql, params as never, done);
+    else pool.query(sql, params as never, done);
+  });
+}
+
+function connectionCall(connection: PoolConnection, sql: string, params: unknown[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, result: unknown): void => (error ? reject(error) : resolve(result as Result));
+    if (params.length > 0 && fixedShape(sql)) connection.execute(sql, params as never, done);
+    else connection.query(sql, params as never, done);
+  });
+}

@@ -1,5 +1,5 @@
-import { parseTarget, TargetPolicy } from '../../apps/coordinator/src/domain/target-policy';
-import { retryDelayMs } from '../../apps/coordinator/src/phase-two/retry-policy';
+import { parseTarget, TargetPolicy } from '../../apps/coordinator/src/domain/target.policy';
+import { retryDelayMs } from '../../apps/coordinator/src/phase-two/retry.policy';
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
 
 describe('target policy', () => {

@@ -5,7 +5,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { throwError, type Observable } from 'rxjs';
-import { toGrpcError } from './grpc-errors';
+import { toGrpcError } from './grpc.errors';
 import type { ErrorBody } from '@tcc/client/protocol';
 import { TccError, TccErrorCode } from '../domain/transaction.errors';
 import { isTransient } from '../store/database';

@@ -8,7 +8,7 @@ import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
 import { checkCa, checkCertificateAndKey, parseSigningKeys, type TlsClientOptions, type TlsServerOptions } from '@tcc/client/caller';
 import { readFileSync } from 'node:fs';
 import { DATABASE_URL } from '@tcc/service-kit';
-import { TargetPolicy } from '../domain/target-policy';
+import { TargetPolicy } from '../domain/target.policy';
 import { parseApiKeys, type ApiKey } from './api-keys';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);

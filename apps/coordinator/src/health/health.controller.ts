@@ -6,7 +6,7 @@ import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Database } from '../store/database';
 import { QueryStore } from '../store/query.store';
-import { ReplicaCoordinator } from '../recovery/replica-coordinator';
+import { ReplicaCoordinator } from '../recovery/replica.coordinator';
 
 const PROBE_TIMEOUT_MS = 2_000;
 

@@ -13,8 +13,8 @@ import { decide, isPhaseTwo, phaseTwoOf } from '../domain/transaction.state-mach
 import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';
-import { CompletionNotifier } from './completion-notifier';
-import { retryDelayMs } from './retry-policy';
+import { CompletionNotifier } from './completion.notifier';
+import { retryDelayMs } from './retry.policy';
 
 /** What the caller already knows about the transaction, saving a read. */
 export interface KnownState {

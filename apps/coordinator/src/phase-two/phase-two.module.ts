@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { GrpcChannels, ParticipantCaller, TCC_CLIENT_TLS } from '@tcc/client/caller';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { AttentionNotifier } from './attention.notifier';
-import { CompletionNotifier } from './completion-notifier';
+import { CompletionNotifier } from './completion.notifier';
 import { PhaseTwoDriver } from './phase-two.driver';
 
 @Module({

@@ -2,7 +2,7 @@
 import { Module } from '@nestjs/common';
 import { PhaseTwoModule } from '../phase-two/phase-two.module';
 import { RecoveryScheduler } from './recovery.scheduler';
-import { ReplicaCoordinator } from './replica-coordinator';
+import { ReplicaCoordinator } from './replica.coordinator';
 
 @Module({
   imports: [PhaseTwoModule],

@@ -12,7 +12,7 @@ import { LeaseStore } from '../store/lease.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReplicaIdentity } from '../store/replica.identity';
-import { ReplicaCoordinator } from './replica-coordinator';
+import { ReplicaCoordinator } from './replica.coordinator';
 import { ShutdownState } from '../common/shutdown.state';
 
 @Injectable()

@@ -10,7 +10,7 @@ import Redis from 'ioredis';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { LeaseStore } from '../store/lease.store';
-import { CompletionNotifier, type CompletionRelay } from '../phase-two/completion-notifier';
+import { CompletionNotifier, type CompletionRelay } from '../phase-two/completion.notifier';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReplicaIdentity } from '../store/replica.identity';
 

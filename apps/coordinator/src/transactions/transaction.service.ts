@@ -20,13 +20,13 @@ import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinato
 import { LifecycleStore } from '../store/lifecycle.store';
 import { type BranchRecord, type TransactionRecord } from '../store/records';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
-import { CompletionNotifier } from '../phase-two/completion-notifier';
+import { CompletionNotifier } from '../phase-two/completion.notifier';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { ShutdownState } from '../common/shutdown.state';
 import { decide, decisionTarget, isFinal, isPhaseTwo } from '../domain/transaction.state-machine';
 import { invalidArgument, notTheOwner, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../domain/transaction.errors';
 import { MetricsService } from '../metrics/metrics.service';
-import { parseTarget, TargetPolicy } from '../domain/target-policy';
+import { parseTarget, TargetPolicy } from '../domain/target.policy';
 import { RegisteredBranches } from './registered-branches';
 
 /** A begin, as the contract's BeginRequest. */

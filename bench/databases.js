@@ -1,7 +1,7 @@
 'use strict';
 /**
- * The database-specific parts of the benchmark (bench/run.js, bench/orders-flow.js) behind one small
- * interface, with a MariaDB and a PostgreSQL implementation. Both talk to 127.0.0.1 only.
+ * The database-specific parts of the benchmark (bench/transactions-flow.js, bench/orders-flow.js)
+ * behind one small interface, with a MariaDB and a PostgreSQL implementation. Both talk to 127.0.0.1 only.
  *
  *   const db = openDatabase('mariadb' | 'postgres', { mysqlPort, pgPort });
  *   await db.connect()                 admin connection (and the server pid for CPU accounting)

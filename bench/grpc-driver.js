@@ -1,6 +1,7 @@
 /**
  * The benchmark's load over gRPC: one two-branch TCC transaction through the coordinator's gRPC
- * API (tcc.v1.Coordinator, docs/contract.md §4), the same steps as the HTTP load in bench/run.js:
+ * API (tcc.v1.Coordinator, docs/contract.md §4), the same steps as the HTTP load in
+ * bench/transactions-flow.js:
  * Begin {timeoutMs} -> RegisterBranch b1 -> RegisterBranch b2 (protocol http, confirm and cancel on
  * the participant stub, payload {"amount":1}) -> Commit {wait: true}, expecting COMMITTED. Every
  * call of a driver goes over one shared channel (one HTTP/2 connection, calls multiplexed on it).
@@ -13,7 +14,7 @@
  * `oneTransaction(stubOrigin, { timeoutMs })`: `stubOrigin` is the stub's base URL
  * (`http://127.0.0.1:PORT`); the branches are registered at `<stubOrigin>/confirm` and
  * `<stubOrigin>/cancel`. Resolves with the gid; rejects with a GrpcTxError whose `key` is
- * `<step>: <gRPC code name> <details>` (steps begin, register, commit), like run.js's TxError.
+ * `<step>: <gRPC code name> <details>` (steps begin, register, commit), like transactions-flow.js's TxError.
  * `callTimeoutMs` (default 60000) is the deadline of each call.
  *
  * Also runnable alone, as a quick check against a running coordinator:

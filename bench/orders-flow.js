@@ -13,6 +13,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { newProfileDir, profileArgs } = require('./profile');
+const { measureRawCommits, rawCommitsLine } = require('./raw-commits');
+const { pad, printReport } = require('./report');
 
 /** The order service authenticates to the coordinator with one named API key, as in a deployment. */
 const ORDERS_API_KEY = 'bench-orders-api-key-0123456789';
@@ -61,8 +64,7 @@ async function run(o, h) {
   for (const name of Object.values(names)) await db.create(name);
   const version = await db.version();
   if (db.serverPid() === null) h.log(`${db.label}'s server process is not visible in /proc: its CPU time is not measured`);
-  const rawCommitsPerSecond = await db.rawCommitRate(names.coordinator);
-  h.log(`raw durable-commit rate: ${rawCommitsPerSecond} single-row commits/s over ${h.RAW_CONNECTIONS} connections (${db.label} ${version})`);
+  const rawCommitsPerSecond = await measureRawCommits(db, names.coordinator, version);
 
   // 2. The three services, on loopback and free ports, migrating their own databases at start.
   const baseEnv = {};
@@ -108,8 +110,8 @@ async function run(o, h) {
       ACCOUNT_SERVICE_URL: origin(ports.account),
     },
   };
-  const profileDir = path.join(h.ROOT, '.bench', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
-  const nodeArgs = (name) => (o.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : []);
+  const profileDir = newProfileDir();
+  const nodeArgs = (name) => profileArgs(o, path.join(profileDir, name));
   const children = {};
   for (const name of ['coordinator', 'account', 'order']) {
     children[name] = h.startChild(name, [...nodeArgs(name), apps[name]], env[name]);
@@ -228,14 +230,13 @@ async function run(o, h) {
     books: { paidOrders: Number(books.paid_orders), deducted: Number(books.deducted), frozen: Number(books.frozen) },
     errorKinds: Object.fromEntries([...errors.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)),
   };
-  const pad = (s, n = 34) => String(s).padEnd(n);
   const lines = [
     '',
     `TCC order flow (order service -> coordinator + account service), ${o.concurrency} buyers, ${h.round(elapsedS, 1)} s measured after ${o.warmup} s warm-up`,
     `  ${pad('paid orders')}${completed}`,
     `  ${pad('errors')}${errorCount}`,
     `  ${pad('throughput')}${result.paidOrdersPerSecond} paid orders/s`,
-    `  ${pad('raw durable commits (machine)')}${rawCommitsPerSecond}/s single-row inserts over ${h.RAW_CONNECTIONS} connections (throughput / raw: ${h.round(result.paidOrdersPerSecond / rawCommitsPerSecond, 3)})`,
+    rawCommitsLine(pad, rawCommitsPerSecond, result.paidOrdersPerSecond),
     `  ${pad('latency (POST /orders)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
     `  ${pad('database work per paid order')}${h.formatSummary(summary)}`,
     '',
@@ -249,8 +250,7 @@ async function run(o, h) {
     `  books: ${JSON.stringify(result.books)} (deducted = PAID orders x 1 when every order has settled)`,
   ];
   if (errors.size) lines.push('', '  errors by kind:', ...Object.entries(result.errorKinds).map(([k, v]) => `    ${v} x ${k}`));
-  process.stdout.write(lines.join('\n') + '\n\n' + JSON.stringify(result) + '\n');
-  if (o.jsonOut) fs.writeFileSync(o.jsonOut, JSON.stringify(result) + '\n');
+  printReport(lines, result, o.jsonOut);
   if (o.profile) {
     for (const name of ['order', 'account', 'coordinator']) {
       await h.stopChild(children[name]);

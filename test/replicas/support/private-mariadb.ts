@@ -4,27 +4,19 @@
  * without touching the machine's shared server. Stopped only by its pid; `dispose` removes the
  * datadir.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { freePort } from './ports';
-import { runToExit, ServerProcess, type Exit } from './server-process';
+import { PrivateDatabaseServer, runToExit } from './server-process';
 
-export class PrivateMariaDb {
-  private readonly server: ServerProcess;
-
-  private constructor(
-    readonly dir: string,
-    readonly port: number,
-  ) {
-    this.server = new ServerProcess(`private mariadb on ${port}`);
+export class PrivateMariaDb extends PrivateDatabaseServer {
+  private constructor(dir: string, port: number) {
+    super(dir, port, { engine: 'mariadb', binary: 'mariadbd' });
   }
 
   /** Initialises a datadir in a temp directory and starts the server on a free port. */
-  static async start(): Promise<PrivateMariaDb> {
-    const dir = mkdtempSync(join(tmpdir(), 'tcc-mariadb-'));
-    try {
+  static start(): Promise<PrivateMariaDb> {
+    return PrivateDatabaseServer.inTempDir('tcc-mariadb-', async (dir) => {
       const install = await runToExit('mariadb-install-db', [
         '--no-defaults',
         `--datadir=${join(dir, 'data')}`,
@@ -36,22 +28,7 @@ export class PrivateMariaDb {
       const db = new PrivateMariaDb(dir, await freePort());
       await db.startAgain();
       return db;
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
-  }
-
-  get running(): boolean {
-    return this.server.running;
-  }
-
-  get pid(): number | undefined {
-    return this.server.pid;
-  }
-
-  get logs(): string {
-    return this.server.logs;
+    });
   }
 
   /** `mysql://root@127.0.0.1:<port>/<database>` for TCC_DB_URL. */
@@ -82,13 +59,6 @@ export class PrivateMariaDb {
     );
   }
 
-  /** Stops the server by pid (SIGTERM: a clean shutdown) and waits until the process has exited. */
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 60_000): Promise<Exit> {
-    const { forced, ...exit } = await this.server.stop(signal, timeoutMs);
-    if (forced) throw new Error(`mariadbd pid ${this.pid} did not exit within ${timeoutMs} ms of ${signal}`);
-    return exit;
-  }
-
   /** One statement on a fresh connection (so it works across a restart), as root. */
   async query<T extends RowDataPacket = RowDataPacket>(sql: string, params: unknown[] = [], database?: string): Promise<T[]> {
     const connection = await createConnection({ host: '127.0.0.1', port: this.port, user: 'root', database, connectTimeout: 3_000 });
@@ -97,17 +67,6 @@ export class PrivateMariaDb {
       return rows;
     } finally {
       await connection.end().catch(() => undefined);
-    }
-  }
-
-  /** Cleanup for afterAll: kills the server by pid and removes the datadir; never throws. */
-  async dispose(): Promise<void> {
-    try {
-      await this.stop('SIGKILL', 15_000);
-    } catch {
-      // SIGKILL already sent
-    } finally {
-      rmSync(this.dir, { recursive: true, force: true });
     }
   }
 }

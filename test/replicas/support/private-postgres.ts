@@ -12,13 +12,12 @@
  * numbers, the same as PrivateMariaDb's.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { numericTypes, toDollars, type Row } from '../../support/test.database';
 import { freePort } from './ports';
-import { runToExit, ServerProcess, type Exit } from './server-process';
+import { PrivateDatabaseServer, runToExit } from './server-process';
 
 /** The directory holding initdb and postgres: pg_config's, else the highest /usr/lib/postgresql/<n>/bin. */
 export function postgresBinDir(): string {
@@ -59,24 +58,26 @@ function chownTree(path: string, uid: number, gid: number): void {
   }
 }
 
-export class PrivatePostgres {
-  private readonly server: ServerProcess;
-
+export class PrivatePostgres extends PrivateDatabaseServer {
+  /**
+   * A clean stop ('SIGTERM') is sent as SIGINT, PostgreSQL's "fast" shutdown (rolls back open
+   * transactions, disconnects clients, checkpoints, exits 0): its own SIGTERM is a "smart" shutdown
+   * that waits for every client to disconnect, which pooled coordinators never do. 'SIGKILL' is a crash.
+   */
   private constructor(
-    readonly dir: string,
-    readonly port: number,
+    dir: string,
+    port: number,
     private readonly bin: string,
     private readonly user: { uid: number; gid: number } | undefined,
   ) {
-    this.server = new ServerProcess(`private postgres on ${port}`);
+    super(dir, port, { engine: 'postgres', binary: 'postgres' }, 'SIGINT');
   }
 
   /** Initialises a data directory in a temp directory and starts the server on a free port. */
   static async start(): Promise<PrivatePostgres> {
     const bin = postgresBinDir();
     const user = serverUser();
-    const dir = mkdtempSync(join(tmpdir(), 'tcc-postgres-'));
-    try {
+    return PrivateDatabaseServer.inTempDir('tcc-postgres-', async (dir) => {
       if (user) chownTree(dir, user.uid, user.gid);
       const init = await runToExit(
         join(bin, 'initdb'),
@@ -87,22 +88,7 @@ export class PrivatePostgres {
       const db = new PrivatePostgres(dir, await freePort(), bin, user);
       await db.startAgain();
       return db;
-    } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    }
-  }
-
-  get running(): boolean {
-    return this.server.running;
-  }
-
-  get pid(): number | undefined {
-    return this.server.pid;
-  }
-
-  get logs(): string {
-    return this.server.logs;
+    });
   }
 
   /** `postgres://postgres@127.0.0.1:<port>/<database>` for TCC_DB_URL. */
@@ -122,19 +108,6 @@ export class PrivatePostgres {
     );
   }
 
-  /**
-   * Stops the server by pid and waits until the process has exited. 'SIGTERM' asks for a clean
-   * stop and is sent as SIGINT, PostgreSQL's "fast" shutdown (rolls back open transactions,
-   * disconnects clients, checkpoints, exits 0): its own SIGTERM is a "smart" shutdown that waits
-   * for every client to disconnect, which pooled coordinators never do. 'SIGKILL' is a crash.
-   */
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 60_000): Promise<Exit> {
-    const sent: NodeJS.Signals = signal === 'SIGTERM' ? 'SIGINT' : signal;
-    const { forced, ...exit } = await this.server.stop(sent, timeoutMs);
-    if (forced) throw new Error(`postgres pid ${this.pid} did not exit within ${timeoutMs} ms of ${sent}`);
-    return exit;
-  }
-
   /** One statement (`?` placeholders) on a fresh connection (so it works across a restart), as postgres. */
   async query<T extends Row = Row>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<T[]> {
     const client = new Client({
@@ -151,17 +124,6 @@ export class PrivatePostgres {
       return (await client.query(toDollars(sql), params)).rows as T[];
     } finally {
       await client.end().catch(() => undefined);
-    }
-  }
-
-  /** Cleanup for afterAll: kills the server by pid and removes the directory; never throws. */
-  async dispose(): Promise<void> {
-    try {
-      await this.stop('SIGKILL', 15_000);
-    } catch {
-      // SIGKILL already sent
-    } finally {
-      rmSync(this.dir, { recursive: true, force: true });
     }
   }
 }

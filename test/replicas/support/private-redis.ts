@@ -4,13 +4,11 @@
  */
 import { createConnection } from 'node:net';
 import { freePort } from './ports';
-import { ServerProcess } from './server-process';
+import { PrivateServer, ServerProcess } from './server-process';
 
-export class PrivateRedis {
-  private readonly server: ServerProcess;
-
+export class PrivateRedis extends PrivateServer {
   private constructor(readonly port: number) {
-    this.server = new ServerProcess(`private redis on ${port}`, 20_000);
+    super(new ServerProcess(`private redis on ${port}`, 20_000));
   }
 
   static async start(): Promise<PrivateRedis> {
@@ -21,18 +19,6 @@ export class PrivateRedis {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.server.running;
-  }
-
-  get pid(): number | undefined {
-    return this.server.pid;
-  }
-
-  get logs(): string {
-    return this.server.logs;
   }
 
   /** Starts redis-server on the same port again (after `stop`) and waits until it answers PING. */

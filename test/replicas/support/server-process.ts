@@ -5,6 +5,9 @@
  * differ only in how they initialise, start and probe theirs.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventually } from '../../support/wait';
 import { trackChild } from './children';
 
@@ -71,6 +74,72 @@ export class ServerProcess {
     if (result !== 'late') return { ...result, forced: false };
     if (child.pid !== undefined && this.running) process.kill(child.pid, 'SIGKILL');
     return { ...(await this.exited), forced: true };
+  }
+}
+
+/** What every private server shows of its process: whether it runs, its pid, its output. */
+export abstract class PrivateServer {
+  protected constructor(protected readonly server: ServerProcess) {}
+
+  get running(): boolean {
+    return this.server.running;
+  }
+
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
+  /** The tail of the server's own output. */
+  get logs(): string {
+    return this.server.logs;
+  }
+}
+
+/**
+ * What the private database servers (private-mariadb.ts, private-postgres.ts) share besides: a data
+ * directory in a temp folder, a stop by pid that fails loudly when the server outlives it, and a
+ * dispose that removes the directory.
+ */
+export abstract class PrivateDatabaseServer extends PrivateServer {
+  protected constructor(
+    readonly dir: string,
+    readonly port: number,
+    /** The engine and the server's binary, as the errors name them (mariadb and mariadbd). */
+    private readonly names: { engine: string; binary: string },
+    /** What a clean stop ('SIGTERM') sends to this server. */
+    private readonly cleanStop: NodeJS.Signals = 'SIGTERM',
+  ) {
+    super(new ServerProcess(`private ${names.engine} on ${port}`));
+  }
+
+  /** Runs `init` with a fresh temp directory, and removes the directory again if `init` fails. */
+  protected static async inTempDir<T>(prefix: string, init: (dir: string) => Promise<T>): Promise<T> {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    try {
+      return await init(dir);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Stops the server by pid and waits until the process has exited. */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 60_000): Promise<Exit> {
+    const sent: NodeJS.Signals = signal === 'SIGTERM' ? this.cleanStop : signal;
+    const { forced, ...exit } = await this.server.stop(sent, timeoutMs);
+    if (forced) throw new Error(`${this.names.binary} pid ${this.pid} did not exit within ${timeoutMs} ms of ${sent}`);
+    return exit;
+  }
+
+  /** Cleanup for afterAll: kills the server by pid and removes the directory; never throws. */
+  async dispose(): Promise<void> {
+    try {
+      await this.stop('SIGKILL', 15_000);
+    } catch {
+      // SIGKILL already sent
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -24,6 +24,7 @@ import { delimiter, join, resolve, sep } from 'node:path';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { Client as PgClient } from 'pg';
 import { request } from 'undici';
+import { trackChild } from '../support/children';
 import { CoordinatorProcess } from '../support/coordinator.process';
 import { eventually, randomSuffix } from '../support/wait';
 import { bearer, TEST_API_KEY } from '../support/api-keys';
@@ -34,20 +35,6 @@ const TEMPLATE = join(__dirname, 'scratch-app');
 const KEEP = process.env.TCC_PACKAGE_TEST_KEEP === '1';
 const SETUP_TIMEOUT_MS = 600_000;
 const INSTALL_TIMEOUT_MS = 420_000;
-
-// ---------------------------------------------------------------------------------------------
-// Child processes: every one is remembered and SIGKILLed by pid if the test process exits first.
-
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of liveChildren) {
-    try {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** npm settings a stranger's npm would also see (cache, registry, proxies); the rest of npm_* is npm-run state of this repo. */
 const KEPT_NPM_VARIABLE = /^npm_config_(cache|registry|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl|cafile|ca|prefer_offline)$/i;
@@ -81,7 +68,7 @@ interface RunResult {
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? strangerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    liveChildren.add(child);
+    trackChild(child);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -92,12 +79,10 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
     }, options.timeoutMs ?? 120_000);
     child.once('error', (error) => {
       clearTimeout(timer);
-      liveChildren.delete(child);
       reject(error);
     });
     child.once('close', (code) => {
       clearTimeout(timer);
-      liveChildren.delete(child);
       resolvePromise({ code, stdout, stderr });
     });
   });
@@ -241,7 +226,7 @@ class ScratchAppProcess {
   async start(timeoutMs = 60_000): Promise<void> {
     const child = spawn(process.execPath, ['dist/main.js'], { cwd: this.dir, env: strangerEnv(this.env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
-    liveChildren.add(child);
+    trackChild(child);
     const onData = (d: Buffer): void => {
       this.output += d.toString();
       if (this.output.length > 1_000_000) this.output = this.output.slice(-500_000);
@@ -250,7 +235,6 @@ class ScratchAppProcess {
     child.stderr!.on('data', onData);
     this.exited = new Promise((resolveExit) =>
       child.once('exit', (code, signal) => {
-        liveChildren.delete(child);
         this.output += `\n[exited code=${code} signal=${signal}]\n`;
         resolveExit();
       }),

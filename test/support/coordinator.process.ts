@@ -7,23 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { request } from 'undici';
+import { trackChild } from './children';
 import { eventually } from './wait';
 import { TEST_API_KEYS } from './api-keys';
 
 export const COORDINATOR_MAIN = resolve(__dirname, '../../dist/apps/coordinator/main.js');
-
-const liveChildren = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of liveChildren) {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-});
 
 export type Env = Record<string, string | undefined>;
 
@@ -55,7 +43,7 @@ export function runCoordinatorToExit(args: string[], env: Env, timeoutMs = 30_00
   assertBuilt();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [COORDINATOR_MAIN, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    liveChildren.add(child);
+    trackChild(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -67,12 +55,10 @@ export function runCoordinatorToExit(args: string[], env: Env, timeoutMs = 30_00
     }, timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
-      liveChildren.delete(child);
       reject(error);
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      liveChildren.delete(child);
       resolvePromise({ code, signal, stdout, stderr, timedOut });
     });
   });
@@ -118,7 +104,7 @@ export class CoordinatorProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    liveChildren.add(child);
+    trackChild(child);
     this.output += `\n----- start #${this.starts} pid ${child.pid} -----\n`;
     let listeningUrl: string | undefined;
     const onData = (d: Buffer): void => {
@@ -132,7 +118,6 @@ export class CoordinatorProcess {
     child.stderr!.on('data', onData);
     this.exited = new Promise((resolvePromise) => {
       child.once('exit', (code, signal) => {
-        liveChildren.delete(child);
         this.output += `\n----- pid ${child.pid} exited code=${code} signal=${signal} -----\n`;
         resolvePromise({ code, signal });
       });

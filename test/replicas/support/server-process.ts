@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../../support/wait';
-import { trackChild } from './children';
+import { trackChild } from '../../support/children';
 
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };
 

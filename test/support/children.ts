@@ -1,6 +1,7 @@
 /**
- * Servers a spec starts for itself (redis-server, mariadbd, postgres): remembered, and SIGKILLed by pid if
- * still running when the test process exits, whatever happened to the spec.
+ * Child processes a spec starts (the built coordinator, servers of its own, npm and tsc):
+ * remembered, and SIGKILLed by pid if still running when the test process exits, whatever happened
+ * to the spec.
  */
 import type { ChildProcess } from 'node:child_process';
 

@@ -1,5 +1,5 @@
 /**
- * Safe by default (contract §3.1): with no API key and no client certificate configured, the v1
+ * Safe by default (docs/contract.md §3.1): with no API key and no client certificate configured, the v1
  * API answers loopback callers only and says so once at start; TCC_API_AUTH=off opens it to
  * everyone with a warning. The other caller is a real process on a test host of our own (a network
  * namespace joined by a veth pair), so the coordinator sees a non-loopback address.

@@ -1,5 +1,5 @@
 /**
- * Only the initiator decides (contract §3.1): every v1 call is authenticated by a named API key
+ * Only the initiator decides (docs/contract.md §3.1): every v1 call is authenticated by a named API key
  * (HTTP `Authorization: Bearer`, gRPC metadata `authorization`), every transaction belongs to the
  * client that began it, and a refused call changes nothing. Over HTTP and gRPC, on the server
  * database and the embedded file; plus the bound on branches per transaction and the settings.

@@ -1,5 +1,5 @@
 /**
- * Who is calling the v1 API (contract §3.1), for HTTP and gRPC alike. A caller is a client by
+ * Who is calling the v1 API (docs/contract.md §3.1), for HTTP and gRPC alike. A caller is a client by
  * one of:
  * - an API key: `Authorization: Bearer <secret>` (gRPC metadata `authorization`) matching a secret
  *   of TCC_API_KEYS: the client is that key's name;

@@ -1,5 +1,5 @@
 /**
- * HTTP API v1 (DESIGN.md §3). Thin: bodies checked by the compiled schemas of
+ * HTTP API v1 (docs/contract.md §3). Thin: bodies checked by the compiled schemas of
  * request.validation.ts, decisions in the service. The DTO classes describe the bodies in the
  * OpenAPI document only.
  */

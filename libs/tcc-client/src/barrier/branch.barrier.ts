@@ -1,5 +1,5 @@
 /**
- * The barrier of DESIGN.md §5. It runs first inside the participant's local transaction and decides
+ * The barrier of docs/contract.md §5. It runs first inside the participant's local transaction and decides
  * whether the business method may run:
  * - try: insert (try); a duplicate whose row a cancel wrote means the try is hanging and is refused.
  * - confirm: insert (confirm); a duplicate is an idempotent repeat. A confirm that inserted its row

@@ -7,7 +7,7 @@ import { GID_MAX_LENGTH, BRANCH_ID_MAX_LENGTH, ID_PATTERN, TCC_HEADERS, type Tra
 import type { CoordinatorApi, HttpResult, RawRequest } from '../support/coordinator.api';
 import { createStore, startCoordinator, STORE_KINDS, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import { ParticipantServer } from '../support/participant.server';
-import { randomSuffix, sleep } from '../support/wait';
+import { randomSuffix, sleep, closeAll } from '../support/wait';
 
 const PAYLOAD_LIMIT = 4096;
 // A confirm that hangs outlives the commit wait bound: the request timeout is longer.
@@ -68,15 +68,11 @@ describe.each(STORE_KINDS)('coordinator HTTP API v1 on %s', (kind) => {
   });
 
   afterAll(async () => {
-    try {
-      await coordinator?.close();
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await store?.dispose();
-      }
-    }
+    await closeAll(
+      () => coordinator?.close(),
+      () => participant?.close(),
+      () => store?.dispose(),
+    );
   });
 
   const newGid = (label: string): string => `${label}-${randomSuffix()}`;

@@ -7,7 +7,7 @@ import type { DecisionResponse, TransactionView } from '@tcc/client';
 import type { HttpResult } from '../support/coordinator.api';
 import { createStore, SERVER, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix, sleep } from '../support/wait';
+import { eventually, randomSuffix, sleep, closeAll } from '../support/wait';
 
 const TRANSACTIONS = 300;
 /** Every transaction is begun and registered within this time; the first deadline falls after it. */
@@ -50,15 +50,11 @@ describe(`commit racing the timeout rollback on ${SERVER}`, () => {
   });
 
   afterAll(async () => {
-    try {
-      await coordinator?.close();
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await store?.dispose();
-      }
-    }
+    await closeAll(
+      () => coordinator?.close(),
+      () => participant?.close(),
+      () => store?.dispose(),
+    );
   });
 
   it(`decides each of ${TRANSACTIONS} contested transactions exactly once`, async () => {

@@ -6,7 +6,7 @@
 import { createStore, SERVER, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import type { CoordinatorApi } from '../support/coordinator.api';
 import { ParticipantServer, type RecordedCall } from '../support/participant.server';
-import { eventually, randomSuffix, sleep } from '../support/wait';
+import { eventually, randomSuffix, sleep, closeAll } from '../support/wait';
 
 const REQUEST_TIMEOUT_MS = 300;
 const RETRY_BASE_MS = 100;
@@ -37,15 +37,11 @@ describe(`phase-two retries on ${SERVER}`, () => {
   });
 
   afterAll(async () => {
-    try {
-      await coordinator?.close();
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await store?.dispose();
-      }
-    }
+    await closeAll(
+      () => coordinator?.close(),
+      () => participant?.close(),
+      () => store?.dispose(),
+    );
   });
 
   async function txWith(label: string, routes: string[], timeoutMs = 60_000): Promise<string> {

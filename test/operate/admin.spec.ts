@@ -5,7 +5,7 @@
  */
 import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix, sleep } from '../support/wait';
+import { eventually, randomSuffix, sleep, closeAll } from '../support/wait';
 import type { AdminDetail, AdminSummary, OperateClient } from './support/admin.client';
 import { newAdminToken, startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
 
@@ -46,15 +46,11 @@ describe('admin API on MariaDB', () => {
   });
 
   afterAll(async () => {
-    try {
-      await coordinator?.close();
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await database?.drop();
-      }
-    }
+    await closeAll(
+      () => coordinator?.close(),
+      () => participant?.close(),
+      () => database?.drop(),
+    );
   });
 
   // ---- making transactions in a known state --------------------------------------------------

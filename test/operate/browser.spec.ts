@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix } from '../support/wait';
+import { eventually, randomSuffix, closeAll } from '../support/wait';
 import { newAdminToken, startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
 import { TEST_CLIENT } from '../support/api-keys';
 
@@ -119,15 +119,11 @@ if (!haveChromium) {
       await context?.close();
     } finally {
       if (profile) rmSync(profile, { recursive: true, force: true });
-      try {
-        await coordinator?.close();
-      } finally {
-        try {
-          await participant?.close();
-        } finally {
-          await database?.drop();
-        }
-      }
+      await closeAll(
+        () => coordinator?.close(),
+        () => participant?.close(),
+        () => database?.drop(),
+      );
     }
   });
 

@@ -6,7 +6,7 @@
  */
 import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix } from '../support/wait';
+import { eventually, randomSuffix, closeAll } from '../support/wait';
 import { Scrape } from './support/metrics.text';
 import { newAdminToken, startOperateCoordinator, type OperateCoordinator } from './support/operate.coordinator';
 
@@ -35,15 +35,11 @@ describe('metrics on MariaDB', () => {
   });
 
   afterAll(async () => {
-    try {
-      await coordinator?.close();
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await database?.drop();
-      }
-    }
+    await closeAll(
+      () => coordinator?.close(),
+      () => participant?.close(),
+      () => database?.drop(),
+    );
   });
 
   async function scrape(): Promise<Scrape> {

@@ -6,7 +6,7 @@
  */
 import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix } from '../support/wait';
+import { eventually, randomSuffix, closeAll } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';
 import { checkLedger } from './support/ledger';
 import { disposeAll, startReplicas, type Replica } from './support/replica';
@@ -50,15 +50,11 @@ describe('transactions abandoned in TRYING by a vanished initiator', () => {
   });
 
   afterAll(async () => {
-    try {
-      await disposeAll(replicas);
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await db?.drop();
-      }
-    }
+    await closeAll(
+      () => disposeAll(replicas),
+      () => participant?.close(),
+      () => db?.drop(),
+    );
   });
 
   it(`rolls back all ${COUNT} within timeout + one scan period and sends every cancel`, async () => {

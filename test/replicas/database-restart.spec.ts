@@ -8,7 +8,7 @@
  */
 import { request } from 'undici';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix, sleep } from '../support/wait';
+import { eventually, randomSuffix, sleep, closeAll } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';
 import { checkLedger } from './support/ledger';
 import { testEngine } from '../support/test.database';
@@ -62,15 +62,11 @@ describe(`${ENGINE_NAME} stopped and started again under running replicas`, () =
   });
 
   afterAll(async () => {
-    try {
-      await disposeAll(replicas);
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await database?.dispose();
-      }
-    }
+    await closeAll(
+      () => disposeAll(replicas),
+      () => participant?.close(),
+      () => database?.dispose(),
+    );
   });
 
   it('the replicas reconnect by themselves and finish everything', async () => {

@@ -6,7 +6,7 @@
  */
 import { createTestDatabase, type TableLock, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix, sleep } from '../support/wait';
+import { eventually, randomSuffix, sleep, closeAll } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';
 import { checkLedger } from './support/ledger';
 import { disposeAll, startReplicas, type Replica } from './support/replica';
@@ -43,15 +43,11 @@ describe('scan leadership fenced while the leader is paused', () => {
     } catch {
       // gone already
     }
-    try {
-      await disposeAll(replicas);
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await db?.drop();
-      }
-    }
+    await closeAll(
+      () => disposeAll(replicas),
+      () => participant?.close(),
+      () => db?.drop(),
+    );
   });
 
   const coordinationRow = async (): Promise<{ epoch: number; holder: string | null }> => {

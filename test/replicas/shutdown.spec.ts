@@ -7,7 +7,7 @@
  */
 import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
-import { eventually, randomSuffix, sleep } from '../support/wait';
+import { eventually, randomSuffix, sleep, closeAll } from '../support/wait';
 import { ResilientInitiator, type TransactionPlan } from './support/initiator';
 import { disposeAll, startReplicas, type Replica } from './support/replica';
 import { transactions, waitForAllFinal } from './support/store-view';
@@ -42,15 +42,11 @@ describe('SIGTERM on a replica with confirms in flight', () => {
   });
 
   afterAll(async () => {
-    try {
-      await disposeAll(replicas);
-    } finally {
-      try {
-        await participant?.close();
-      } finally {
-        await db?.drop();
-      }
-    }
+    await closeAll(
+      () => disposeAll(replicas),
+      () => participant?.close(),
+      () => db?.drop(),
+    );
   });
 
   it('exits 0, answers 503 to begin while draining, releases its leases, and the other replica finishes', async () => {

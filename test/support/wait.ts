@@ -45,3 +45,21 @@ export function randomSuffix(length = 8): string {
   while (out.length < length) out += Math.random().toString(36).slice(2);
   return out.slice(0, length);
 }
+
+/**
+ * Runs every cleanup in order, each even when an earlier one failed, then throws the first
+ * failure: what nested try/finally blocks in an afterAll would do.
+ */
+export async function closeAll(...cleanups: Array<() => Promise<unknown> | unknown>): Promise<void> {
+  let failure: unknown;
+  let failed = false;
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch (error) {
+      if (!failed) failure = error;
+      failed = true;
+    }
+  }
+  if (failed) throw failure;
+}

@@ -1,5 +1,5 @@
 /** The replica's memory of registered branches: complete lists by gid, taken once, bounded. */
-import { RegisteredBranches } from '../../apps/coordinator/src/transactions/registered-branches';
+import { RegisteredBranches } from '../../apps/coordinator/src/transactions/registered-branches.cache';
 import type { NewBranch } from '../../apps/coordinator/src/store/records';
 
 const branch = (branchId: string, payload: string | null = null): NewBranch => ({

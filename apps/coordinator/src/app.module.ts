@@ -1,7 +1,9 @@
 /**
- * The coordinator: one module per feature over one store. The arrows point one way: transactions
- * -> phase two -> store; recovery and admin call into phase two and the store; health and metrics
- * observe. Phase two tells the rest that a transaction finished through the CompletionNotifier.
+ * The coordinator: one module per feature over one store, on the ground floor of domain/ (the
+ * state machine, the errors, the target policy). The arrows point one way: transactions (guarded
+ * by auth) -> phase two -> store -> config and domain; recovery and admin call into phase two and
+ * the store; health and metrics observe. Phase two tells the rest that a transaction finished
+ * through the CompletionNotifier. test/unit/architecture.spec.ts fails on an arrow running back.
  */
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';

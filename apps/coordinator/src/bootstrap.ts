@@ -10,7 +10,7 @@ import { PROTO_PACKAGE, protoFiles } from '@tcc/client/protocol';
 import { PROTO_LOADER_OPTIONS } from '@tcc/client/caller';
 import { AppModule } from './app.module';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config/coordinator.config';
-import { createValidationPipe } from './common/validation';
+import { createValidationPipe } from './common/validation.pipe';
 import { applyHttpServerLimits } from '@tcc/service-kit';
 import { Logger } from '@nestjs/common';
 import { apiAuthWarning } from './auth/api-client.guard';

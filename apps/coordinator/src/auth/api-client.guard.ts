@@ -18,7 +18,7 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { TccError, TccErrorCode } from '../domain/transaction.errors';
-import { CLIENT_NAME, clientOfSecret } from '../config/api-keys';
+import { CLIENT_NAME, clientOfSecret } from '../config/api-keys.parser';
 
 /** The client of a caller that needs no credentials (protected mode, or TCC_API_AUTH=off). */
 export const ANONYMOUS = 'anonymous';

@@ -9,7 +9,7 @@ import { checkCa, checkCertificateAndKey, parseSigningKeys, type TlsClientOption
 import { readFileSync } from 'node:fs';
 import { DATABASE_URL } from '@tcc/service-kit';
 import { TargetPolicy } from '../domain/target.policy';
-import { parseApiKeys, type ApiKey } from './api-keys';
+import { parseApiKeys, type ApiKey } from './api-keys.parser';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {

@@ -5,7 +5,7 @@ import { branchesDone, registrationCondition, transition } from './transition.sq
 import type { Database, Executor, Row } from './database';
 import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
 import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
-import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write-batcher';
+import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write.batcher';
 
 /** A decision's writer: the replica that takes the lease, the reason, and the client it is decided for (unset: the coordinator's own, e.g. a timeout). */
 export interface DecisionOptions {
@@ -25,7 +25,7 @@ export interface DecisionOptions {
 export class LifecycleStore extends StoreBase {
   /**
    * MySQL and PostgreSQL: the lifecycle writes of concurrent requests share one batch and one
-   * durable commit (write-batcher.ts). SQLite: each write runs alone (its single connection
+   * durable commit (write.batcher.ts). SQLite: each write runs alone (its single connection
    * serialises them anyway).
    */
   private readonly batcher: WriteBatcher | null;

@@ -27,7 +27,7 @@ import { decide, decisionTarget, isFinal, isPhaseTwo } from '../domain/transacti
 import { invalidArgument, notTheOwner, tooLarge, TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../domain/transaction.errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseTarget, TargetPolicy } from '../domain/target.policy';
-import { RegisteredBranches } from './registered-branches';
+import { RegisteredBranches } from './registered-branches.cache';
 
 /** A begin, as the contract's BeginRequest. */
 export type BeginCommand = BeginRequest;

@@ -1,3 +1,4 @@
+import { refusalCode } from '@tcc/client/protocol';
 import { parseTarget, TargetPolicy } from '../../apps/coordinator/src/domain/target.policy';
 import { retryDelayMs } from '../../apps/coordinator/src/phase-two/retry.policy';
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
@@ -84,5 +85,15 @@ describe('coordinator configuration', () => {
 
   it('refuses a lease shorter than two request timeouts', () => {
     expect(() => loadCoordinatorConfig({ TCC_LEASE_MS: '1000', TCC_REQUEST_TIMEOUT_MS: '800' })).toThrow(/TCC_LEASE_MS/);
+  });
+});
+
+describe('the refusal-code rule (one, for the caller and the participant)', () => {
+  it('names a refusal by code, else error, else the status', () => {
+    expect(refusalCode({ code: 'INSUFFICIENT_FUNDS', error: 'Conflict' }, 409)).toBe('INSUFFICIENT_FUNDS');
+    expect(refusalCode({ code: 7, error: 'BRANCH_CANCELLED' }, 409)).toBe('BRANCH_CANCELLED');
+    expect(refusalCode('not an object', 400)).toBe('HTTP_400');
+    expect(refusalCode(['code'], 404)).toBe('HTTP_404');
+    expect(refusalCode(undefined, 422)).toBe('HTTP_422');
   });
 });

@@ -19,7 +19,7 @@ import { TCC_CLIENT_TLS, type TlsClientOptions } from '../tls/tls.options';
 import type { Metadata } from '@grpc/grpc-js';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { BranchCallBody, JsonValue, Protocol } from '../protocol';
-import { MAX_ANSWER_BYTES, TCC_HEADERS } from '../protocol';
+import { MAX_ANSWER_BYTES, refusalCode, TCC_HEADERS } from '../protocol';
 import { GrpcChannels } from '../grpc/grpc.channels';
 import { participantMethods } from '../grpc/grpc.messages';
 import { grpcJs } from '../grpc/grpc.runtime';
@@ -81,15 +81,6 @@ function parseJson(text: string): JsonValue | undefined {
   } catch {
     return text;
   }
-}
-
-/** The business code of a refusal: `code` or `error` of a JSON answer, else `HTTP_<status>`. */
-function refusalCode(body: JsonValue | undefined, statusCode: number): string {
-  if (body && typeof body === 'object' && !Array.isArray(body)) {
-    const code = body.code ?? body.error;
-    if (typeof code === 'string') return code;
-  }
-  return `HTTP_${statusCode}`;
 }
 
 @Injectable()

@@ -3,7 +3,7 @@
  * server and the initiator's in-process try: each only carries the answer in its own form.
  */
 import { HttpException, Logger } from '@nestjs/common';
-import { BRANCH_CANCELLED, BRANCH_NOT_TRIED, type BranchPhase } from '../protocol';
+import { BRANCH_CANCELLED, BRANCH_NOT_TRIED, refusalCode, type BranchPhase } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { BranchRefusal } from './branch-refusal.error';
 import type { CallOutcome, DispatchResult } from './participant.dispatcher';
@@ -48,9 +48,8 @@ function answerOfError(participant: string, call: BranchCall, error: unknown): B
     const statusCode = error.getStatus();
     const body = bodyOf(error);
     if (statusCode >= 400 && statusCode <= 499) {
-      // Named like the caller reads it (ParticipantCaller): `code`, else `error`, else the status.
-      const code = typeof body.code === 'string' ? body.code : typeof body.error === 'string' ? body.error : `HTTP_${statusCode}`;
-      return { kind: 'refused', statusCode, code, message: error.message, body };
+      // Named by the rule the caller reads it with (ParticipantCaller).
+      return { kind: 'refused', statusCode, code: refusalCode(body, statusCode), message: error.message, body };
     }
     if (statusCode >= 500) return { kind: 'failed', statusCode, message: error.message, body };
   }

@@ -28,3 +28,17 @@ export const BRANCH_CANCELLED = 'BRANCH_CANCELLED';
  * wrote): nothing ran and nothing was written, so the confirm may be sent again.
  */
 export const BRANCH_NOT_TRIED = 'BRANCH_NOT_TRIED';
+
+/**
+ * The one rule that names a refusal (a 4xx answer of a participant): the answer's `code` when it
+ * is text, else its `error`, else `HTTP_<status>`. The caller reads answers by it; a participant
+ * built with the library answers so that it reads back what the participant meant.
+ */
+export function refusalCode(body: unknown, statusCode: number): string {
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const { code, error } = body as { code?: unknown; error?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof error === 'string') return error;
+  }
+  return `HTTP_${statusCode}`;
+}

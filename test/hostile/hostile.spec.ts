@@ -224,7 +224,6 @@ describe('hostile input campaign', () => {
         raws.push({ kind: 'unknown route or method', method: ['PUT', 'DELETE', 'PATCH', 'POST'][i % 4], path: i % 4 === 3 ? `${path}/../../x%00${i}` : path });
       }
     }
-    raws.push({ kind: 'huge body', method: 'POST', path: '/v1/transactions', body: JSON.stringify({ metadata: { x: 'y'.repeat(2_000_000) } }), headers: { 'content-type': 'application/json' } });
     const sendRaw = async (part: typeof raws): Promise<void> => {
       for (let i = 0; i < part.length; i += 50) await Promise.all(part.slice(i, i + 50).map(({ kind, ...init }) => send(kind, init)));
     };
@@ -244,6 +243,24 @@ describe('hostile input campaign', () => {
     const heapHalf = await settledHeap();
     await sendGenerated(generated.slice(half));
     await sendRaw(raws.slice(rawHalf));
+    // A huge body: the coordinator refuses it from its content-length, before reading it (413), and
+    // may close the connection while the client still uploads, so the client reads the answer
+    // itself instead of writing all 2 MB first (fetch would report the close as EPIPE).
+    const huge = await new Promise<string>((resolve) => {
+      count('huge body');
+      const socket = connect(Number(new URL(proc.url).port), '127.0.0.1', () => {
+        socket.write(`POST /v1/transactions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 2000020\r\n\r\n{"metadata":{"x":"`);
+        socket.write('y'.repeat(64 * 1024));
+      });
+      let answer = '';
+      socket.on('data', (d: Buffer) => {
+        answer += d.toString('latin1');
+        if (answer.includes('\r\n')) socket.destroy();
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(answer.split('\r\n')[0]));
+    });
+    expect(huge).toMatch(/^HTTP\/1\.1 413 /);
     // Slow clients: headers dribbled, a body that never ends, connections dropped half way.
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { num, strOrNull, type ClaimedTransaction, type DueTransaction } from './records';
 import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
-import { transition } from './transition.sql';
+import { guards, transition } from './transition.sql';
 
 /**
  * Leases and fencing: what is due, claims of due transactions by a replica (timeouts decided on the
@@ -29,8 +29,8 @@ export class LeaseStore extends StoreBase {
   async claimDue(gids: string[], owner: string, leaseMs: number, fence: number | null): Promise<ClaimedTransaction[]> {
     if (gids.length === 0) return [];
     const list = gids.map(() => '?').join(', ');
-    const fenced = fence === null ? '' : " AND EXISTS (SELECT 1 FROM tcc_coordination c WHERE c.name = 'scan-leader' AND c.epoch = ?)";
-    const fenceParams = fence === null ? [] : [fence];
+    const fenceParams: unknown[] = [];
+    const fenced = guards({ fence }, fenceParams).map((condition) => ` AND ${condition}`).join('');
     const timeout = transition('timeout', gids, this.now, { reason: 'timeout', leaseOwner: owner, leaseMs }, { fence });
     await this.db.execute(timeout.sql, timeout.params);
     await this.db.execute(

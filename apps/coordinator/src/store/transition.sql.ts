@@ -124,7 +124,8 @@ export function branchesDone(
   return { sql: `UPDATE tcc_branches SET ${set} WHERE ${where.join(' AND ')}`, params };
 }
 
-function guards(guard: TransitionGuard, params: unknown[]): string[] {
+/** The SQL conditions of `guard` on a tcc_transactions row, their values appended to `params`; also used by the lease claims, which change no status. */
+export function guards(guard: TransitionGuard, params: unknown[]): string[] {
   const where: string[] = [];
   if (guard.client !== undefined) {
     where.push('(client IS NULL OR client = ?)');

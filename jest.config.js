@@ -4,19 +4,18 @@
  * coordinator's storage suites again with TCC_TEST_DB=postgres (test/support/on-*.ts), the one
  * switch that puts their test databases on the machine's PostgreSQL.
  */
+/** Packages installed as ES modules only, which Jest's CommonJS runtime loads through a transform. */
+const ESM_ONLY_PACKAGES = ['@nestjs', 'content-disposition'];
+
 const base = {
   rootDir: '.',
   testEnvironment: 'node',
   transform: {
     '^.+\\.ts$': ['@swc/jest'],
-    // content-disposition 3 (through @fastify/static, behind the OpenAPI page) ships only ES
-    // modules, which Jest's CommonJS runtime cannot load untransformed.
-    '/node_modules/content-disposition/.+\\.js$': [
-      '@swc/jest',
-      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
-    ],
+    // Packages that ship only ES modules (test/support/esm-packages.transform.js).
+    [`/node_modules/(${ESM_ONLY_PACKAGES.join('|')})/.+\\.js$`]: '<rootDir>/test/support/esm-packages.transform.js',
   },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY_PACKAGES.join('|')})/)`],
   moduleNameMapper: {
     '^@tcc/client$': '<rootDir>/libs/tcc-client/src',
     '^@tcc/client/(.*)$': '<rootDir>/libs/tcc-client/src/$1',

@@ -18,7 +18,7 @@ COPY libs ./libs
 COPY migrations ./migrations
 COPY scripts ./scripts
 # The same steps as `npm run build` for this one app: compile, then ship the .proto files beside it.
-RUN npx nest build account-service && node scripts/copy-protos.js
+RUN npx nest build account-service && node scripts/copy-assets.js
 # What stays in node_modules is exactly what the runtime stage ships.
 RUN npm prune --omit=dev --no-audit --no-fund
 

@@ -20,7 +20,7 @@ const expectedPorts = { coordinator: ['7070', '7071'], 'account-service': ['7080
 const requireBuilt = !process.argv.includes('--no-dist');
 const startApps = process.argv.includes('--start');
 
-// Post-build steps of `npm run build`, e.g. `node scripts/copy-protos.js`: an image needs them too.
+// Post-build steps of `npm run build`, e.g. `node scripts/copy-assets.js`: an image needs them too.
 // `npm run build:client` builds the publishable client package; the apps bundle the library's
 // sources themselves, so an image does not need it.
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));

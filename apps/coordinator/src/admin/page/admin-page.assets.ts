@@ -1,7 +1,7 @@
 /**
  * The admin page's files (admin-page.html, .css, .js beside this module), read once at start-up.
  * They sit next to this file in the source tree (tests start the coordinator from source) and in
- * admin/page/ of the built app, where nest-cli.json's "assets" copies them (webpack bundles only code).
+ * admin/page/ of the built app, where scripts/copy-assets.js copies them (webpack bundles only code).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

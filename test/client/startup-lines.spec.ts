@@ -4,10 +4,11 @@
  * `default` and the variable that changes it). A password in a database or Redis URL and the API
  * key are never printed. Real processes: the account service on PostgreSQL (trust authentication,
  * so the password in its URL is ignored by the server but must still be masked), the order service
- * and the coordinator on SQLite files. Needs dist/.
+ * and the coordinator on SQLite files, each started by the command of its `start:<app>` script.
+ * Needs dist/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trackChild } from '../support/children';
@@ -36,8 +37,17 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 const running: ChildProcess[] = [];
 
+/** The command of `npm run start:<app>` (`node dist/apps/<app>/main.js`), its file resolved against the repository. */
+function startScript(app: string): string[] {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [node, main, ...rest] = (scripts[`start:${app}`] ?? '').split(' ');
+  expect({ app, node, main, rest }).toEqual({ app, node: 'node', main: `dist/apps/${app}/main.js`, rest: [] });
+  return [join(ROOT, main)];
+}
+
+/** Runs the app as `npm run start:<app>` would (node directly, so the pid we signal is the app's). */
 async function startApp(app: string, env: Record<string, string>, cwd = ROOT): Promise<RunningApp> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/apps', app, 'main.js')], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, startScript(app), { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
   running.push(child);
   let output = '';

@@ -19,7 +19,10 @@ import {
   type BranchPhase,
   type JsonValue,
 } from '@tcc/client';
+import { Logger } from '@nestjs/common';
 import { resolveTccOptions } from '@tcc/client/tcc.options';
+import { SignatureVerifier } from '@tcc/client/signing/signature.verifier';
+import type { ParticipantRegistry } from '@tcc/client/participant/participant.registry';
 import { participantMethods } from '@tcc/client/grpc/grpc.messages';
 import { createCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap';
 import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
@@ -141,6 +144,29 @@ describe('signed participant calls (account service on MariaDB)', () => {
     expect(await account(id)).toMatchObject({ balance: 1000, frozen: 0 });
   });
 
+  it("answers a call signed with a key it does not hold with 401 naming the setting to fix, over HTTP and gRPC, without any part of a key", async () => {
+    const id = await open(1000);
+    const gid = `g-${randomId(12)}`;
+    const payload = { accountId: id, amount: 100 };
+    const headers = sign(STRANGER_KEY, 'cancel', gid, payload);
+    const answer = await httpCall('cancel', gid, payload, headers);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toBe('SIGNATURE_INVALID');
+    const error = await grpcCall('cancel', gid, payload, headers);
+    expect(error?.code).toBe(GrpcStatus.UNAUTHENTICATED);
+    expect(error?.metadata.get('tcc-error-code')).toEqual(['SIGNATURE_INVALID']);
+    for (const message of [String(answer.body.message), error?.details ?? '']) {
+      expect(message).toMatch(/the caller's signing key is not among this service's signing keys/);
+      expect(message).toContain('signingKeys');
+      expect(message).toContain('TCC_SIGNING_KEYS');
+      expect(message).toMatch(/the coordinator and every service must share one/);
+      // Neither this service's keys nor the caller's, nor any six characters of one.
+      for (const key of [NEW_KEY, OLD_KEY, STRANGER_KEY]) {
+        for (let i = 0; i + 6 <= key.length; i++) expect({ key, message, part: message.includes(key.slice(i, i + 6)) }).toEqual({ key, message, part: false });
+      }
+    }
+  });
+
   it.each([
     ['the new key', () => coordinator],
     ['the old key (rotation: both accepted while both are configured)', () => oldCoordinator],
@@ -198,5 +224,30 @@ describe('signature timestamps', () => {
     expect(resolveTccOptions({ signatureClockSkewMs: 5_000 }).signatureClockSkewMs).toBe(5_000);
     expect(() => resolveTccOptions({ signatureClockSkewMs: -1 })).toThrow(/signatureClockSkewMs/);
     expect(() => resolveTccOptions({ signatureClockSkewMs: 1.5 })).toThrow(/signatureClockSkewMs/);
+  });
+});
+
+describe('the participant log of refused signatures', () => {
+  it('warns with the same words as the answer, at most once a minute per reason, never a key', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const verifier = new SignatureVerifier(resolveTccOptions({ signingKeys: [NEW_KEY] }), {} as ParticipantRegistry);
+      const call = (gid: string, key: string) => {
+        const payload = { amount: 1 };
+        return verifier.refusal({ gid, branchId: 'freeze', phase: 'cancel', payload }, sign(key, 'cancel', gid, payload));
+      };
+      const answers = [call('g-1', STRANGER_KEY), call('g-2', STRANGER_KEY), call('g-3', STRANGER_KEY)];
+      expect(new Set(answers).size).toBe(1);
+      expect(call('g-4', NEW_KEY)).toBeUndefined();
+      expect(verifier.refusal({ gid: 'g-5', branchId: 'freeze', phase: 'cancel', payload: null }, {})).toBe('missing signature');
+      const lines = warn.mock.calls.map(([line]) => line as { reason: string; msg: string; gid: string });
+      // One line for the three mismatches (the first gid), one for the missing signature.
+      expect(lines.map((l) => [l.reason, l.gid])).toEqual([['mismatch', 'g-1'], ['missing', 'g-5']]);
+      expect(lines[0].msg).toContain(answers[0]!);
+      expect(JSON.stringify(lines)).not.toContain(NEW_KEY.slice(0, 8));
+      expect(JSON.stringify(lines)).not.toContain(STRANGER_KEY.slice(0, 8));
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

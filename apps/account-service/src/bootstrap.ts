@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { ParticipantGrpcServer } from '@tcc/client';
-import { applyHttpServerLimits, dataSourceOptions, createValidationPipe } from '@tcc/service-kit';
+import { applyHttpServerLimits, dataSourceOptions, createValidationPipe, databaseValue, logStartupSettings, signingKeysValue } from '@tcc/service-kit';
 import { AccountServiceModule } from './app.module';
 import { ACCOUNT_MIGRATIONS, ACCOUNT_MIGRATIONS_TABLE } from './account.migrations';
 import { loadAccountConfig, type AccountConfig } from './config/account.config';
@@ -36,7 +36,18 @@ export async function createAccountService(env: Record<string, string | undefine
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const grpcAddress = app.get(ParticipantGrpcServer).address();
+  const grpcServer = app.get(ParticipantGrpcServer);
+  const grpcAddress = grpcServer.address();
+  logStartupSettings(
+    [
+      { what: 'bind address', value: config.http.host, variable: 'ACCOUNT_HOST' },
+      { what: 'HTTP port', value: port, variable: 'ACCOUNT_HTTP_PORT' },
+      { what: 'gRPC port (the account-freeze participant)', value: grpcServer.port ?? config.grpc.port, variable: 'ACCOUNT_GRPC_PORT' },
+      { what: 'database', value: databaseValue(config.db.url, config.db.sqlitePath), variable: config.db.url ? 'ACCOUNT_DB_URL' : 'ACCOUNT_SQLITE_PATH' },
+      { what: 'signing keys', value: signingKeysValue(config.signingKeys), variable: 'TCC_SIGNING_KEYS' },
+    ],
+    env,
+  );
   return { app, config, url: `http://${host}:${port}`, grpcAddress, close: () => app.close() };
 }
 

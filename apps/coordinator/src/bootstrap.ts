@@ -11,7 +11,7 @@ import { PROTO_LOADER_OPTIONS } from '@tcc/client/caller';
 import { AppModule } from './app.module';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config/coordinator.config';
 import { createValidationPipe } from './common/validation.pipe';
-import { applyHttpServerLimits } from '@tcc/service-kit';
+import { applyHttpServerLimits, databaseValue, logStartupSettings, signingKeysValue, withoutPassword } from '@tcc/service-kit';
 import { Logger } from '@nestjs/common';
 import { apiAuthWarning } from './auth/api-client.guard';
 import { Database } from './store/database';
@@ -93,6 +93,17 @@ export async function createCoordinator(env: Record<string, string | undefined> 
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.http.port;
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  logStartupSettings(
+    [
+      { what: 'bind address', value: config.http.host, variable: 'TCC_HOST' },
+      { what: `HTTP port${tls ? ' (HTTPS)' : ''}`, value: port, variable: 'TCC_HTTP_PORT' },
+      { what: `gRPC port${config.grpc.tls ? ' (TLS)' : ''}`, value: grpcPort, variable: 'TCC_GRPC_PORT' },
+      { what: 'store', value: databaseValue(config.db.url, config.db.sqlitePath), variable: config.db.url ? 'TCC_DB_URL' : 'TCC_SQLITE_PATH' },
+      { what: 'Redis', value: config.redis.url ? withoutPassword(config.redis.url) : 'none (database leases alone)', variable: 'TCC_REDIS_URL' },
+      { what: 'signing keys', value: signingKeysValue(config.signingKeys), variable: 'TCC_SIGNING_KEYS' },
+    ],
+    env,
+  );
   const close = async (): Promise<void> => {
     // Drain first (no new begins, bounded wait for calls in flight, leases handed back); only
     // then tear down the HTTP server, the participant connections and the database pool.

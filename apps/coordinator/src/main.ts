@@ -1,10 +1,12 @@
 /**
  * Coordinator entry point. `node main.js` serves; `node main.js migrate` applies the schema
- * migrations and exits. A bad setting stops the process with a message naming the variable.
+ * migrations and exits. A bad setting stops the process with a message naming the variable, and so
+ * does an embedded SQLite file another coordinator holds (store/sqlite-file.lock.ts).
  */
 import 'reflect-metadata';
 import { ConfigError } from './config/coordinator.config';
 import { createCoordinator, migrate } from './bootstrap';
+import { SqliteFileInUse } from './store/sqlite-file.lock';
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'migrate') {
@@ -34,6 +36,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof SqliteFileInUse ? error.message : error);
   process.exit(1);
 });

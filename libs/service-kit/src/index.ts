@@ -1,6 +1,7 @@
 /**
  * The example services' shared set-up (private to this repository, never published): database
- * settings from a URL, body validation, health endpoints, JSON logs and bounds on slow clients.
+ * settings from a URL, body validation, health endpoints, JSON logs, bounds on slow clients and
+ * the start-up lines naming each setting's source (the coordinator uses some of it too).
  */
 export * from './data-source-options';
 export * from './validation.pipe';
@@ -8,3 +9,4 @@ export * from './service-health.controller';
 export * from './service-logging.module';
 export * from './tls-files';
 export * from './http-server-limits';
+export * from './startup-settings.logger';

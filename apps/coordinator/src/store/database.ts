@@ -13,6 +13,7 @@ import { dataSourceOptions, pendingMigrations } from '@tcc/service-kit';
 import { coordinatorMigrations } from '../../../../migrations/coordinator';
 import { driverOfType, type DriverExecutor, type Executor, type Row } from './executors';
 import { coordinatorSql, type CoordinatorSql, type Dialect, type Statement } from './sql.dialect';
+import { SqliteFileLock } from './sqlite-file.lock';
 
 export { isTransient, type Dialect, type Executor, type Row };
 
@@ -31,8 +32,17 @@ export class Database {
   /** Retries of one operation on transient errors, with a short growing pause. */
   private readonly maxAttempts = 8;
 
-  /** An unsupported database type is refused here, at start, naming the supported ones. */
-  constructor(readonly dataSource: DataSource) {
+  /** Held while connected to the embedded file: one coordinator process per SQLite file. */
+  private lock: SqliteFileLock | undefined;
+
+  /**
+   * An unsupported database type is refused here, at start, naming the supported ones.
+   * `sqliteFile`: the embedded file, locked for as long as this is connected.
+   */
+  constructor(
+    readonly dataSource: DataSource,
+    private readonly sqliteFile?: string,
+  ) {
     this.executor = new (driverOfType(String(dataSource.options.type)))(dataSource);
     this.dialect = this.executor.dialect.name;
     this.sql = coordinatorSql(this.executor.dialect);
@@ -46,11 +56,20 @@ export class Database {
       migrations: coordinatorMigrations,
       migrationsTableName: 'tcc_migrations',
     });
-    return new Database(new DataSource(driverOfType(String(options.type)).dataSourceOptions(options)));
+    const lockable = !settings.url && SqliteFileLock.applies(settings.sqlitePath);
+    return new Database(new DataSource(driverOfType(String(options.type)).dataSourceOptions(options)), lockable ? settings.sqlitePath : undefined);
   }
 
   async connect(): Promise<void> {
-    if (!this.dataSource.isInitialized) await this.dataSource.initialize();
+    if (this.dataSource.isInitialized) return;
+    // Before the file is opened: a second coordinator on it stops here, naming the holder.
+    if (this.sqliteFile && !this.lock) this.lock = SqliteFileLock.acquire(this.sqliteFile);
+    try {
+      await this.dataSource.initialize();
+    } catch (error) {
+      this.releaseLock();
+      throw error;
+    }
   }
 
   async migrate(): Promise<string[]> {
@@ -65,7 +84,16 @@ export class Database {
 
   /** TypeORM owns the pools the executors use: destroying the DataSource closes them. */
   async close(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    try {
+      if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    } finally {
+      this.releaseLock();
+    }
+  }
+
+  private releaseLock(): void {
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   /** One statement in its own (auto-committed) transaction. */

@@ -50,12 +50,15 @@ export {
   type SignedFields,
 } from './signing/branch-signature';
 
-// The barrier, its table and the participant's local transaction.
+// The barrier, its adapters, its table and the participant's local transaction.
 export type { BarrierDecision } from './barrier/branch.barrier';
+export type { BarrierAdapter, BarrierDatabase, BarrierRead, BarrierSql, ProviderLookup } from './barrier/barrier.adapter';
+export { typeormBarrier, type TypeormBarrierOptions } from './barrier/adapters/typeorm.adapter';
+export { BarrierTableMissingError } from './barrier/barrier-table.check';
 export { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 export type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 export { BARRIER_TABLE } from './barrier/barrier.table';
 export { CreateTccBarrier1763900000000, TCC_BARRIER_MIGRATIONS } from './barrier/migrations/1763900000000-create-tcc-barrier';
-export { runInLocalTransaction, runRead } from './sql/local-transaction.runner';
+export { runInLocalTransaction, runLocalRead, runLocalTransaction, runRead } from './sql/local-transaction.runner';
 export { execute, select } from './sql/sql.result';
-export { dialectOf, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type SqlDialect } from './sql/sql.dialect';
+export { dialectOf, SQL_DIALECTS, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type DatabaseDialect, type SqlDialect } from './sql/sql.dialect';

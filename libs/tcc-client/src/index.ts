@@ -59,6 +59,7 @@ export { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 export type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 export { BARRIER_TABLE } from './barrier/barrier.table';
 export { CreateTccBarrier1763900000000, TCC_BARRIER_MIGRATIONS } from './barrier/migrations/1763900000000-create-tcc-barrier';
+export { BARRIER_DROP_SQL, barrierMigrationSql } from './barrier/barrier-table.sql';
 export { runInLocalTransaction, runLocalRead, runLocalTransaction, runRead } from './sql/local-transaction.runner';
 export { execute, select } from './sql/sql.result';
 export { dialectOf, SQL_DIALECTS, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type DatabaseDialect, type SqlDialect } from './sql/sql.dialect';

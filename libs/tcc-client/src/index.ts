@@ -54,6 +54,16 @@ export {
 export type { BarrierDecision } from './barrier/branch.barrier';
 export type { BarrierAdapter, BarrierDatabase, BarrierRead, BarrierSql, ProviderLookup } from './barrier/barrier.adapter';
 export { typeormBarrier, type TypeormBarrierOptions } from './barrier/adapters/typeorm.adapter';
+export { drizzleBarrier, type DrizzleBarrierOptions, type DrizzleDatabaseLike } from './barrier/adapters/drizzle.adapter';
+export { kyselyBarrier, type KyselyBarrierOptions, type KyselyDatabaseLike, type KyselyLike } from './barrier/adapters/kysely.adapter';
+export { pgBarrier, type PgBarrierOptions, type PgPoolClientLike, type PgPoolLike } from './barrier/adapters/pg.adapter';
+export {
+  mysql2Barrier,
+  type Mysql2BarrierOptions,
+  type Mysql2CallbackPoolLike,
+  type Mysql2PoolConnectionLike,
+  type Mysql2PoolLike,
+} from './barrier/adapters/mysql2.adapter';
 export { BarrierTableMissingError } from './barrier/barrier-table.check';
 export { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 export type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';

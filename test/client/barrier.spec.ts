@@ -12,6 +12,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { BARRIER_TABLE, BRANCH_NOT_TRIED, execute, runInLocalTransaction, runRead, select, TCC_HEADERS } from '@tcc/client';
 import { localTransactionStats } from '@tcc/client/testing';
 import { BarrierCleanup } from '@tcc/client/barrier/barrier-cleanup.job';
+import { typeormDatabase } from '@tcc/client/barrier/adapters/typeorm.adapter';
 import type { BranchPhase } from '@tcc/client';
 import type { RunningAccountService } from '../../apps/account-service/src/bootstrap';
 import { createDatabase, randomId, type Engine, type TestDatabase } from './support/databases';
@@ -321,7 +322,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
       await db.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES (?, 'b', 'try', 'try', ?)`, [`old-${i}`, old + i]);
     }
     await db.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES ('fresh', 'b', 'try', 'try', ?)`, [Date.now()]);
-    const cleanup = new BarrierCleanup(dataSource, { retentionMs: 24 * 60 * 60 * 1000, intervalMs: 0, batchSize: 5, maxBatches: 2 }, (e: unknown) => {
+    const cleanup = new BarrierCleanup(typeormDatabase(dataSource), { retentionMs: 24 * 60 * 60 * 1000, intervalMs: 0, batchSize: 5, maxBatches: 2 }, (e: unknown) => {
       throw e;
     });
     expect(await cleanup.runOnce()).toBe(10);

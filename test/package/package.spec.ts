@@ -357,7 +357,7 @@ afterAll(async () => {
 describe('the tarball', () => {
   const inPackage = (path: string): string => `package/${path}`;
 
-  it('holds the CommonJS build, its declarations, the .proto files, the barrier migration, README and LICENSE', () => {
+  it('holds the CommonJS build, its declarations, the .proto files, the barrier migration and its SQL files, README and LICENSE', () => {
     for (const path of [
       'package.json',
       'LICENSE',
@@ -365,6 +365,9 @@ describe('the tarball', () => {
       'dist/index.d.ts',
       'dist/protocol/proto/tcc/v1/coordinator.proto',
       'dist/protocol/proto/tcc/v1/participant.proto',
+      'dist/sql/tcc-barrier.postgres.sql',
+      'dist/sql/tcc-barrier.mysql.sql',
+      'dist/sql/tcc-barrier.sqlite.sql',
     ]) {
       expect(tarballEntries).toContain(inPackage(path));
     }
@@ -379,7 +382,7 @@ describe('the tarball', () => {
   it('holds nothing of the repository: no sources, tests, apps, specs or build leftovers', () => {
     const strays = tarballEntries.filter(
       (entry) =>
-        !/^package\/(package\.json|LICENSE|[A-Za-z0-9_-]+\.md)$/.test(entry) && !/^package\/dist\/.+\.(js|d\.ts|proto)$/.test(entry),
+        !/^package\/(package\.json|LICENSE|[A-Za-z0-9_-]+\.md)$/.test(entry) && !/^package\/dist\/.+\.(js|d\.ts|proto)$/.test(entry) && !/^package\/dist\/sql\/tcc-barrier\.[a-z]+\.sql$/.test(entry),
     );
     expect(strays).toEqual([]);
     expect(tarballEntries.filter((entry) => /(^|\/)(test|tests|apps|src|node_modules)\//.test(entry))).toEqual([]);

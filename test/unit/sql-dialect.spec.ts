@@ -74,4 +74,16 @@ describe('the one SQL dialect', () => {
     expect(isTransient({ code: 'ER_DUP_ENTRY', errno: 1062, message: 'Duplicate entry' })).toBe(false);
     expect(isTransient({ code: '23505', message: 'duplicate key value' })).toBe(false);
   });
+
+  it('finds the driver code under an ORM wrapper (TypeORM driverError, Drizzle cause) and tells a missing table per database', () => {
+    const drizzleWrapped = { message: 'Failed query: INSERT ...', cause: { message: 'deadlock detected', code: '40P01' } };
+    expect(SQL_DIALECTS.postgres.isDeadlock(drizzleWrapped)).toBe(true);
+    expect(SQL_DIALECTS.mysql.isDeadlock({ message: 'Failed query', cause: { code: 'ER_LOCK_DEADLOCK', errno: 1213 } })).toBe(true);
+    expect(SQL_DIALECTS.postgres.isTransient({ message: 'Failed query', cause: new Error('Connection terminated unexpectedly') })).toBe(true);
+    expect(SQL_DIALECTS.postgres.isMissingTable({ message: 'Failed query', cause: { code: '42P01' } })).toBe(true);
+    expect(SQL_DIALECTS.mysql.isMissingTable({ driverError: { code: 'ER_NO_SUCH_TABLE', errno: 1146 } })).toBe(true);
+    expect(SQL_DIALECTS.sqlite.isMissingTable({ code: 'SQLITE_ERROR', message: 'no such table: tcc_barrier' })).toBe(true);
+    expect(SQL_DIALECTS.postgres.isMissingTable({ code: '42703', message: 'column does not exist' })).toBe(false);
+    expect(SQL_DIALECTS.mysql.isMissingTable({ code: 'ECONNREFUSED' })).toBe(false);
+  });
 });

@@ -30,6 +30,8 @@ export class AccountServiceModule {
         }),
         TccModule.forRoot({
           serviceName: 'account-service',
+          // Started before its migrations, the service says so on /health/ready (MIGRATIONS_PENDING).
+          barrierTableCheck: config.db.migrateOnStart ? 'stop' : 'warn',
           barrierCleanup: config.barrierCleanup,
           grpc: config.grpc,
           signingKeys: config.signingKeys,

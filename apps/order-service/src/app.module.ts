@@ -31,6 +31,8 @@ export class OrderServiceModule {
         }),
         TccModule.forRoot({
           serviceName: 'order-service',
+          // Started before its migrations, the service says so on /health/ready (MIGRATIONS_PENDING).
+          barrierTableCheck: config.db.migrateOnStart ? 'stop' : 'warn',
           transport: config.coordinatorTransport,
           coordinatorUrl: config.coordinatorUrl,
           coordinatorGrpcAddress: config.coordinatorGrpcAddress,

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * Builds the package with tsc (CommonJS + .d.ts) into dist/, then copies the .proto files beside
- * the protocol module, where protoFiles() finds them, writes the ES module entry of every entry
- * point, and checks that every entry package.json names (`.`, `./protocol`, `./caller`, `./sql`,
- * ...) was built. Run by `npm run build` at the top and by `npm pack` here (prepack).
+ * the protocol module, where protoFiles() finds them, writes the barrier table's SQL of each dialect
+ * as dist/sql/tcc-barrier.<dialect>.sql (`@tcc/client/sql/tcc-barrier.postgres.sql`) from
+ * barrierMigrationSql, the function the TypeORM migration runs too, writes the ES module entry of
+ * every entry point, and checks that every entry package.json names (`.`, `./protocol`, `./caller`,
+ * `./sql`, ...) was built. Run by `npm run build` at the top and by `npm pack` here (prepack).
  *
  * The ES module entries (`import` condition: index.mjs and index.d.mts beside each index.js) only
  * re-export the CommonJS build. There is one copy of the library's code, whichever way an app loads
@@ -21,6 +23,13 @@ const dist = join(here, 'dist');
 rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(here, 'tsconfig.build.json')], { stdio: 'inherit' });
 cpSync(join(here, 'src/protocol/proto'), join(dist, 'protocol/proto'), { recursive: true });
+
+const { barrierMigrationSql } = require(join(dist, 'barrier/barrier-table.sql.js'));
+const { SQL_DIALECTS } = require(join(dist, 'sql/sql.dialect.js'));
+for (const dialect of Object.keys(SQL_DIALECTS)) {
+  const header = `-- The tcc barrier table on ${dialect} (@tcc/client ${require(join(here, 'package.json')).version}): barrierMigrationSql('${dialect}').\n`;
+  writeFileSync(join(dist, 'sql', `tcc-barrier.${dialect}.sql`), header + barrierMigrationSql(dialect).map((statement) => `${statement};\n`).join('\n'));
+}
 
 const manifest = require(join(here, 'package.json'));
 for (const [entry, conditions] of Object.entries(manifest.exports)) {

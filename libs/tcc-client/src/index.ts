@@ -50,12 +50,26 @@ export {
   type SignedFields,
 } from './signing/branch-signature';
 
-// The barrier, its table and the participant's local transaction.
+// The barrier, its adapters, its table and the participant's local transaction.
 export type { BarrierDecision } from './barrier/branch.barrier';
+export type { BarrierAdapter, BarrierDatabase, BarrierRead, BarrierSql, ProviderLookup } from './barrier/barrier.adapter';
+export { typeormBarrier, type TypeormBarrierOptions } from './barrier/adapters/typeorm.adapter';
+export { drizzleBarrier, type DrizzleBarrierOptions, type DrizzleDatabaseLike } from './barrier/adapters/drizzle.adapter';
+export { kyselyBarrier, type KyselyBarrierOptions, type KyselyDatabaseLike, type KyselyLike } from './barrier/adapters/kysely.adapter';
+export { pgBarrier, type PgBarrierOptions, type PgPoolClientLike, type PgPoolLike } from './barrier/adapters/pg.adapter';
+export {
+  mysql2Barrier,
+  type Mysql2BarrierOptions,
+  type Mysql2CallbackPoolLike,
+  type Mysql2PoolConnectionLike,
+  type Mysql2PoolLike,
+} from './barrier/adapters/mysql2.adapter';
+export { BarrierTableMissingError } from './barrier/barrier-table.check';
 export { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 export type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 export { BARRIER_TABLE } from './barrier/barrier.table';
 export { CreateTccBarrier1763900000000, TCC_BARRIER_MIGRATIONS } from './barrier/migrations/1763900000000-create-tcc-barrier';
-export { runInLocalTransaction, runRead } from './sql/local-transaction.runner';
+export { BARRIER_DROP_SQL, barrierMigrationSql } from './barrier/barrier-table.sql';
+export { runInLocalTransaction, runLocalRead, runLocalTransaction, runRead } from './sql/local-transaction.runner';
 export { execute, select } from './sql/sql.result';
-export { dialectOf, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type SqlDialect } from './sql/sql.dialect';
+export { dialectOf, SQL_DIALECTS, SUPPORTED_DATABASE_TYPES, UnsupportedDatabaseError, type DatabaseDialect, type SqlDialect } from './sql/sql.dialect';

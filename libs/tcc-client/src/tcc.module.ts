@@ -12,7 +12,7 @@ import { TccInitiator } from './initiator/tcc-initiator.service';
 import { TraceparentInterceptor } from './initiator/traceparent.interceptor';
 import { TransactionRunner } from './initiator/transaction.runner';
 import { participantControllerFor } from './participant/participant.controller';
-import { ParticipantDataSource } from './participant/participant-data-source.provider';
+import { ParticipantDatabase } from './participant/participant-database.provider';
 import { ParticipantDispatcher } from './participant/participant.dispatcher';
 import { ParticipantExplorer } from './participant/participant.explorer';
 import { ParticipantRegistry } from './participant/participant.registry';
@@ -51,7 +51,7 @@ const SERVICES: Provider[] = [
   TccInitiator,
   InitiatorExplorer,
   ParticipantRegistry,
-  ParticipantDataSource,
+  ParticipantDatabase,
   ParticipantDispatcher,
   ParticipantExplorer,
   SignatureVerifier,

@@ -1,4 +1,6 @@
 /** Settings of TccModule: where the coordinator is and how this service authenticates to it, how long calls may take, how this service is reached. */
+import type { BarrierAdapter } from './barrier/barrier.adapter';
+import { typeormBarrier } from './barrier/adapters/typeorm.adapter';
 import type { BarrierCleanupSettings } from './barrier/barrier-cleanup.job';
 import { DEFAULT_BARRIER_CLEANUP } from './barrier/barrier-cleanup.job';
 import { DEFAULT_TIMEOUT_MS } from './protocol';
@@ -53,8 +55,20 @@ export interface TccModuleOptions {
   selfUrl?: string;
   /** Path prefix of the participant endpoints: `POST /<prefix>/<participant>/<phase>`. Default `tcc`. */
   participantPath?: string;
-  /** Name of the @nestjs/typeorm DataSource holding the barrier table. Default: the unnamed one. */
+  /**
+   * Where the participants' barrier table and business tables are: a barrier adapter
+   * (typeormBarrier, drizzleBarrier, kyselyBarrier, pgBarrier, mysql2Barrier). Default:
+   * `typeormBarrier({ dataSourceName })`.
+   */
+  barrier?: BarrierAdapter;
+  /** Name of the @nestjs/typeorm DataSource holding the barrier table, for the default TypeORM barrier. Default: the unnamed one. */
   dataSourceName?: string;
+  /**
+   * What a missing barrier table does at start-up in an app hosting participants: `stop` it (the
+   * default) or only `warn`, for an app that starts before its migrations run and says so itself
+   * (a readiness check).
+   */
+  barrierTableCheck?: 'stop' | 'warn';
   /** Periodic removal of old barrier rows. */
   barrierCleanup?: Partial<BarrierCleanupSettings>;
   /** Participant name sent with each branch registration when a branch names none. */
@@ -94,6 +108,8 @@ export interface ResolvedTccOptions {
   selfUrl: string | undefined;
   participantPath: string;
   dataSourceName: string | undefined;
+  barrier: BarrierAdapter;
+  barrierTableCheck: 'stop' | 'warn';
   barrierCleanup: BarrierCleanupSettings;
   serviceName: string | undefined;
   signingKeys: string[];
@@ -127,9 +143,25 @@ function apiKey(value: string | undefined): string | undefined {
   return value;
 }
 
+function barrierTableCheck(value: TccModuleOptions['barrierTableCheck']): 'stop' | 'warn' {
+  if (value === undefined || value === 'stop' || value === 'warn') return value ?? 'stop';
+  throw new Error(`tcc: barrierTableCheck must be "stop" or "warn", not "${String(value)}"`);
+}
+
 function nonNegativeInteger(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 0) throw new Error(`tcc: ${option} must be a non-negative integer of milliseconds, not ${String(value)}`);
   return value;
+}
+
+function barrierOf(options: TccModuleOptions): BarrierAdapter {
+  if (!options.barrier) return typeormBarrier({ dataSourceName: options.dataSourceName });
+  if (options.dataSourceName !== undefined) {
+    throw new Error('tcc: dataSourceName is an option of the default TypeORM barrier; with `barrier` set, pass it there: typeormBarrier({ dataSourceName })');
+  }
+  if (typeof options.barrier.connect !== 'function') {
+    throw new Error('tcc: barrier must be a barrier adapter (typeormBarrier(), drizzleBarrier(), kyselyBarrier(), pgBarrier() or mysql2Barrier())');
+  }
+  return options.barrier;
 }
 
 export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions {
@@ -163,6 +195,8 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
     selfUrl: options.selfUrl ? trim(options.selfUrl) : undefined,
     participantPath: (options.participantPath ?? DEFAULT_PARTICIPANT_PATH).replace(/^\/+|\/+$/g, ''),
     dataSourceName: options.dataSourceName,
+    barrier: barrierOf(options),
+    barrierTableCheck: barrierTableCheck(options.barrierTableCheck),
     barrierCleanup: { ...DEFAULT_BARRIER_CLEANUP, ...options.barrierCleanup },
     serviceName: options.serviceName,
     signingKeys: parseSigningKeys((options.signingKeys ?? []).join(','), 'tcc: signingKeys'),

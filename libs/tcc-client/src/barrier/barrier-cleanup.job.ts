@@ -3,9 +3,9 @@
  * retention is long (days); each run deletes at most `batchSize * maxBatches` rows in short
  * transactions so it never holds locks that participant calls wait on for long.
  */
-import type { DataSource } from 'typeorm';
+import type { BarrierDatabase } from './barrier.adapter';
 import { BarrierStore } from './barrier.store';
-import { runInLocalTransaction, runRead } from '../sql/local-transaction.runner';
+import { runLocalRead, runLocalTransaction } from '../sql/local-transaction.runner';
 
 export interface BarrierCleanupSettings {
   /** Rows older than this are removed. */
@@ -26,13 +26,15 @@ export const DEFAULT_BARRIER_CLEANUP: BarrierCleanupSettings = {
 export class BarrierCleanup {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private readonly store: BarrierStore;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly database: BarrierDatabase,
     private readonly settings: BarrierCleanupSettings,
     private readonly onError: (error: unknown) => void,
-    private readonly store = new BarrierStore(),
-  ) {}
+  ) {
+    this.store = new BarrierStore(database.dialect);
+  }
 
   start(): void {
     if (this.settings.intervalMs <= 0 || this.timer) return;
@@ -57,9 +59,9 @@ export class BarrierCleanup {
   private async sweep(olderThan: number): Promise<number> {
     let removed = 0;
     for (let batch = 0; batch < this.settings.maxBatches; batch++) {
-      const ids = await runRead(this.dataSource, (manager) => this.store.oldIds(manager, olderThan, this.settings.batchSize));
+      const ids = await runLocalRead(this.database, (sql) => this.store.oldIds(sql, olderThan, this.settings.batchSize));
       if (ids.length === 0) break;
-      removed += await runInLocalTransaction(this.dataSource, (manager) => this.store.deleteIds(manager, ids));
+      removed += await runLocalTransaction(this.database, (sql) => this.store.deleteIds(sql, ids));
       if (ids.length < this.settings.batchSize) break;
     }
     return removed;

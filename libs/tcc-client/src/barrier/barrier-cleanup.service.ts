@@ -1,7 +1,7 @@
 /** Starts the barrier cleanup with the application when it hosts participants, and stops it before shutdown. */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
-import { ParticipantDataSource } from '../participant/participant-data-source.provider';
+import { ParticipantDatabase } from '../participant/participant-database.provider';
 import { ParticipantRegistry } from '../participant/participant.registry';
 import { BarrierCleanup } from './barrier-cleanup.job';
 
@@ -13,12 +13,12 @@ export class BarrierCleanupService implements OnApplicationBootstrap, BeforeAppl
   constructor(
     @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
     private readonly registry: ParticipantRegistry,
-    private readonly dataSource: ParticipantDataSource,
+    private readonly database: ParticipantDatabase,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.registry.size === 0) return;
-    this.cleanup = new BarrierCleanup(this.dataSource.get(), this.options.barrierCleanup, (error) =>
+    this.cleanup = new BarrierCleanup(this.database.get(), this.options.barrierCleanup, (error) =>
       this.logger.warn({ msg: 'barrier cleanup failed', error: error instanceof Error ? error.message : String(error) }),
     );
     this.cleanup.start();

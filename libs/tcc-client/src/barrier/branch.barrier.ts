@@ -15,8 +15,9 @@
  * A confirm's read of the try key waits at most for an uncommitted try or cancel of its branch; it
  * waits for nothing after it, so the gap it may lock (no try row) only delays their insert briefly.
  */
-import type { EntityManager } from 'typeorm';
 import type { BranchPhase } from '../protocol';
+import type { DatabaseDialect } from '../sql/sql.dialect';
+import type { BarrierSql } from './barrier.adapter';
 import { BarrierStore } from './barrier.store';
 
 /**
@@ -26,23 +27,28 @@ import { BarrierStore } from './barrier.store';
 export type BarrierDecision = 'proceed' | 'duplicate' | 'empty-rollback' | 'hanging' | 'not-tried';
 
 export class BranchBarrier {
-  constructor(private readonly store = new BarrierStore()) {}
+  private readonly store: BarrierStore;
 
-  async enter(manager: EntityManager, gid: string, branchId: string, phase: BranchPhase): Promise<BarrierDecision> {
+  constructor(dialect: DatabaseDialect) {
+    this.store = new BarrierStore(dialect);
+  }
+
+  /** `sql` runs in the participant's local transaction, the one the business method then gets. */
+  async enter(sql: BarrierSql, gid: string, branchId: string, phase: BranchPhase): Promise<BarrierDecision> {
     switch (phase) {
       case 'try': {
-        if (await this.store.insert(manager, gid, branchId, 'try', 'try')) return 'proceed';
-        const writer = await this.store.reasonOf(manager, gid, branchId, 'try');
+        if (await this.store.insert(sql, gid, branchId, 'try', 'try')) return 'proceed';
+        const writer = await this.store.reasonOf(sql, gid, branchId, 'try');
         return writer === 'cancel' ? 'hanging' : 'duplicate';
       }
       case 'confirm': {
-        if (!(await this.store.insert(manager, gid, branchId, 'confirm', 'confirm'))) return 'duplicate';
-        const writer = await this.store.reasonOf(manager, gid, branchId, 'try');
+        if (!(await this.store.insert(sql, gid, branchId, 'confirm', 'confirm'))) return 'duplicate';
+        const writer = await this.store.reasonOf(sql, gid, branchId, 'try');
         return writer === 'try' ? 'proceed' : 'not-tried';
       }
       case 'cancel': {
-        if (!(await this.store.insert(manager, gid, branchId, 'cancel', 'cancel'))) return 'duplicate';
-        const tryNeverRan = await this.store.insert(manager, gid, branchId, 'try', 'cancel');
+        if (!(await this.store.insert(sql, gid, branchId, 'cancel', 'cancel'))) return 'duplicate';
+        const tryNeverRan = await this.store.insert(sql, gid, branchId, 'try', 'cancel');
         return tryNeverRan ? 'empty-rollback' : 'proceed';
       }
     }

@@ -10,4 +10,9 @@ export interface BranchCall<P = JsonValue | null> {
   payload: P;
 }
 
-export type BranchMethod = (call: BranchCall, manager: EntityManager) => Promise<unknown> | unknown;
+/**
+ * A participant method: the call, and the local transaction's handle of the barrier adapter in use
+ * (TypeORM EntityManager by default; Drizzle `tx`, Kysely `Transaction`, pg `PoolClient`, mysql2
+ * `PoolConnection` with theirs).
+ */
+export type BranchMethod<Tx = EntityManager> = (call: BranchCall, tx: Tx) => Promise<unknown> | unknown;

@@ -5,9 +5,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { BranchPhase } from '../protocol';
 import { BranchBarrier } from '../barrier/branch.barrier';
-import { runInLocalTransaction } from '../sql/local-transaction.runner';
+import { runLocalTransaction } from '../sql/local-transaction.runner';
 import type { BranchCall } from './branch-call.types';
-import { ParticipantDataSource } from './participant-data-source.provider';
+import { ParticipantDatabase } from './participant-database.provider';
 import { ParticipantRegistry } from './participant.registry';
 
 /** `applied`: the business method ran; `duplicate` and `empty-rollback`: done without running it. */
@@ -29,19 +29,22 @@ class NotTried extends Error {}
 @Injectable()
 export class ParticipantDispatcher {
   private readonly logger = new Logger('TccParticipant');
-  private readonly barrier = new BranchBarrier();
+  private barrier: BranchBarrier | undefined;
 
   constructor(
     private readonly registry: ParticipantRegistry,
-    private readonly dataSource: ParticipantDataSource,
+    private readonly database: ParticipantDatabase,
   ) {}
 
   async dispatch(participant: string, phase: BranchPhase, call: BranchCall): Promise<DispatchResult> {
     const registered = this.registry.get(participant);
     if (!registered) return { kind: 'unknown-participant' };
     const method = registered.methods[phase];
-    const result = await runInLocalTransaction(this.dataSource.get(), async (manager): Promise<DispatchResult> => {
-      const decision = await this.barrier.enter(manager, call.gid, call.branchId, phase);
+    const database = this.database.get();
+    const barrier = (this.barrier ??= new BranchBarrier(database.dialect));
+    // The ORM's own transaction handle (EntityManager, Drizzle tx, Kysely Transaction, PoolClient...) goes to the method.
+    const result = await runLocalTransaction(database, async (sql, tx): Promise<DispatchResult> => {
+      const decision = await barrier.enter(sql, call.gid, call.branchId, phase);
       switch (decision) {
         case 'hanging':
           return { kind: 'hanging' };
@@ -51,7 +54,7 @@ export class ParticipantDispatcher {
         case 'empty-rollback':
           return { kind: 'done', outcome: decision, result: null };
         case 'proceed':
-          return { kind: 'done', outcome: 'applied', result: (await method(call, manager)) ?? null };
+          return { kind: 'done', outcome: 'applied', result: (await method(call, tx)) ?? null };
       }
     }).catch((error: unknown): DispatchResult => {
       if (error instanceof NotTried) return { kind: 'not-tried' };

@@ -2,27 +2,33 @@
  * At start-up, finds every provider marked @TccParticipant, checks it has exactly one try, confirm
  * and cancel method (a missing partner stops start-up with a message naming class and method), and
  * registers it for ParticipantController. When there are participants, their database must be one
- * the barrier speaks: another type stops start-up, naming it and the supported ones.
+ * the barrier speaks (another type stops start-up, naming it and the supported ones), and at
+ * bootstrap it must hold the barrier table (a missing one stops start-up naming how to create it;
+ * an unreachable database is only a warning, or a missing table too with `barrierTableCheck: 'warn'`).
  */
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { BranchPhase } from '../protocol';
 import type { BranchMethod } from './branch-call.types';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { TCC_PARTICIPANT, TCC_PHASE } from './participant.metadata';
 import { ParticipantRegistry } from './participant.registry';
-import { ParticipantDataSource } from './participant-data-source.provider';
-import { dialectOf } from '../sql/sql.dialect';
+import { ParticipantDatabase } from './participant-database.provider';
+import { BarrierTableMissingError, checkBarrierTable } from '../barrier/barrier-table.check';
+import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 
 const DECORATOR: Record<BranchPhase, string> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
 
 @Injectable()
-export class ParticipantExplorer implements OnModuleInit {
+export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger('TccParticipant');
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly registry: ParticipantRegistry,
-    private readonly dataSource: ParticipantDataSource,
+    private readonly database: ParticipantDatabase,
+    @Inject(TCC_OPTIONS) private readonly options: ResolvedTccOptions,
   ) {}
 
   onModuleInit(): void {
@@ -31,7 +37,21 @@ export class ParticipantExplorer implements OnModuleInit {
       if (!instance || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) continue;
       this.explore(instance);
     }
-    if (this.registry.size > 0) dialectOf(this.dataSource.get());
+    // Finds the ORM instance and its dialect now: an unsupported database stops start-up here.
+    if (this.registry.size > 0) this.database.get();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.registry.size === 0) return;
+    try {
+      await checkBarrierTable(this.database.adapter, this.database.get());
+    } catch (error) {
+      if (error instanceof BarrierTableMissingError && this.options.barrierTableCheck === 'stop') throw error;
+      this.logger.warn({
+        msg: error instanceof BarrierTableMissingError ? error.message : 'tcc barrier: could not check the barrier table at start-up',
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
   }
 
   private explore(instance: object): void {
@@ -72,7 +92,7 @@ export class ParticipantExplorer implements OnModuleInit {
         );
       }
     }
-    const bind = (methodName: string): BranchMethod => (prototype[methodName] as BranchMethod).bind(instance);
+    const bind = (methodName: string): BranchMethod<unknown> => (prototype[methodName] as BranchMethod<unknown>).bind(instance);
     this.registry.add({
       name,
       className,

@@ -1,23 +1,26 @@
 /**
- * Runs a function in one local database transaction. On SQLite, TypeORM shares a single connection
- * between all callers, so transactions are queued one at a time per DataSource; on MySQL and PostgreSQL a
- * deadlock victim is retried a few times, because InnoDB already rolled its work back.
+ * The one runner of a participant's local transactions, whatever the adapter (barrier.adapter.ts).
+ * On SQLite every ORM here shares a single connection between all callers, so transactions are
+ * queued one at a time per database; on MySQL and PostgreSQL a deadlock victim is retried a few
+ * times, because the database already rolled its work back. `runInLocalTransaction` and `runRead`
+ * are the same runner for TypeORM users who pass their DataSource.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import { sqlDialectOf } from './sql.dialect';
+import type { BarrierDatabase, BarrierRead, BarrierSql } from '../barrier/barrier.adapter';
+import { typeormDatabase } from '../barrier/adapters/typeorm.adapter';
 
-const queues = new WeakMap<DataSource, Promise<unknown>>();
+const queues = new WeakMap<object, Promise<unknown>>();
 const DEADLOCK_RETRIES = 3;
 
 /** Process-wide counters, for metrics and for tests that assert the barrier never deadlocks. */
 export const localTransactionStats = { deadlockRetries: 0 };
 
-/** Serialises work on one SQLite DataSource; other callers waiting behind a failed one still run. */
-export function serialised<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
-  const previous = queues.get(dataSource) ?? Promise.resolve();
+/** Serialises work on one SQLite database; other callers waiting behind a failed one still run. */
+export function serialised<T>(database: object, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(database) ?? Promise.resolve();
   const next = previous.then(work, work);
   queues.set(
-    dataSource,
+    database,
     next.then(
       () => undefined,
       () => undefined,
@@ -26,17 +29,13 @@ export function serialised<T>(dataSource: DataSource, work: () => Promise<T>): P
   return next;
 }
 
-export async function runInLocalTransaction<T>(
-  dataSource: DataSource,
-  work: (manager: EntityManager) => Promise<T>,
-): Promise<T> {
-  const dialect = sqlDialectOf(dataSource);
-  if (dialect.name === 'sqlite') {
-    return serialised(dataSource, () => dataSource.transaction((manager) => work(manager)));
-  }
+/** One local transaction of `database`: queued on SQLite, a deadlock victim retried elsewhere. */
+export async function runLocalTransaction<T, Tx>(database: BarrierDatabase<Tx>, work: (sql: BarrierSql, tx: Tx) => Promise<T>): Promise<T> {
+  const dialect = database.dialect;
+  if (dialect.name === 'sqlite') return serialised(database, () => database.transaction(work));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await dataSource.transaction((manager) => work(manager));
+      return await database.transaction(work);
     } catch (error) {
       // InnoDB already rolled the victim back; PostgreSQL aborted its transaction (sql.dialect.ts).
       if (attempt > DEADLOCK_RETRIES || !dialect.isDeadlock(error)) throw error;
@@ -47,7 +46,17 @@ export async function runInLocalTransaction<T>(
 }
 
 /** A read outside any transaction; on SQLite it still queues, so it never sees another's uncommitted rows. */
+export function runLocalRead<T>(database: BarrierDatabase<unknown>, work: (sql: BarrierRead) => Promise<T>): Promise<T> {
+  if (database.dialect.name === 'sqlite') return serialised(database, () => database.read(work));
+  return database.read(work);
+}
+
+/** runLocalTransaction on a TypeORM DataSource: `work` gets the transaction's EntityManager. */
+export function runInLocalTransaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  return runLocalTransaction(typeormDatabase(dataSource), (_sql, manager) => work(manager));
+}
+
+/** runLocalRead on a TypeORM DataSource: `work` gets its EntityManager. */
 export function runRead<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  if (sqlDialectOf(dataSource).name === 'sqlite') return serialised(dataSource, () => work(dataSource.manager));
-  return work(dataSource.manager);
+  return runLocalRead(typeormDatabase(dataSource), () => work(dataSource.manager));
 }

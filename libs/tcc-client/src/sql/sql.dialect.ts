@@ -31,26 +31,54 @@ export interface DatabaseDialect {
   isDeadlock(error: unknown): boolean;
   /** A failure worth retrying (deadlock, lock wait, lost or refused connection, failover). */
   isTransient(error: unknown): boolean;
+  /** The statement named a table that does not exist (a migration not run). */
+  isMissingTable(error: unknown): boolean;
 }
 
 interface DriverErrorShape {
   code?: unknown;
   errno?: unknown;
   message?: unknown;
-  driverError?: { code?: unknown; errno?: unknown };
+  driverError?: unknown;
+  cause?: unknown;
 }
 
-/** The driver's code and errno, whether the error is the driver's own or TypeORM's QueryFailedError around it. */
+/**
+ * The driver's code and errno, whether the error is the driver's own or an ORM's around it:
+ * TypeORM's QueryFailedError keeps it in `driverError`, Drizzle's DrizzleQueryError in `cause`.
+ * The innermost code and errno win; the messages of the whole chain are read.
+ */
 function codesOf(error: unknown): { code: unknown; errno: unknown; message: string } {
-  const e = (error ?? {}) as DriverErrorShape;
-  const message = typeof e.message === 'string' ? e.message : '';
-  return { code: e.driverError?.code ?? e.code, errno: e.driverError?.errno ?? e.errno, message };
+  let code: unknown;
+  let errno: unknown;
+  const messages: string[] = [];
+  let current = error as DriverErrorShape | undefined;
+  for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    code = current.code ?? code;
+    errno = current.errno ?? errno;
+    if (typeof current.message === 'string') messages.push(current.message);
+    current = (current.driverError ?? current.cause) as DriverErrorShape | undefined;
+  }
+  return { code, errno, message: messages.join('\n') };
 }
 
 /** Socket failures any driver reports. */
 const SOCKET_CODES = ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'];
 
-function classifier(rules: { deadlock: { codes: string[]; errnos?: number[] }; transient: { codes: string[]; errnos?: number[]; messages?: RegExp } }) {
+interface ErrorRule {
+  codes: string[];
+  errnos?: number[];
+  messages?: RegExp;
+}
+
+function matches(rule: ErrorRule, error: unknown): boolean {
+  const { code, errno, message } = codesOf(error);
+  if (typeof code === 'string' && rule.codes.includes(code)) return true;
+  if (typeof errno === 'number' && (rule.errnos ?? []).includes(errno)) return true;
+  return rule.messages?.test(message) ?? false;
+}
+
+function classifier(rules: { deadlock: { codes: string[]; errnos?: number[] }; transient: ErrorRule; missingTable: ErrorRule }) {
   const deadlockCodes = new Set(rules.deadlock.codes);
   const deadlockErrnos = new Set(rules.deadlock.errnos ?? []);
   const transientCodes = new Set([...rules.deadlock.codes, ...rules.transient.codes, ...SOCKET_CODES]);
@@ -66,6 +94,7 @@ function classifier(rules: { deadlock: { codes: string[]; errnos?: number[] }; t
       if (typeof errno === 'number' && transientErrnos.has(errno)) return true;
       return rules.transient.messages?.test(message) ?? false;
     },
+    isMissingTable: (error: unknown): boolean => matches(rules.missingTable, error),
   };
 }
 
@@ -90,6 +119,7 @@ export const SQL_DIALECTS: Readonly<Record<SqlDialect, DatabaseDialect>> = Objec
         codes: ['40001', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006', '25006'],
         messages: /Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Client was closed and is not queryable/i,
       },
+      missingTable: { codes: ['42P01'] },
     }),
   }),
   mysql: Object.freeze<DatabaseDialect>({
@@ -105,6 +135,7 @@ export const SQL_DIALECTS: Readonly<Record<SqlDialect, DatabaseDialect>> = Objec
         errnos: [1205, 2006, 2013, 1040, 1053],
         messages: /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state/i,
       },
+      missingTable: { codes: ['ER_NO_SUCH_TABLE'], errnos: [1146] },
     }),
   }),
   sqlite: Object.freeze<DatabaseDialect>({
@@ -113,7 +144,8 @@ export const SQL_DIALECTS: Readonly<Record<SqlDialect, DatabaseDialect>> = Objec
     insertIfAbsent: (rest) => `INSERT OR IGNORE ${rest}`,
     shareLock: '',
     placeholders: (sql) => sql,
-    ...classifier({ deadlock: { codes: [] }, transient: { codes: ['SQLITE_BUSY'] } }),
+    // better-sqlite3 reports a missing table as SQLITE_ERROR, told apart by its message only.
+    ...classifier({ deadlock: { codes: [] }, transient: { codes: ['SQLITE_BUSY'] }, missingTable: { codes: [], messages: /no such table/i } }),
   }),
 });
 

@@ -1,53 +1,24 @@
 /**
- * Hand-written SQL in a participant's own local transaction, the same on PostgreSQL, MySQL/MariaDB
- * and SQLite: `?` placeholders (rewritten for PostgreSQL), rows affected by a write read one way
- * from every driver. Inside a transaction on MySQL and PostgreSQL, statements go as prepared
- * statements on the transaction's own connection (mysql2's `execute`; a named statement in pg),
- * which each connection parses and plans once although the barrier and the business statements of
- * every call repeat them; elsewhere through TypeORM's runner.
+ * Hand-written SQL in a participant's own TypeORM local transaction, the same on PostgreSQL,
+ * MySQL/MariaDB and SQLite: `?` placeholders (rewritten for PostgreSQL), rows affected by a write
+ * read one way from every driver. Inside a transaction on MySQL and PostgreSQL, statements go as
+ * prepared statements on the transaction's own connection (driver.statements.ts); elsewhere through
+ * TypeORM's runner.
  */
-import { createHash } from 'node:crypto';
 import type { EntityManager, QueryRunner } from 'typeorm';
-import { SQL_DIALECTS, sqlDialectOf } from './sql.dialect';
+import { onMysql, onPg, pgStatement, type MysqlCallbackConnection, type PgQueryable, type StatementResult } from './driver.statements';
+import { sqlDialectOf } from './sql.dialect';
 
 /**
- * A statement run on the transaction's own driver connection: its rows, or the rows it changed;
- * undefined when it should go through TypeORM's runner instead.
+ * A statement run on the transaction's own driver connection; undefined when it should go through
+ * TypeORM's runner instead.
  */
-type Prepared = (sql: string, parameters: unknown[]) => Promise<{ rows: unknown[]; changed: number } | undefined>;
-
-type Callback = (error: Error | null, result: unknown) => void;
-interface MysqlConnection {
-  execute(sql: string, values: unknown[], callback: Callback): void;
-}
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
-}
-
-/** pg names of statements seen so far: a statement's text must keep its name on every connection. */
-const pgNames = new Map<string, { name: string; text: string }>();
-const PG_NAMES_MAX = 1000;
-
-/**
- * Statements worth naming: fixed shape (no IN list, whose length varies), no `*` in the result (a
- * named statement's result type is fixed: a column added by a migration would fail it with
- * 0A000 on every connection that prepared it), and among the first PG_NAMES_MAX seen.
- */
-function pgStatement(sql: string): { name: string; text: string } | undefined {
-  let statement = pgNames.get(sql);
-  if (!statement) {
-    if (pgNames.size >= PG_NAMES_MAX || sql.includes(' IN (') || /[^(]\*/.test(sql)) return undefined;
-    const text = SQL_DIALECTS.postgres.placeholders(sql);
-    statement = { name: `tcc_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text };
-    pgNames.set(sql, statement);
-  }
-  return statement;
-}
+type Prepared = (sql: string, parameters: unknown[]) => Promise<StatementResult | undefined>;
 
 /**
  * A driver error as TypeORM's runner reports it (QueryFailedError, the driver's error in
  * `driverError`), so callers see one kind of error whichever path a statement took. typeorm is
- * loaded here only: a participant database means it is installed.
+ * loaded here only: a TypeORM EntityManager means it is installed.
  */
 function queryFailed(sql: string, parameters: unknown[], error: unknown): unknown {
   try {
@@ -62,27 +33,19 @@ function queryFailed(sql: string, parameters: unknown[], error: unknown): unknow
 function preparing(manager: EntityManager, runner: QueryRunner | undefined): Prepared | undefined {
   if (!runner?.isTransactionActive) return undefined;
   // TypeORM keeps the driver connection of a runner in `databaseConnection` (0.3 and 1.x alike).
-  const connection = (runner as unknown as { databaseConnection?: unknown }).databaseConnection as Partial<MysqlConnection & PgConnection> | undefined;
+  const connection = (runner as unknown as { databaseConnection?: unknown }).databaseConnection as Partial<MysqlCallbackConnection & PgQueryable> | undefined;
   const dialect = sqlDialectOf(manager).name;
   if (dialect === 'mysql' && typeof connection?.execute === 'function') {
-    const mysql = connection as MysqlConnection;
-    return (sql, parameters) =>
-      new Promise((resolve, reject) =>
-        mysql.execute(sql, parameters, (error, result) => {
-          if (error) return reject(queryFailed(sql, parameters, error));
-          resolve(Array.isArray(result) ? { rows: result, changed: 0 } : { rows: [], changed: (result as { affectedRows?: number }).affectedRows ?? 0 });
-        }),
-      );
+    const mysql = connection as MysqlCallbackConnection;
+    return (sql, parameters) => onMysql(mysql, sql, parameters).catch((error: unknown) => Promise.reject(queryFailed(sql, parameters, error)));
   }
   if (dialect === 'postgres' && typeof connection?.query === 'function') {
-    const pg = connection as PgConnection;
+    const pg = connection as PgQueryable;
     return async (sql, parameters) => {
+      // Only named statements take this path; the others gain nothing over TypeORM's runner.
       const statement = pgStatement(sql);
       if (!statement) return undefined;
-      const result = await pg.query({ ...statement, values: parameters }).catch((error: unknown) => {
-        throw queryFailed(statement.text, parameters, error);
-      });
-      return { rows: result.rows, changed: result.rowCount ?? 0 };
+      return onPg(pg, sql, parameters).catch((error: unknown) => Promise.reject(queryFailed(statement.text, parameters, error)));
     };
   }
   return undefined;

@@ -1,0 +1,422 @@
+/**
+ * The barrier of docs/contract.md §5 through every barrier adapter (TypeORM, Drizzle, Kysely, plain
+ * pg, plain mysql2) on MariaDB and PostgreSQL, and on SQLite for the ORMs that speak it: a Nest app
+ * with one decorated participant served over HTTP, whose methods write an `effects` row through the
+ * handle their adapter gives them (EntityManager, Drizzle tx, Kysely Transaction, PoolClient,
+ * PoolConnection). Then the start-up check: a missing barrier table stops start-up naming the fix; an
+ * unreachable database only warns.
+ */
+import 'reflect-metadata';
+import { Injectable, Module, type DynamicModule, type InjectionToken } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import BetterSqlite3 from 'better-sqlite3';
+import { sql as drizzleSql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
+import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import { createPool as createMysqlPool, type PoolConnection } from 'mysql2/promise';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool, type PoolClient } from 'pg';
+import type { EntityManager } from 'typeorm';
+import {
+  BARRIER_TABLE,
+  BarrierCleanupService,
+  BarrierTableMissingError,
+  BRANCH_NOT_TRIED,
+  TCC_BARRIER_MIGRATIONS,
+  TCC_HEADERS,
+  TccCancel,
+  TccConfirm,
+  TccModule,
+  TccParticipant,
+  TccTry,
+  barrierMigrationSql,
+  drizzleBarrier,
+  execute,
+  kyselyBarrier,
+  mysql2Barrier,
+  pgBarrier,
+  typeormBarrier,
+  type BarrierAdapter,
+  type BranchCall,
+  type BranchPhase,
+  type SqlDialect,
+} from '@tcc/client';
+import { localTransactionStats } from '@tcc/client/testing';
+import { requirePeer } from '@tcc/client/barrier/adapters/peer';
+import { createDatabase, randomId, type Engine, type Row } from './support/databases';
+import { Http, type Answer } from './support/http';
+import { TEST_SERVERS } from '../support/test.database';
+import { closeAll } from '../support/wait';
+
+type Store = Engine | 'sqlite';
+type Write = (tx: unknown, gid: string, phase: BranchPhase) => Promise<unknown>;
+
+/** One adapter on one database: the TccModule `barrier`, the providers it finds, how a method writes through its handle. */
+interface Wiring {
+  imports: DynamicModule[];
+  providers: Array<{ provide: InjectionToken; useValue: unknown }>;
+  barrier: BarrierAdapter;
+  write: Write;
+  close(): Promise<void>;
+}
+
+/** A database for one suite: `query` with `?` placeholders on a connection of the test's own. */
+interface TestStore {
+  dialect: SqlDialect;
+  url: string;
+  sqlitePath: string;
+  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  drop(): Promise<void>;
+}
+
+const EFFECTS = 'CREATE TABLE effects (gid VARCHAR(128) NOT NULL, phase VARCHAR(8) NOT NULL)';
+const INSERT_EFFECT = 'INSERT INTO effects (gid, phase) VALUES (?, ?)';
+const PG = TEST_SERVERS.postgres;
+const MARIADB = TEST_SERVERS.mariadb;
+
+async function createStore(engine: Store, label: string): Promise<TestStore> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'tcc-adapters-'));
+    const sqlitePath = join(dir, `${label}.sqlite`);
+    const connection = new BetterSqlite3(sqlitePath, { timeout: 10_000 });
+    return {
+      dialect: 'sqlite',
+      url: '',
+      sqlitePath,
+      query: async <T extends Row>(sql: string, params: unknown[] = []) => {
+        const statement = connection.prepare(sql);
+        return (statement.reader ? statement.all(...params) : (statement.run(...params), [])) as T[];
+      },
+      drop: async () => {
+        connection.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const database = await createDatabase(label, engine);
+  return { dialect: engine === 'postgres' ? 'postgres' : 'mysql', url: database.url, sqlitePath: '', query: database.query, drop: database.drop };
+}
+
+const pgWrite: Write = (tx, gid, phase) => (tx as PoolClient).query('INSERT INTO effects (gid, phase) VALUES ($1, $2)', [gid, phase]);
+const mysqlWrite: Write = (tx, gid, phase) => (tx as PoolConnection).execute(INSERT_EFFECT, [gid, phase]);
+
+interface EffectsDb {
+  effects: { gid: string; phase: string };
+}
+
+/** Each adapter's wiring on each database; the ORM instance is handed over by token or as itself, both ways used. */
+const ADAPTERS: Record<string, { stores: Store[]; wire(store: TestStore, options?: { migrate: boolean }): Wiring }> = {
+  typeorm: {
+    stores: ['mariadb', 'postgres', 'sqlite'],
+    wire: (store, { migrate } = { migrate: true }) => ({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...(store.dialect === 'sqlite'
+            ? { type: 'better-sqlite3' as const, database: store.sqlitePath }
+            : { type: store.dialect === 'postgres' ? ('postgres' as const) : ('mysql' as const), url: store.url, poolSize: 20 }),
+          migrations: migrate ? TCC_BARRIER_MIGRATIONS : [],
+          migrationsRun: migrate,
+        }),
+      ],
+      providers: [],
+      barrier: typeormBarrier(),
+      write: (tx, gid, phase) => execute(tx as EntityManager, INSERT_EFFECT, [gid, phase]),
+      close: async () => undefined,
+    }),
+  },
+  drizzle: {
+    stores: ['mariadb', 'postgres', 'sqlite'],
+    wire: (store) => {
+      const DRIZZLE = Symbol('DRIZZLE');
+      const insert = (gid: string, phase: string) => drizzleSql`INSERT INTO effects (gid, phase) VALUES (${gid}, ${phase})`;
+      if (store.dialect === 'sqlite') {
+        const client = new BetterSqlite3(store.sqlitePath, { timeout: 10_000 });
+        const db = drizzleSqlite({ client });
+        return {
+          imports: [],
+          providers: [{ provide: DRIZZLE, useValue: db }],
+          barrier: drizzleBarrier({ inject: DRIZZLE }),
+          write: async (tx, gid, phase) => (tx as typeof db).run(insert(gid, phase)),
+          close: async () => void client.close(),
+        };
+      }
+      if (store.dialect === 'postgres') {
+        const pool = new Pool({ connectionString: store.url, max: 20 });
+        const db = drizzlePg({ client: pool });
+        type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
+        return {
+          imports: [],
+          providers: [{ provide: DRIZZLE, useValue: db }],
+          barrier: drizzleBarrier({ inject: DRIZZLE }),
+          write: (tx, gid, phase) => (tx as Tx).execute(insert(gid, phase)),
+          close: () => pool.end(),
+        };
+      }
+      const pool = createMysqlPool({ uri: store.url, connectionLimit: 20 });
+      const db = drizzleMysql({ client: pool });
+      type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
+      return {
+        imports: [],
+        providers: [],
+        barrier: drizzleBarrier({ db }),
+        write: (tx, gid, phase) => (tx as Tx).execute(insert(gid, phase)),
+        close: () => pool.end(),
+      };
+    },
+  },
+  kysely: {
+    stores: ['mariadb', 'postgres', 'sqlite'],
+    wire: (store) => {
+      const KYSELY = Symbol('KYSELY');
+      let close: () => Promise<void>;
+      let db: Kysely<EffectsDb>;
+      if (store.dialect === 'sqlite') {
+        db = new Kysely<EffectsDb>({ dialect: new SqliteDialect({ database: new BetterSqlite3(store.sqlitePath, { timeout: 10_000 }) }) });
+      } else if (store.dialect === 'postgres') {
+        db = new Kysely<EffectsDb>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: store.url, max: 20 }) }) });
+      } else {
+        // Kysely's MysqlDialect takes mysql2's callback pool.
+        db = new Kysely<EffectsDb>({ dialect: new MysqlDialect({ pool: createMysqlPool({ uri: store.url, connectionLimit: 20 }).pool }) });
+      }
+      close = () => db.destroy();
+      return {
+        imports: [],
+        providers: [{ provide: KYSELY, useValue: db }],
+        barrier: kyselyBarrier({ inject: KYSELY }),
+        write: (tx, gid, phase) => (tx as Kysely<EffectsDb>).insertInto('effects').values({ gid, phase }).execute(),
+        close,
+      };
+    },
+  },
+  pg: {
+    stores: ['postgres'],
+    wire: (store) => {
+      const pool = new Pool({ connectionString: store.url, max: 20 });
+      return { imports: [], providers: [], barrier: pgBarrier({ pool }), write: pgWrite, close: () => pool.end() };
+    },
+  },
+  mysql2: {
+    stores: ['mariadb'],
+    wire: (store) => {
+      const MYSQL = Symbol('MYSQL');
+      const pool = createMysqlPool({ uri: store.url, connectionLimit: 20 });
+      return { imports: [], providers: [{ provide: MYSQL, useValue: pool }], barrier: mysql2Barrier({ inject: MYSQL }), write: mysqlWrite, close: () => pool.end() };
+    },
+  },
+};
+
+/** The participant under test: each method records its phase through the adapter's handle; `fail` throws after writing. */
+function participantOf(write: Write) {
+  @TccParticipant('effects')
+  @Injectable()
+  class EffectsParticipant {
+    private async record(call: BranchCall, tx: unknown): Promise<{ wrote: string }> {
+      await write(tx, call.gid, call.phase);
+      if ((call.payload as { fail?: boolean } | null)?.fail) throw new Error(`failing ${call.phase} on purpose, after its write`);
+      return { wrote: call.phase };
+    }
+
+    @TccTry()
+    reserve(call: BranchCall, tx: unknown): Promise<{ wrote: string }> {
+      return this.record(call, tx);
+    }
+
+    @TccConfirm()
+    settle(call: BranchCall, tx: unknown): Promise<{ wrote: string }> {
+      return this.record(call, tx);
+    }
+
+    @TccCancel()
+    release(call: BranchCall, tx: unknown): Promise<{ wrote: string }> {
+      return this.record(call, tx);
+    }
+  }
+  return EffectsParticipant;
+}
+
+async function startApp(wiring: Wiring, extra: Record<string, unknown> = {}): Promise<NestFastifyApplication> {
+  @Module({
+    imports: [...wiring.imports, TccModule.forRoot({ barrier: wiring.barrier, barrierCleanup: { intervalMs: 0 }, ...extra })],
+    providers: [...wiring.providers, participantOf(wiring.write)],
+  })
+  class AdapterAppModule {}
+  const app = await NestFactory.create<NestFastifyApplication>(AdapterAppModule, new FastifyAdapter(), { logger: false, abortOnError: false });
+  try {
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  return app;
+}
+
+const CASES = Object.entries(ADAPTERS).flatMap(([adapter, { stores }]) => stores.map((store) => [adapter, store] as const));
+const gid = (): string => `g-${randomId(12)}`;
+
+describe.each(CASES)('barrier through the %s adapter on %s', (adapterName, engine) => {
+  let store: TestStore;
+  let wiring: Wiring;
+  let app: NestFastifyApplication;
+  let url: string;
+  const http = new Http();
+
+  const call = (phase: BranchPhase, id: string, payload: unknown = null): Promise<Answer> =>
+    http.post(`${url}/tcc/effects/${phase}`, { gid: id, branchId: 'b1', phase, payload }, { [TCC_HEADERS.gid]: id, [TCC_HEADERS.branchId]: 'b1', [TCC_HEADERS.phase]: phase });
+  const effects = async (id: string): Promise<string[]> => (await store.query<{ phase: string }>('SELECT phase FROM effects WHERE gid = ?', [id])).map((r) => r.phase).sort();
+  const barrierRows = async (id: string): Promise<string[]> =>
+    (await store.query<{ phase: string; reason: string }>(`SELECT phase, reason FROM ${BARRIER_TABLE} WHERE gid = ?`, [id])).map((r) => `${r.phase}:${r.reason}`).sort();
+
+  beforeAll(async () => {
+    store = await createStore(engine, `adapter_${adapterName}`);
+    await store.query(EFFECTS);
+    // TypeORM creates the table through its migration; the others run the exported SQL.
+    if (adapterName !== 'typeorm') for (const statement of barrierMigrationSql(store.dialect)) await store.query(statement);
+    wiring = ADAPTERS[adapterName].wire(store);
+    app = await startApp(wiring);
+    url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(() =>
+    closeAll(
+      () => app?.close(),
+      () => wiring?.close(),
+      () => http.close(),
+      () => store?.drop(),
+    ),
+  );
+
+  it('answers repeated tries and confirms from the barrier: each phase takes effect once', async () => {
+    const id = gid();
+    const tries = await Promise.all([1, 2, 3].map(() => call('try', id)));
+    expect(tries.map((t) => t.status)).toEqual([200, 200, 200]);
+    expect(tries.map((t) => String(t.body.outcome)).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    const confirms = [await call('confirm', id), await call('confirm', id)];
+    expect(confirms.map((c) => `${c.status}:${String(c.body.outcome)}`)).toEqual(['200:applied', '200:duplicate']);
+    expect(await effects(id)).toEqual(['confirm', 'try']);
+    expect(await barrierRows(id)).toEqual(['confirm:confirm', 'try:try']);
+  });
+
+  it('records a cancel with no try as an empty rollback, running nothing, and refuses the try that comes after it (409)', async () => {
+    const id = gid();
+    const cancel = await call('cancel', id);
+    expect([cancel.status, cancel.body.outcome]).toEqual([200, 'empty-rollback']);
+    const late = await call('try', id);
+    expect([late.status, late.body.error]).toEqual([409, 'BRANCH_CANCELLED']);
+    expect(await effects(id)).toEqual([]);
+    expect(await barrierRows(id)).toEqual(['cancel:cancel', 'try:cancel']);
+  });
+
+  it('answers a confirm with no try 409 BRANCH_NOT_TRIED, keeping no row', async () => {
+    const id = gid();
+    const confirm = await call('confirm', id);
+    expect([confirm.status, confirm.body.error]).toEqual([409, BRANCH_NOT_TRIED]);
+    expect(await barrierRows(id)).toEqual([]);
+    expect(await effects(id)).toEqual([]);
+  });
+
+  it('commits or rolls back the barrier row with the business write: a method that writes then throws leaves neither', async () => {
+    const id = gid();
+    const failed = await call('try', id, { fail: true });
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect(await effects(id)).toEqual([]);
+    expect(await barrierRows(id)).toEqual([]);
+    // Nothing of the failed try stayed behind: the next try runs.
+    expect((await call('try', id)).body.outcome).toBe('applied');
+    expect(await effects(id)).toEqual(['try']);
+  });
+
+  it('serialises concurrent try and cancel pairs: each ends in exactly one consistent state, without deadlock', async () => {
+    const deadlocksBefore = localTransactionStats.deadlockRetries;
+    const ids = Array.from({ length: 24 }, gid);
+    await Promise.all(
+      ids.map(async (id, i) => {
+        const [tried, cancelled] =
+          i % 2 === 0
+            ? await Promise.all([call('try', id), call('cancel', id)])
+            : await Promise.all([call('cancel', id), call('try', id)]).then(([c, t]) => [t, c] as const);
+        expect(cancelled.status).toBe(200);
+        if (tried.status === 200) {
+          expect([tried.body.outcome, cancelled.body.outcome]).toEqual(['applied', 'applied']);
+          expect(await effects(id)).toEqual(['cancel', 'try']);
+        } else {
+          expect([tried.status, tried.body.error, cancelled.body.outcome]).toEqual([409, 'BRANCH_CANCELLED', 'empty-rollback']);
+          expect(await effects(id)).toEqual([]);
+        }
+      }),
+    );
+    expect(localTransactionStats.deadlockRetries - deadlocksBefore).toBe(0);
+  });
+
+  it('removes barrier rows past their retention through the adapter', async () => {
+    const old = Date.now() - 10 * 24 * 60 * 60 * 1000;
+    const prefix = `old-${randomId(6)}`;
+    for (let i = 0; i < 7; i++) {
+      await store.query(`INSERT INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES (?, 'b', 'try', 'try', ?)`, [`${prefix}-${i}`, old + i]);
+    }
+    const fresh = gid();
+    expect((await call('try', fresh)).status).toBe(200);
+    const removed = await app.get(BarrierCleanupService).runOnce();
+    expect(removed).toBeGreaterThanOrEqual(7);
+    expect(await store.query(`SELECT gid FROM ${BARRIER_TABLE} WHERE gid LIKE ?`, [`${prefix}-%`])).toEqual([]);
+    expect(await barrierRows(fresh)).toEqual(['try:try']);
+  });
+});
+
+describe('barrier table check at start-up', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterAll(() => closeAll(...cleanups));
+
+  it.each([
+    ['typeorm', 'sqlite', /TCC_BARRIER_MIGRATIONS/],
+    ['typeorm', 'mariadb', /TCC_BARRIER_MIGRATIONS/],
+    ['pg', 'postgres', /barrierMigrationSql\('postgres'\)/],
+    ['mysql2', 'mariadb', /barrierMigrationSql\('mysql'\)/],
+    ['drizzle', 'sqlite', /barrierMigrationSql\('<dialect>'\)/],
+    ['kysely', 'postgres', /barrierMigrationSql\('<dialect>'\)/],
+  ] as const)('stops a %s participant on %s whose barrier table is missing, naming the fix', async (adapterName, engine, fix) => {
+    const store = await createStore(engine, `nobarrier_${adapterName}`);
+    cleanups.push(() => store.drop());
+    // No table created, and TypeORM without its migrations.
+    const wiring = ADAPTERS[adapterName].wire(store, { migrate: false });
+    cleanups.unshift(() => wiring.close());
+    const error = await startApp(wiring).then(
+      (app) => app.close().then(() => undefined),
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BarrierTableMissingError);
+    expect((error as Error).message).toContain(`the table ${BARRIER_TABLE} does not exist`);
+    expect((error as Error).message).toMatch(fix);
+  });
+
+  it('starts with only a warning when a missing table is to be reported by the app (barrierTableCheck: warn)', async () => {
+    const store = await createStore('postgres', 'nobarrier_warn');
+    cleanups.push(() => store.drop());
+    const wiring = ADAPTERS.pg.wire(store);
+    cleanups.unshift(() => wiring.close());
+    const app = await startApp(wiring, { barrierTableCheck: 'warn' });
+    await app.close();
+  });
+
+  it('starts with only a warning when the database cannot be reached', async () => {
+    const pool = new Pool({ host: PG.host, port: 1, user: PG.user, database: 'postgres', connectionTimeoutMillis: 1_000 });
+    cleanups.unshift(() => pool.end());
+    const app = await startApp({ imports: [], providers: [], barrier: pgBarrier({ pool }), write: pgWrite, close: async () => undefined });
+    await app.close();
+    // mysql2 the same, on a port nothing listens on.
+    const mysqlPool = createMysqlPool({ host: MARIADB.host, port: 1, user: MARIADB.user, connectTimeout: 1_000 });
+    cleanups.unshift(() => mysqlPool.end());
+    const mysqlApp = await startApp({ imports: [], providers: [], barrier: mysql2Barrier({ pool: mysqlPool }), write: mysqlWrite, close: async () => undefined });
+    await mysqlApp.close();
+  });
+
+  it('names what to install when an adapter\'s package is missing', () => {
+    expect(() => requirePeer('tcc-no-such-orm', 'imaginary')).toThrow('tcc barrier: the imaginary adapter needs tcc-no-such-orm (npm install tcc-no-such-orm)');
+  });
+});
+

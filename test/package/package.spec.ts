@@ -3,13 +3,15 @@
  * build); its file list must hold the build, the .proto files and the barrier migration and nothing
  * of the repository. Then, in scratch folders outside the repository (under the OS temp dir, node
  * run there with NODE_PATH empty, so nothing resolves from the monorepo), the tarball is installed
- * with only its peers and what the app needs, a small Nest app (test/package/scratch-app: one
- * participant reserving stock, one @TccTransactional initiator, an HTTP controller) is compiled with
- * the folder's own tsc, strict and with skipLibCheck false, and run against the built coordinator:
+ * with only public packages (no --legacy-peer-deps), a small Nest app (one participant reserving
+ * stock, one @TccTransactional initiator, an HTTP controller) is compiled with the folder's own
+ * tsc, strict and with skipLibCheck false, together with every sample of the library's README, and
+ * run against the built coordinator:
  *
- * - app A: Express, PostgreSQL, TypeORM 1.x with @nestjs/typeorm 12, no @grpc/grpc-js installed
- *   (gRPC is an optional peer: neither the runtime nor the shipped .d.ts may need it);
- * - app B: Fastify, MariaDB, TypeORM 0.3 with @nestjs/typeorm 11.
+ * - app A (test/package/scratch-app-nest12): NestJS 12 laid out as its CLI makes an app (ES
+ *   modules, nodenext, isolatedModules), Express, PostgreSQL through Drizzle and the Drizzle
+ *   barrier, built with TypeScript 6 and checked with TypeScript 7 too, no gRPC packages;
+ * - app B (test/package/scratch-app): NestJS 11, CommonJS, Fastify, MariaDB, TypeORM 0.3.
  *
  * Each app commits one order, rolls one back (the initiator throws after the try) and sees one try
  * refused (an empty rollback); the coordinator's verdicts, the stock rows and the barrier rows are
@@ -31,7 +33,6 @@ import { bearer, TEST_API_KEY } from '../support/api-keys';
 
 const REPO = resolve(__dirname, '../..');
 const LIBRARY = join(REPO, 'libs/tcc-client');
-const TEMPLATE = join(__dirname, 'scratch-app');
 const KEEP = process.env.TCC_PACKAGE_TEST_KEEP === '1';
 const SETUP_TIMEOUT_MS = 600_000;
 const INSTALL_TIMEOUT_MS = 420_000;
@@ -382,7 +383,9 @@ describe('the tarball', () => {
   it('holds nothing of the repository: no sources, tests, apps, specs or build leftovers', () => {
     const strays = tarballEntries.filter(
       (entry) =>
-        !/^package\/(package\.json|LICENSE|[A-Za-z0-9_-]+\.md)$/.test(entry) && !/^package\/dist\/.+\.(js|d\.ts|proto)$/.test(entry) && !/^package\/dist\/sql\/tcc-barrier\.[a-z]+\.sql$/.test(entry),
+        !/^package\/(package\.json|LICENSE|[A-Za-z0-9_-]+\.md)$/.test(entry) &&
+          !/^package\/dist\/.+\.(js|mjs|d\.ts|d\.mts|proto)$/.test(entry) &&
+          !/^package\/dist\/sql\/tcc-barrier\.[a-z]+\.sql$/.test(entry),
     );
     expect(strays).toEqual([]);
     expect(tarballEntries.filter((entry) => /(^|\/)(test|tests|apps|src|node_modules)\//.test(entry))).toEqual([]);
@@ -390,8 +393,8 @@ describe('the tarball', () => {
   });
 
   it('has a declaration beside every module and every entry point of package.json', () => {
-    const modules = tarballEntries.filter((entry) => entry.endsWith('.js'));
-    expect(modules.filter((entry) => !tarballEntries.includes(entry.replace(/\.js$/, '.d.ts')))).toEqual([]);
+    const modules = tarballEntries.filter((entry) => /\.m?js$/.test(entry));
+    expect(modules.filter((entry) => !tarballEntries.includes(entry.replace(/\.js$/, '.d.ts').replace(/\.mjs$/, '.d.mts')))).toEqual([]);
     const targets = [libraryManifest.main, libraryManifest.types];
     const collect = (value: unknown): void => {
       if (typeof value === 'string') targets.push(value);
@@ -411,11 +414,54 @@ describe('the tarball', () => {
 
 interface StrangerApp {
   label: string;
-  /** Which entry of scratch-app/src becomes main.ts. */
+  /** The app's sources: test/package/<template>. */
+  template: 'scratch-app' | 'scratch-app-nest12';
+  /** What its package.json declares: CommonJS (Nest 11 apps) or ES modules (the Nest 12 CLI's). */
+  moduleType: 'commonjs' | 'module';
+  /** Which entry of scratch-app/src becomes main.ts (the Nest 12 template has its own main.ts). */
   platform: 'express' | 'fastify';
+  /** Installed beside the tarball; also what every README sample needs to compile. */
   dependencies: string[];
   createDatabase: () => Promise<ParticipantDatabase>;
-  expected: { typeorm: RegExp; nestTypeormMajor: number; platformPackage: string; driver: string };
+  /** Major version of each package the install must hold, and the packages it must not. */
+  expected: {
+    majors: Record<string, number>;
+    absent: string[];
+    driver: string;
+    /** Keys of GET /info naming a path that must be inside the app's own node_modules. */
+    loadedFrom: string[];
+    /** What else GET /info must say. */
+    info: Record<string, unknown>;
+  };
+  /**
+   * Each a tsc run in the scratch folder: the first emits dist/ (its `project`), the others only
+   * type-check. `tsc` is the compiler's path inside node_modules (two TypeScript majors can be
+   * installed side by side under an npm alias).
+   */
+  compilers: Array<{ label: string; tsc: string[]; project: string; emit: boolean }>;
+}
+
+/**
+ * Every ```ts sample of the library's README, written to <scratch>/readme/ under the file name its
+ * first line gives (`// stock.participant.ts`), so that the scratch app's compilers check them with
+ * the app's own tsconfig and packages. A sample without that line, or two with one name, fail here.
+ */
+const README_SAMPLE = /```ts\n([\s\S]*?)```/g;
+
+function readmeSamples(): Array<{ file: string; code: string }> {
+  const samples: Array<{ file: string; code: string }> = [];
+  for (const [, code] of readFileSync(join(LIBRARY, 'README.md'), 'utf8').matchAll(README_SAMPLE)) {
+    const file = /^\/\/ ([\w.-]+\.ts)\n/.exec(code)?.[1];
+    if (!file) throw new Error(`a README sample does not start with its file name (// name.ts):\n${code.slice(0, 200)}`);
+    if (samples.some((sample) => sample.file === file)) throw new Error(`two README samples are named ${file}`);
+    samples.push({ file, code });
+  }
+  return samples;
+}
+
+function writeReadmeSamples(scratch: string): void {
+  mkdirSync(join(scratch, 'readme'));
+  for (const { file, code } of readmeSamples()) writeFileSync(join(scratch, 'readme', file), code);
 }
 
 function describeStrangerApp(app: StrangerApp): void {
@@ -424,8 +470,7 @@ function describeStrangerApp(app: StrangerApp): void {
     let database: ParticipantDatabase | undefined;
     let server: ScratchAppProcess | undefined;
     let installed: RunResult | undefined;
-    let compiled: RunResult | undefined;
-    let compiledNodeNext: RunResult | undefined;
+    const compiled: Array<{ label: string; result: RunResult }> = [];
     const gids: Record<'committed' | 'abandoned' | 'refused', string | undefined> = { committed: undefined, abandoned: undefined, refused: undefined };
 
     const node_modules = (...path: string[]): string => join(scratch, 'node_modules', ...path);
@@ -472,18 +517,29 @@ function describeStrangerApp(app: StrangerApp): void {
           `(${readdirSync(node_modules()).filter((name) => !name.startsWith('.')).length} top-level entries)`,
       );
 
-      // The app: the shared sources, the platform's entry as main.ts, the strict tsconfig.
+      const versions = ['@nestjs/core', 'typescript', 'typescript7', 'typeorm', '@nestjs/typeorm', 'drizzle-orm', 'kysely', 'pg', 'mysql2']
+        .filter((name) => existsSync(node_modules(...name.split('/'), 'package.json')))
+        .map((name) => `${name} ${readJson<{ version: string }>(node_modules(...name.split('/'), 'package.json')).version}`);
+      console.log(`${app.label}: installed ${versions.join(', ')}; node ${process.version}`);
+
+      // The app: its template's sources and tsconfigs (the CommonJS one: the platform's entry as main.ts).
+      const template = join(REPO, 'test/package', app.template);
+      const manifest = readJson(join(scratch, 'package.json'));
+      writeFileSync(join(scratch, 'package.json'), JSON.stringify({ ...manifest, type: app.moduleType }, null, 2));
       mkdirSync(join(scratch, 'src'));
-      for (const file of readdirSync(join(TEMPLATE, 'src'))) {
-        if (file.endsWith('.ts') && !file.startsWith('main.')) copyFileSync(join(TEMPLATE, 'src', file), join(scratch, 'src', file));
+      for (const file of readdirSync(join(template, 'src'))) {
+        if (file.endsWith('.ts') && !/^main\.\w+\.ts$/.test(file)) copyFileSync(join(template, 'src', file), join(scratch, 'src', file));
       }
-      copyFileSync(join(TEMPLATE, 'src', `main.${app.platform}.ts`), join(scratch, 'src', 'main.ts'));
-      copyFileSync(join(TEMPLATE, 'tsconfig.scratch.json'), join(scratch, 'tsconfig.json'));
-      copyFileSync(join(TEMPLATE, 'tsconfig.nodenext.json'), join(scratch, 'tsconfig.nodenext.json'));
-      const tsc = node_modules('typescript', 'bin', 'tsc');
-      compiled = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: scratch, timeoutMs: 180_000 });
-      compiledNodeNext = await run(process.execPath, [tsc, '-p', 'tsconfig.nodenext.json'], { cwd: scratch, timeoutMs: 180_000 });
-      if (compiled.code !== 0) return; // the type-check test reports it; nothing to start
+      if (existsSync(join(template, 'src', `main.${app.platform}.ts`))) copyFileSync(join(template, 'src', `main.${app.platform}.ts`), join(scratch, 'src', 'main.ts'));
+      for (const file of readdirSync(template).filter((name) => /^tsconfig.*\.json$|^nest-cli\.json$|\.check\.ts$/.test(name))) {
+        copyFileSync(join(template, file), join(scratch, file));
+      }
+      writeReadmeSamples(scratch);
+      for (const compiler of app.compilers) {
+        const args = [node_modules(...compiler.tsc), '-p', compiler.project, ...(compiler.emit ? [] : ['--noEmit'])];
+        compiled.push({ label: compiler.label, result: await run(process.execPath, args, { cwd: scratch, timeoutMs: 180_000 }) });
+      }
+      if (compiled[0].result.code !== 0) return; // the type-check test reports it; nothing to start
 
       database = await app.createDatabase();
       server = new ScratchAppProcess(scratch, { DB_TYPE: database.type, DB_URL: database.url, COORDINATOR_URL: coordinator!.url, COORDINATOR_API_KEY: TEST_API_KEY, PORT: '0' });
@@ -505,28 +561,25 @@ function describeStrangerApp(app: StrangerApp): void {
       expect(client).toMatchObject({ name: libraryManifest.name, version: libraryManifest.version });
       expect(existsSync(node_modules('@tcc', 'client', 'dist', 'index.js'))).toBe(true);
       expect(existsSync(node_modules('@tcc', 'client', 'src'))).toBe(false);
-      expect(readJson<{ version: string }>(node_modules('typeorm', 'package.json')).version).toMatch(app.expected.typeorm);
-      expect(majorOf(readJson<{ version: string }>(node_modules('@nestjs', 'typeorm', 'package.json')).version)).toBe(app.expected.nestTypeormMajor);
-      expect(majorOf(readJson<{ version: string }>(node_modules('@nestjs', 'core', 'package.json')).version)).toBe(11);
-      expect(existsSync(node_modules(...app.expected.platformPackage.split('/'), 'package.json'))).toBe(true);
+      for (const [name, major] of Object.entries(app.expected.majors)) {
+        expect({ name, major: majorOf(readJson<{ version: string }>(node_modules(...name.split('/'), 'package.json')).version) }).toEqual({ name, major });
+      }
       expect(existsSync(node_modules(app.expected.driver, 'package.json'))).toBe(true);
       // The optional peers stay out unless asked for.
-      expect(existsSync(node_modules('@grpc', 'grpc-js'))).toBe(false);
-      expect(existsSync(node_modules('@grpc', 'proto-loader'))).toBe(false);
+      expect(app.expected.absent.filter((name) => existsSync(node_modules(...name.split('/'))))).toEqual([]);
       // Every peer the library requires is satisfied: npm ls exits non-zero on a missing or invalid one.
-      const listed = await run('npm', ['ls', '@tcc/client', '@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs', 'typeorm', '@nestjs/typeorm'], {
+      const peers = ['@tcc/client', '@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs', 'typeorm', '@nestjs/typeorm', 'drizzle-orm', 'kysely', 'pg', 'mysql2'];
+      const listed = await run('npm', ['ls', ...peers], {
         cwd: scratch,
       });
       expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
     });
 
-    it('type-checks strictly against the shipped declarations (tsc, strict, skipLibCheck false; CommonJS and nodenext resolution)', () => {
-      expect(compiled).toBeDefined();
-      expect({ code: compiled!.code, diagnostics: compiled!.stdout + compiled!.stderr }).toEqual({ code: 0, diagnostics: '' });
-      expect({ code: compiledNodeNext!.code, diagnostics: compiledNodeNext!.stdout + compiledNodeNext!.stderr }).toEqual({
-        code: 0,
-        diagnostics: '',
-      });
+    it(`type-checks strictly against the shipped declarations: ${app.compilers.map((c) => c.label).join('; ')}`, () => {
+      expect(compiled.map(({ label }) => label)).toEqual(app.compilers.map(({ label }) => label));
+      for (const { label, result } of compiled) {
+        expect({ label, code: result.code, diagnostics: (result.stdout + result.stderr).trim() }).toEqual({ label, code: 0, diagnostics: '' });
+      }
       expect(existsSync(join(scratch, 'dist', 'main.js'))).toBe(true);
     });
 
@@ -582,11 +635,16 @@ function describeStrangerApp(app: StrangerApp): void {
           'export const counted: number = localTransactionStats.deadlockRetries + (fromMain === undefined ? 0 : 1);\n',
       );
       const tsc = node_modules('typescript', 'bin', 'tsc');
+      // TypeScript 6 refuses files on the command line beside a tsconfig.json unless told to ignore
+      // it, and node10 resolution (still what TypeScript 5 users of `typesVersions` get) unless told
+      // to accept the deprecation.
+      const six = majorOf(readJson<{ version: string }>(node_modules('typescript', 'package.json')).version) >= 6;
+      const ignoreConfig = six ? ['--ignoreConfig'] : [];
       for (const resolution of [['commonjs', 'node10'], ['nodenext', 'nodenext']]) {
         const [module, moduleResolution] = resolution;
         const checked = await run(
           process.execPath,
-          [tsc, '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--target', 'ES2022', '--module', module, '--moduleResolution', moduleResolution, 'testing-entry.check.ts'],
+          [tsc, ...ignoreConfig, ...(six && moduleResolution === 'node10' ? ['--ignoreDeprecations', '6.0'] : []), '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--target', 'ES2022', '--module', module, '--moduleResolution', moduleResolution, 'testing-entry.check.ts'],
           { cwd: scratch, timeoutMs: 180_000 },
         );
         expect({ moduleResolution, code: checked.code, diagnostics: checked.stdout + checked.stderr }).toEqual({ moduleResolution, code: 0, diagnostics: '' });
@@ -594,15 +652,15 @@ function describeStrangerApp(app: StrangerApp): void {
     });
 
     it(`runs on ${app.platform} and ${app.expected.driver}, with every package loaded from its own node_modules`, async () => {
-      const { status, body } = await getJson<Record<string, string>>(`${appUrl()}/info`);
+      const { status, body } = await getJson<Record<string, unknown>>(`${appUrl()}/info`);
       expect(status).toBe(200);
       expect(body.platform).toBe(app.platform);
       const ownModules = node_modules() + sep;
       expect(body).toMatchObject({
+        ...app.expected.info,
         tccClient: expect.stringMatching(new RegExp(`^${escapeRegExp(ownModules)}@tcc${escapeRegExp(sep)}client${escapeRegExp(sep)}dist`)),
-        nestCore: expect.stringMatching(new RegExp(`^${escapeRegExp(ownModules)}`)),
-        typeorm: expect.stringMatching(new RegExp(`^${escapeRegExp(ownModules)}`)),
       });
+      for (const key of app.expected.loadedFrom) expect({ key, path: String(body[key]).startsWith(ownModules) }).toEqual({ key, path: true });
       // The migrations ran (barrier table and the app's own) and the stock is as seeded.
       expect(await stock()).toEqual({ available: 10, reserved: 0 });
       expect(await database!.query('SELECT id FROM tcc_barrier')).toEqual([]);
@@ -676,27 +734,48 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** What every README sample imports, installed in both apps so that each compiles every sample. */
+const README_SAMPLE_PACKAGES = ['drizzle-orm', 'kysely', 'pg', '@types/pg', 'mysql2'];
+
 describeStrangerApp({
-  label: 'app A (Express, PostgreSQL, TypeORM 1, no gRPC packages)',
+  label: 'app A (NestJS 12 as the CLI makes it: ES modules, Express, PostgreSQL, Drizzle; TypeScript 6 and 7)',
+  template: 'scratch-app-nest12',
+  moduleType: 'module',
   platform: 'express',
   dependencies: [
-    '@nestjs/common@^11',
-    '@nestjs/core@^11',
-    '@nestjs/platform-express@^11',
+    '@nestjs/common@^12',
+    '@nestjs/core@^12',
+    '@nestjs/platform-express@^12',
     '@nestjs/typeorm@^12',
     'typeorm@^1',
-    'pg',
+    ...README_SAMPLE_PACKAGES,
     'reflect-metadata',
     'rxjs',
-    'typescript@^5',
+    'typescript@^6',
+    'typescript7@npm:typescript@^7',
     '@types/node@^20',
   ],
   createDatabase: createPostgresDatabase,
-  expected: { typeorm: /^1\./, nestTypeormMajor: 12, platformPackage: '@nestjs/platform-express', driver: 'pg' },
+  expected: {
+    majors: { '@nestjs/core': 12, '@nestjs/common': 12, '@nestjs/platform-express': 12, typescript: 6, typescript7: 7, typeorm: 1 },
+    absent: ['@grpc/grpc-js', '@grpc/proto-loader'],
+    driver: 'pg',
+    loadedFrom: ['nestCore', 'drizzle'],
+    info: { oneNest: true, oneLibrary: true, tccClientImport: expect.stringMatching(/\/node_modules\/@tcc\/client\/dist\/index\.mjs$/) },
+  },
+  compilers: [
+    { label: 'TypeScript 6 builds it (tsconfig.build.json)', tsc: ['typescript', 'bin', 'tsc'], project: 'tsconfig.build.json', emit: true },
+    { label: 'TypeScript 6 checks it and the README samples', tsc: ['typescript', 'bin', 'tsc'], project: 'tsconfig.json', emit: false },
+    { label: 'TypeScript 7 checks it and the README samples', tsc: ['typescript7', 'bin', 'tsc'], project: 'tsconfig.json', emit: false },
+    { label: 'TypeScript 6 checks every entry of @tcc/client, skipLibCheck false', tsc: ['typescript', 'bin', 'tsc'], project: 'tsconfig.library.json', emit: false },
+    { label: 'TypeScript 7 checks every entry of @tcc/client, skipLibCheck false', tsc: ['typescript7', 'bin', 'tsc'], project: 'tsconfig.library.json', emit: false },
+  ],
 });
 
 describeStrangerApp({
-  label: 'app B (Fastify, MariaDB, TypeORM 0.3)',
+  label: 'app B (NestJS 11, CommonJS, Fastify, MariaDB, TypeORM 0.3)',
+  template: 'scratch-app',
+  moduleType: 'commonjs',
   platform: 'fastify',
   dependencies: [
     '@nestjs/common@^11',
@@ -704,12 +783,23 @@ describeStrangerApp({
     '@nestjs/platform-fastify@^11',
     '@nestjs/typeorm@^11',
     'typeorm@^0.3',
-    'mysql2',
+    ...README_SAMPLE_PACKAGES,
     'reflect-metadata',
     'rxjs',
     'typescript@^5',
     '@types/node@^20',
   ],
   createDatabase: createMariaDbDatabase,
-  expected: { typeorm: /^0\.3\./, nestTypeormMajor: 11, platformPackage: '@nestjs/platform-fastify', driver: 'mysql2' },
+  expected: {
+    majors: { '@nestjs/core': 11, '@nestjs/common': 11, '@nestjs/platform-fastify': 11, '@nestjs/typeorm': 11, typeorm: 0, typescript: 5 },
+    absent: ['@grpc/grpc-js', '@grpc/proto-loader', '@nestjs/platform-express'],
+    driver: 'mysql2',
+    loadedFrom: ['nestCore', 'typeorm'],
+    info: { platform: 'fastify', database: 'mariadb' },
+  },
+  compilers: [
+    { label: 'TypeScript 5 builds it (CommonJS)', tsc: ['typescript', 'bin', 'tsc'], project: 'tsconfig.json', emit: true },
+    { label: 'TypeScript 5 checks it under nodenext resolution', tsc: ['typescript', 'bin', 'tsc'], project: 'tsconfig.nodenext.json', emit: false },
+    { label: 'TypeScript 5 checks the README samples', tsc: ['typescript', 'bin', 'tsc'], project: 'tsconfig.readme.json', emit: false },
+  ],
 });

@@ -1,0 +1,76 @@
+/** HTTP face of the scratch app: place an order, read the stock, say what it runs on. */
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { BranchRefusedError } from '@tcc/client';
+import type { JsonValue } from '@tcc/client/protocol';
+import { eq } from 'drizzle-orm';
+import { createRequire } from 'node:module';
+import { DRIZZLE } from './database.js';
+import type { Database } from './database.js';
+import { OrderAbandoned, OrdersService } from './orders.service.js';
+import type { OrderRequest } from './orders.service.js';
+import { stock } from './stock.schema.js';
+
+export type OrderAnswer =
+  | { outcome: 'committed'; gid: string; tryAnswer: JsonValue | undefined }
+  | { outcome: 'abandoned'; gid: string }
+  | { outcome: 'refused'; gid: string; code: string; statusCode: number };
+
+function orderOf(body: unknown): OrderRequest {
+  const { sku, quantity, fail } = (body ?? {}) as Record<string, unknown>;
+  if (typeof sku !== 'string' || typeof quantity !== 'number' || (fail !== undefined && typeof fail !== 'boolean')) {
+    throw new BadRequestException('body must be { sku: string, quantity: number, fail?: boolean }');
+  }
+  return { sku, quantity, fail: fail === true };
+}
+
+@Controller()
+export class OrdersController {
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(DRIZZLE) private readonly db: Database,
+  ) {}
+
+  @Post('orders')
+  @HttpCode(200)
+  async place(@Body() body: unknown): Promise<OrderAnswer> {
+    try {
+      const { gid, tryAnswer } = await this.orders.place(orderOf(body));
+      return { outcome: 'committed', gid, tryAnswer };
+    } catch (error) {
+      if (error instanceof OrderAbandoned) return { outcome: 'abandoned', gid: error.gid };
+      if (error instanceof BranchRefusedError) return { outcome: 'refused', gid: error.gid, code: error.code, statusCode: error.statusCode };
+      throw error;
+    }
+  }
+
+  @Get('stock/:sku')
+  async stock(@Param('sku') sku: string): Promise<{ available: number; reserved: number } | null> {
+    const rows = await this.db.select({ available: stock.available, reserved: stock.reserved }).from(stock).where(eq(stock.sku, sku));
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Which HTTP platform this is, where its packages were loaded from, and whether @tcc/client sees
+   * the app's own NestJS: the module @nestjs/common resolves to from inside the library must be the
+   * very module this app imported, and the library's ES entry the same classes as its CommonJS build.
+   */
+  @Get('info')
+  async info(): Promise<Record<string, string | boolean>> {
+    const require = createRequire(import.meta.url);
+    const nestCommon = await import('@nestjs/common');
+    const fromLibrary = createRequire(require.resolve('@tcc/client'))('@nestjs/common') as typeof nestCommon;
+    const esm = await import('@tcc/client');
+    const cjs = require('@tcc/client') as typeof esm;
+    return {
+      platform: this.adapterHost.httpAdapter.getType(),
+      tccClient: require.resolve('@tcc/client'),
+      tccClientImport: import.meta.resolve('@tcc/client'),
+      nestCore: require.resolve('@nestjs/core'),
+      drizzle: require.resolve('drizzle-orm'),
+      oneNest: fromLibrary.Injectable === nestCommon.Injectable && fromLibrary.Module === nestCommon.Module,
+      oneLibrary: esm.TccModule === cjs.TccModule && esm.TccInitiator === cjs.TccInitiator,
+    };
+  }
+}

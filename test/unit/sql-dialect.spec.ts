@@ -86,4 +86,16 @@ describe('the one SQL dialect', () => {
     expect(SQL_DIALECTS.postgres.isMissingTable({ code: '42703', message: 'column does not exist' })).toBe(false);
     expect(SQL_DIALECTS.mysql.isMissingTable({ code: 'ECONNREFUSED' })).toBe(false);
   });
+
+  it('retries a Galera node that is not ready (1047 with a WSREP message), not any unknown command', () => {
+    // As mysql2 reports it from a node rejoining the cluster (test/galera answers it for real).
+    const notReady = { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, sqlState: '08S01', message: 'WSREP has not yet prepared node for application use' };
+    expect(SQL_DIALECTS.mysql.isTransient(notReady)).toBe(true);
+    expect(SQL_DIALECTS.mysql.isTransient({ driverError: notReady, message: 'Query failed' })).toBe(true);
+    expect(isTransient(notReady)).toBe(true);
+    expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_LOCK_DEADLOCK', errno: 1213, message: 'WSREP detected deadlock/conflict and aborted the transaction. Try restarting the transaction' })).toBe(true);
+    expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_ERROR_DURING_COMMIT', errno: 1180, message: 'WSREP replication failed. Check your wsrep connection state and retry the query.' })).toBe(true);
+    // 1047 without the WSREP message is a command the server does not know: retrying cannot help.
+    expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, message: 'Unknown command' })).toBe(false);
+  });
 });

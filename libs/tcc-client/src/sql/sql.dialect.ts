@@ -29,7 +29,7 @@ export interface DatabaseDialect {
   placeholders(sql: string): string;
   /** The database chose this transaction as a deadlock victim and rolled it back: run it again. */
   isDeadlock(error: unknown): boolean;
-  /** A failure worth retrying (deadlock, lock wait, lost or refused connection, failover). */
+  /** A failure worth retrying (deadlock, lock wait, lost or refused connection, failover, a Galera node not ready). */
   isTransient(error: unknown): boolean;
   /** The statement named a table that does not exist (a migration not run). */
   isMissingTable(error: unknown): boolean;
@@ -133,7 +133,13 @@ export const SQL_DIALECTS: Readonly<Record<SqlDialect, DatabaseDialect>> = Objec
       transient: {
         codes: ['ER_LOCK_WAIT_TIMEOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'PROTOCOL_SEQUENCE_TIMEOUT'],
         errnos: [1205, 2006, 2013, 1040, 1053],
-        messages: /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state/i,
+        // Galera: a node that is joining, rejoining (IST/SST), cut off from the primary component or
+        // rejecting queries (wsrep_reject_queries) answers 1047 ER_UNKNOWN_COM_ERROR "WSREP has not
+        // yet prepared node for application use"; told by its message, since 1047 alone is an
+        // unknown command. A commit the group could not replicate says "WSREP replication failed".
+        // Galera's certification conflicts arrive as 1213 (a deadlock) already.
+        messages:
+          /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state|WSREP has not yet prepared node for application use|WSREP replication failed/i,
       },
       missingTable: { codes: ['ER_NO_SUCH_TABLE'], errnos: [1146] },
     }),

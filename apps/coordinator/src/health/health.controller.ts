@@ -1,11 +1,12 @@
 /**
- * Liveness (the process answers) and readiness (database reachable, migrations applied; Redis
- * reported when configured) with @nestjs/terminus: 200 when ready, 503 naming what is down.
+ * Liveness (the process answers) and readiness (database reachable, migrations applied, on Galera
+ * the node Synced; Redis reported when configured) with @nestjs/terminus: 200 when ready, 503
+ * naming what is down.
  */
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Database } from '../store/database';
-import { QueryStore } from '../store/query.store';
+import { QueryStore, type GaleraNodeState } from '../store/query.store';
 import { ReplicaCoordinator } from '../recovery/replica.coordinator';
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -36,7 +37,12 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.database(), () => this.migrations(), ...(this.coordination.configured ? [() => this.redis()] : [])]);
+    return this.health.check([
+      () => this.database(),
+      () => this.galera(),
+      () => this.migrations(),
+      ...(this.coordination.configured ? [() => this.redis()] : []),
+    ]);
   }
 
   private async database(): Promise<HealthIndicatorResult> {
@@ -47,6 +53,27 @@ export class HealthController {
     } catch (error) {
       return session.down({ message: (error as Error).message });
     }
+  }
+
+  /**
+   * On a Galera node (wsrep_on), ready only when the node is Synced and accepts queries: a node
+   * that is joining, catching up by IST/SST, donating, or cut off from the primary component
+   * refuses statements on tables (1047), so a load balancer should send this replica's traffic
+   * elsewhere until it is back. Without wsrep, or on another database, reported as not applying.
+   */
+  private async galera(): Promise<HealthIndicatorResult> {
+    const session = this.indicators.check('galera');
+    let node: GaleraNodeState | null;
+    try {
+      node = await withTimeout(this.store.galeraNode(), 'the database');
+    } catch (error) {
+      return session.down({ message: `the node's wsrep state cannot be read: ${(error as Error).message}` });
+    }
+    if (!node) return session.up({ wsrep: false });
+    const details = { state: node.state, wsrepReady: node.ready, clusterStatus: node.clusterStatus, clusterSize: node.clusterSize };
+    if (node.ready && node.state === 'Synced') return session.up(details);
+    const why = !node.ready ? `wsrep_ready is OFF (cluster status ${node.clusterStatus || 'unknown'})` : `wsrep_local_state_comment is ${node.state}, not Synced`;
+    return session.down({ ...details, message: `the Galera node is not ready: ${why}; it refuses queries until it has rejoined and is Synced` });
   }
 
   private async migrations(): Promise<HealthIndicatorResult> {

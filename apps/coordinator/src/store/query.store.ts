@@ -76,4 +76,37 @@ export class QueryStore extends StoreBase {
   async ping(): Promise<void> {
     await this.db.select('SELECT 1 AS ok');
   }
+
+  /**
+   * The Galera state of the node this replica talks to, or null where there is none (PostgreSQL,
+   * SQLite, MySQL or MariaDB without wsrep). Needed because a node that is not ready answers
+   * `SELECT 1` and SHOW as usual and refuses only statements on tables (1047): a ping alone
+   * would call a rejoining node ready.
+   */
+  async galeraNode(): Promise<GaleraNodeState | null> {
+    if (this.db.dialect !== 'mysql') return null;
+    const on = await this.db.select<{ Value: string }>("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'");
+    if (on.length === 0 || String(on[0].Value).toUpperCase() !== 'ON') return null;
+    const rows = await this.db.select<{ Variable_name: string; Value: string }>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment', 'wsrep_cluster_status', 'wsrep_cluster_size')",
+    );
+    const value = (name: string): string => String(rows.find((r) => String(r.Variable_name).toLowerCase() === name)?.Value ?? '');
+    return {
+      ready: value('wsrep_ready') === 'ON',
+      state: value('wsrep_local_state_comment'),
+      clusterStatus: value('wsrep_cluster_status'),
+      clusterSize: Number(value('wsrep_cluster_size') || 0),
+    };
+  }
+}
+
+/** What a Galera node says of itself (wsrep_ready, wsrep_local_state_comment, ...). */
+export interface GaleraNodeState {
+  /** wsrep_ready: the node accepts queries. */
+  ready: boolean;
+  /** wsrep_local_state_comment: `Synced` when caught up; `Joining`, `Joined`, `Donor/Desynced`, `Initialized` otherwise. */
+  state: string;
+  /** wsrep_cluster_status: `Primary` when in the component that has quorum. */
+  clusterStatus: string;
+  clusterSize: number;
 }

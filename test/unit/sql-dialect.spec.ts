@@ -95,6 +95,14 @@ describe('the one SQL dialect', () => {
     expect(isTransient(notReady)).toBe(true);
     expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_LOCK_DEADLOCK', errno: 1213, message: 'WSREP detected deadlock/conflict and aborted the transaction. Try restarting the transaction' })).toBe(true);
     expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_ERROR_DURING_COMMIT', errno: 1180, message: 'WSREP replication failed. Check your wsrep connection state and retry the query.' })).toBe(true);
+    expect(
+      SQL_DIALECTS.mysql.isTransient({
+        code: 'ER_ERROR_DURING_COMMIT',
+        errno: 1180,
+        message: 'Error while appending streaming replication fragment(provider status: Not connected to Primary Component)',
+      }),
+    ).toBe(true);
+    expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_ERROR_DURING_COMMIT', errno: 1180, message: "Got error 28 \"No space left on device\" during COMMIT" })).toBe(false);
     // 1047 without the WSREP message is a command the server does not know: retrying cannot help.
     expect(SQL_DIALECTS.mysql.isTransient({ code: 'ER_UNKNOWN_COM_ERROR', errno: 1047, message: 'Unknown command' })).toBe(false);
   });

@@ -8,6 +8,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
+import { isTransient } from '../store/database';
 import { LeaseStore } from '../store/lease.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { MetricsService } from '../metrics/metrics.service';
@@ -71,7 +72,11 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
       this.scanning = this.scan()
         .then((full) => this.schedule(full ? 0 : this.config.scan.intervalMs))
         .catch((error: Error) => {
-          this.logger.error(`recovery scan failed, next in ${this.config.scan.intervalMs} ms: ${error.message}`);
+          // A database that is down or not ready (a Galera node rejoining) is expected to come
+          // back; the scan already retried it and tries again at the next interval.
+          const line = `recovery scan failed, next in ${this.config.scan.intervalMs} ms: ${error.message}`;
+          if (isTransient(error)) this.logger.warn(line);
+          else this.logger.error(line);
           this.schedule(this.config.scan.intervalMs);
         });
     }, delayMs);

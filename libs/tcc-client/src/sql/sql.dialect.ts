@@ -136,10 +136,12 @@ export const SQL_DIALECTS: Readonly<Record<SqlDialect, DatabaseDialect>> = Objec
         // Galera: a node that is joining, rejoining (IST/SST), cut off from the primary component or
         // rejecting queries (wsrep_reject_queries) answers 1047 ER_UNKNOWN_COM_ERROR "WSREP has not
         // yet prepared node for application use"; told by its message, since 1047 alone is an
-        // unknown command. A commit the group could not replicate says "WSREP replication failed".
-        // Galera's certification conflicts arrive as 1213 (a deadlock) already.
+        // unknown command. A write caught by the node leaving the primary component fails with
+        // 1180 ER_ERROR_DURING_COMMIT "Error while appending streaming replication fragment
+        // (provider status: Not connected to Primary Component)" and is rolled back; "WSREP
+        // replication failed" likewise. Galera's certification conflicts arrive as 1213 already.
         messages:
-          /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state|WSREP has not yet prepared node for application use|WSREP replication failed/i,
+          /Connection lost|connection is in closed state|Pool is closed|Can't add new command when connection is in closed state|WSREP has not yet prepared node for application use|WSREP replication failed|Not connected to Primary Component|appending streaming replication fragment/i,
       },
       missingTable: { codes: ['ER_NO_SUCH_TABLE'], errnos: [1146] },
     }),

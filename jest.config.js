@@ -24,6 +24,9 @@ const base = {
 };
 
 /**
+ * test/galera (a private three-node MariaDB Galera cluster of its own, test/galera/support) runs in
+ * the `mariadb` project only: it is MariaDB by nature, so it is not among these.
+ *
  * The suites whose coordinator keeps its state in the test server database: every spec that
  * creates one through test/support/test.database.ts or a private server. (test/client and the
  * example services' specs choose their participants' databases themselves, PostgreSQL among them.)

@@ -83,12 +83,13 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
   it(`never leaves a branch REGISTERED under a finished transaction when registration (node 1) races the commit (node 2), ${RACES} times`, async () => {
     const [a, b] = replicas;
     const suffix = randomSuffix(6);
-    const answers = { register: new Map<number, number>(), commit: new Map<number, number>() };
+    const answers = { begin: new Map<number, number>(), register: new Map<number, number>(), commit: new Map<number, number>() };
     const count = (map: Map<number, number>, status: number): void => void map.set(status, (map.get(status) ?? 0) + 1);
     const gids: string[] = [];
     const race = async (i: number): Promise<void> => {
       const gid = `galera-race-${i}-${suffix}`;
       const begun = await a.api.begin({ gid, timeoutMs: 120_000 });
+      count(answers.begin, begun.status);
       if (begun.status !== 201 && begun.status !== 200) throw new Error(`begin ${gid} answered ${begun.status} ${begun.text}`);
       const first = await a.api.register(gid, { branchId: 'b1', protocol: 'http', ...participant.branch('b1') });
       if (first.status !== 201) throw new Error(`register b1 of ${gid} answered ${first.status} ${first.text}`);
@@ -128,6 +129,9 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
     const figures = {
       races: RACES,
       finishedWithBranchLeftRegistered: left.length,
+      // A fresh gid's begin answers 201; 200 (an identical begin already there) would mean a
+      // retried batch found the row of an attempt reported as failed.
+      beginAnswers: Object.fromEntries(answers.begin),
       lateRegisterAnswers: Object.fromEntries(answers.register),
       commitAnswers: Object.fromEntries(answers.commit),
       lateBranches: Object.fromEntries(late.map((r) => [String(r.status), Number(r.n)])),

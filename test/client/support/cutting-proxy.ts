@@ -24,6 +24,8 @@ export interface CuttingProxy {
   url: string;
   /** Decides each call's fate; passes everything until a test sets it. */
   rule: (method: string, path: string) => Cut;
+  /** Runs before a call that is not cut `before` is forwarded (e.g. to kill something first). */
+  beforeForward?: (call: ProxiedCall) => Promise<void> | void;
   /** Runs once the coordinator answered a call cut `after`, before the connection is closed. */
   onAnswerLost?: (call: ProxiedCall) => Promise<void> | void;
   calls: ProxiedCall[];
@@ -44,6 +46,7 @@ export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
       const call: ProxiedCall = { method: req.method ?? 'GET', path: req.url ?? '/', cut: proxy.rule(req.method ?? 'GET', req.url ?? '/') };
       proxy.calls.push(call);
       if (call.cut === 'before') return void req.socket.destroy();
+      await proxy.beforeForward?.(call);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (typeof value === 'string' && name !== 'host' && name !== 'connection' && name !== 'content-length') headers[name] = value;

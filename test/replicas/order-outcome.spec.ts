@@ -11,6 +11,9 @@
  * Every answer is checked against where the order ended once the server is back: UNKNOWN answers
  * carry the gid and the order id, CANCELLED and `created: false` are never said of a PAID order,
  * and the order's own GET, the coordinator and the account's balance agree.
+ *
+ * On the embedded store (run once, in the mariadb project) there is no server to kill: the
+ * coordinator process itself is SIGKILLed at the same two moments and started again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -205,6 +208,112 @@ describe(`the order service when ${ENGINE_NAME} dies at the moment of a commit`,
         return books.body.balance === BALANCE - 100 - 1_000 && books.body.frozen === 0 ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 200, what: 'the account to show the paid orders only' },
+    );
+  });
+});
+
+/** The coordinator on its embedded SQLite file: the process killed instead of a server. */
+(ENGINE === 'mariadb' ? describe : describe.skip)('the order service when the coordinator on SQLite is SIGKILLed at the moment of a commit', () => {
+  let replicas: Replica[] = [];
+  let proxy: CuttingProxy | undefined;
+  let account: RunningAccountService | undefined;
+  let order: RunningOrderService | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'tcc-order-outcome-sqlite-'));
+  const http = new Http();
+
+  beforeAll(async () => {
+    replicas = await startReplicas(1, {
+      TCC_SQLITE_PATH: join(dir, 'coordinator.sqlite'),
+      TCC_LOG_LEVEL: 'warn',
+      TCC_COMMIT_WAIT_MS: '0',
+      // The killed process held a lease on the transaction it was confirming: short, so the next takes over soon.
+      TCC_REQUEST_TIMEOUT_MS: '2000',
+      TCC_LEASE_MS: '4000',
+      TCC_RETRY_BASE_MS: '100',
+      TCC_RETRY_MAX_MS: '500',
+      TCC_SCAN_INTERVAL_MS: '200',
+    });
+    proxy = await startCuttingProxy(replicas[0].url);
+    account = await startAccountService({ ACCOUNT_SQLITE_PATH: join(dir, 'account.sqlite') });
+    order = await startOrderService({
+      ORDER_SQLITE_PATH: join(dir, 'order.sqlite'),
+      TCC_COORDINATOR_URL: proxy.url,
+      TCC_API_KEY: TEST_API_KEY,
+      ACCOUNT_SERVICE_URL: account.url,
+      ORDER_TRANSACTION_TIMEOUT_MS: String(TRANSACTION_TIMEOUT_MS),
+      ORDER_REQUEST_TIMEOUT_MS: '2000',
+      ORDER_DECISION_TIMEOUT_MS: '2000',
+    });
+  });
+
+  afterAll(async () => {
+    await closeAll(
+      () => order?.close(),
+      () => account?.close(),
+      () => proxy?.close(),
+      () => disposeAll(replicas),
+      () => http.close(),
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
+  });
+
+  const place = (accountId: string, amount: number): Promise<OrderAnswer> => http.post(`${order!.url}/orders`, { accountId, amount });
+  const isCommit = (method: string, path: string): boolean => method === 'POST' && path.endsWith('/commit');
+  const kill = async (): Promise<void> => {
+    if (replicas[0].running) await replicas[0].kill('SIGKILL');
+  };
+  const settled = (id: string): Promise<string> =>
+    eventually(
+      async () => {
+        const answer = await http.get<{ status?: string }>(`${order!.url}/orders/${id}`);
+        return answer.status === 200 && answer.body.status !== 'PENDING' ? String(answer.body.status) : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 200, what: `order ${id} to settle` },
+    );
+
+  it('answers UNKNOWN for both, created:false only for the order it knows it never wrote, and the orders end as the books say', async () => {
+    const accountId = `buyer-${randomSuffix(6)}`;
+    expect((await http.post(`${account!.url}/accounts`, { id: accountId, balance: BALANCE })).status).toBe(201);
+
+    proxy!.rule = (method, path) => (isCommit(method, path) && replicas[0].running ? 'after' : 'pass');
+    proxy!.onAnswerLost = kill;
+    const recorded = await place(accountId, 1_000);
+    proxy!.rule = () => 'pass';
+    proxy!.onAnswerLost = undefined;
+    expect(recorded.status).toBe(202);
+    expect(recorded.body).toMatchObject({ id: expect.any(String), gid: expect.any(String), status: 'UNKNOWN' });
+
+    // Placed while the coordinator is down: its begin is unanswered, and the order's own
+    // database (up) says nothing was written.
+    const whileDown = await place(accountId, 1_000);
+    expect(whileDown.status).toBe(503);
+    expect(whileDown.body).toMatchObject({ created: false, reason: 'COORDINATOR_UNAVAILABLE' });
+    expect(whileDown.body).not.toHaveProperty('id');
+
+    await replicas[0].start();
+    expect(await settled(recorded.body.id!)).toBe('PAID');
+
+    proxy!.beforeForward = async (call) => {
+      if (isCommit(call.method, call.path)) await kill();
+    };
+    const neverArrived = await place(accountId, 2_000);
+    proxy!.beforeForward = undefined;
+    expect(neverArrived.status).toBe(202);
+    expect(neverArrived.body).toMatchObject({ id: expect.any(String), gid: expect.any(String), status: 'UNKNOWN' });
+
+    await replicas[0].start();
+    expect(await settled(neverArrived.body.id!)).toBe('CANCELLED');
+
+    const view = async (gid: string): Promise<string> =>
+      String((await http.get<{ status?: string }>(`${replicas[0].url}/v1/transactions/${gid}`, bearer())).body.status);
+    expect(await view(recorded.body.gid!)).toBe('COMMITTED');
+    expect(await view(neverArrived.body.gid!)).toBe('ROLLED_BACK');
+    await eventually(
+      async () => {
+        const books = await http.get<{ balance: number; frozen: number }>(`${account!.url}/accounts/${accountId}`);
+        return books.body.balance === BALANCE - 1_000 && books.body.frozen === 0 ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the account to show the recorded order paid, nothing frozen' },
     );
   });
 });

@@ -4,6 +4,7 @@ import { LeasesAttentionCoordination1732400000000 } from './1732400000000-leases
 import { AuditAndFailures1732500000000 } from './1732500000000-audit-and-failures';
 import { Traceparent1732600000000 } from './1732600000000-traceparent';
 import { ClientAndAttentionReason1732700000000 } from './1732700000000-client-and-attention-reason';
+import { BranchCount1732800000000 } from './1732800000000-branch-count';
 
 export const coordinatorMigrations = [
   CreateTransactions1732300000000,
@@ -11,4 +12,5 @@ export const coordinatorMigrations = [
   AuditAndFailures1732500000000,
   Traceparent1732600000000,
   ClientAndAttentionReason1732700000000,
+  BranchCount1732800000000,
 ];

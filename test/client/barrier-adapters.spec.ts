@@ -416,7 +416,7 @@ describe('barrier table check at start-up', () => {
   });
 
   it('names what to install when an adapter\'s package is missing', () => {
-    expect(() => requirePeer('tcc-no-such-orm', 'imaginary')).toThrow('tcc barrier: the imaginary adapter needs tcc-no-such-orm (npm install tcc-no-such-orm)');
+    expect(() => requirePeer('tcc-no-such-orm', 'imaginary', () => require('tcc-no-such-orm'))).toThrow('tcc barrier: the imaginary adapter needs tcc-no-such-orm (npm install tcc-no-such-orm)');
   });
 });
 

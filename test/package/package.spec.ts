@@ -8,6 +8,8 @@
  * tsc, strict and with skipLibCheck false, together with every sample of the library's README, and
  * run against the built coordinator:
  *
+ * Both apps take test/package/scratch-app-shared (the initiator, the payload check) into their src/.
+ *
  * - app A (test/package/scratch-app-nest12): NestJS 12 laid out as its CLI makes an app (ES
  *   modules, nodenext, isolatedModules), Express, PostgreSQL through Drizzle and the Drizzle
  *   barrier, built with TypeScript 6 and checked with TypeScript 7 too, no gRPC packages;
@@ -529,6 +531,10 @@ function describeStrangerApp(app: StrangerApp): void {
       mkdirSync(join(scratch, 'src'));
       for (const file of readdirSync(join(template, 'src'))) {
         if (file.endsWith('.ts') && !/^main\.\w+\.ts$/.test(file)) copyFileSync(join(template, 'src', file), join(scratch, 'src', file));
+      }
+      // What both apps share: files that import packages only, so they compile as CommonJS and as ES modules.
+      for (const file of readdirSync(join(REPO, 'test/package/scratch-app-shared'))) {
+        copyFileSync(join(REPO, 'test/package/scratch-app-shared', file), join(scratch, 'src', file));
       }
       if (existsSync(join(template, 'src', `main.${app.platform}.ts`))) copyFileSync(join(template, 'src', `main.${app.platform}.ts`), join(scratch, 'src', 'main.ts'));
       for (const file of readdirSync(template).filter((name) => /^tsconfig.*\.json$|^nest-cli\.json$|\.check\.ts$/.test(name))) {

@@ -100,11 +100,6 @@ export class LifecycleStore extends StoreBase {
     return rows.map(toBranch);
   }
 
-  async countBranches(gid: string): Promise<number> {
-    const rows = await this.db.select('SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', [gid]);
-    return num(rows[0].n);
-  }
-
   async findBranch(gid: string, branchId: string): Promise<BranchRecord | null> {
     const rows = await this.db.select(`SELECT ${BRANCH_COLUMNS} FROM tcc_branches WHERE gid = ? AND branch_id = ?`, [gid, branchId]);
     return rows.length ? toBranch(rows[0]) : null;
@@ -112,23 +107,36 @@ export class LifecycleStore extends StoreBase {
 
   /**
    * Inserts a branch only while its transaction may take one (TRANSITIONS.register: TRYING, before
-   * its deadline), is owned by `client` and holds fewer than `maxBranches` branches, in one
-   * statement; false when nothing was inserted (duplicate, unknown gid, another client's, full, or
-   * no longer open).
+   * its deadline), is owned by `client` and holds fewer than `maxBranches` branches; false when
+   * nothing was inserted (duplicate, unknown gid, another client's, full, or no longer open).
+   *
+   * The registration writes the transaction's own row too, in the same local transaction: first a
+   * provisional `branch_count + 1` (which takes the row's exclusive lock before the insert reads
+   * it), then, where it differs, the count as it really is. Every decision writes that row as well, so a registration
+   * and a decision conflict on it wherever they run: one waits for the other's row lock on one
+   * server, and on a multi-writer cluster (Galera) certification refuses the second to commit, where
+   * the insert's shared lock, taken on one node only, would not have stopped the decision.
    */
   insertBranch(gid: string, b: NewBranch, client: string, maxBranches: number): Promise<boolean> {
     return this.write(gid, (now) => {
       const open = registrationCondition(now, client);
       return {
         statements: [
+          { sql: `UPDATE tcc_transactions SET branch_count = branch_count + 1 WHERE gid = ? AND ${open.sql}`, params: [gid, ...open.params] },
           {
             sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
                   SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
                   WHERE gid = ? AND ${open.sql} AND (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?) < ?${this.shareLock}`),
             params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...open.params, gid, maxBranches],
           },
+          // The provisional count corrected (a duplicate or a full transaction inserted nothing);
+          // written only when it differs, so that nothing depends on the deadline being read the same twice.
+          {
+            sql: 'UPDATE tcc_transactions SET branch_count = (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?) WHERE gid = ? AND branch_count <> (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?)',
+            params: [gid, gid, gid],
+          },
         ],
-        read: ([inserted]) => inserted === 1,
+        read: ([, inserted]) => inserted === 1,
       };
     });
   }
@@ -143,14 +151,16 @@ export class LifecycleStore extends StoreBase {
   }
 
   /**
-   * recordDecision(), also answering how many branches the transaction has (in the same batch, so
-   * a caller that knows its branches from memory can tell its list is complete without reading them).
+   * recordDecision(), also answering how many branches the transaction has: its row's branch_count,
+   * read in the same batch after the decision wrote that row (so no registration can slip in
+   * between), and a caller that knows its branches from memory can tell its list is complete
+   * without reading them.
    */
   recordDecisionCounting(gid: string, event: DecisionEvent, opts: DecisionOptions, countBranches = true): Promise<{ won: boolean; branches: number | null }> {
     return this.write(gid, (now) => ({
       statements: [
         transition(event, [gid], now, { reason: opts.reason ?? null, leaseOwner: opts.owner, leaseMs: opts.leaseMs }, { client: opts.client }),
-        ...(countBranches ? [{ sql: 'SELECT COUNT(*) AS n FROM tcc_branches WHERE gid = ?', params: [gid] }] : []),
+        ...(countBranches ? [{ sql: 'SELECT branch_count AS n FROM tcc_transactions WHERE gid = ?', params: [gid] }] : []),
       ],
       read: ([updated, counted]) => ({
         won: updated === 1,
@@ -209,7 +219,7 @@ export class LifecycleStore extends StoreBase {
     return this.write(gid, (now) => ({
       statements: [
         branchesDone(gid, outcomes.map((o) => o.branchId), args.branchDone, now, { attempt: true }),
-        transition('finish', [gid], now, { countRound: true }, { leaseHolder: owner }),
+        transition('finish', [gid], now, { countRound: true }, { leaseHolder: owner, noPendingBranches: true }),
       ],
       read: ([, finished]) => finished === 1,
     }));

@@ -22,6 +22,8 @@ export interface TransactionRecord {
   /** The client that began it; null for transactions begun before clients were recorded. */
   client: string | null;
   attentionReason: string | null;
+  /** Branches registered, written by each registration in the same local transaction as the branch. */
+  branchCount: number;
 }
 
 export interface BranchRecord {
@@ -107,7 +109,7 @@ export interface TransactionFilter {
  * result changed), and reads carry nothing unused.
  */
 export const TRANSACTION_COLUMNS =
-  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason';
+  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason, branch_count';
 export const BRANCH_COLUMNS =
   'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at';
 export const AUDIT_COLUMNS = 'id, gid, branch_id, action, actor, reason, created_at';
@@ -135,6 +137,7 @@ export function toTransaction(r: Row): TransactionRecord {
     traceparent: strOrNull(r.traceparent),
     client: strOrNull(r.client),
     attentionReason: strOrNull(r.attention_reason),
+    branchCount: num(r.branch_count),
   };
 }
 

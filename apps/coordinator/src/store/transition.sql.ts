@@ -29,7 +29,10 @@ export interface TransitionGuard {
   leaseHolder?: string;
   /** Only while this fencing epoch is still the scan leader's (timeouts found by the scan). */
   fence?: number | null;
-  /** Only when no branch is left waiting for its phase-two call. */
+  /**
+   * Only when no branch is left waiting for its phase-two call, and every branch the row counts
+   * (branch_count) is there: a branch not yet seen where this runs keeps it from finishing.
+   */
   noPendingBranches?: boolean;
 }
 
@@ -141,6 +144,7 @@ export function guards(guard: TransitionGuard, params: unknown[]): string[] {
   }
   if (guard.noPendingBranches) {
     where.push('NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = tcc_transactions.gid AND b.status = ?)');
+    where.push('(SELECT COUNT(*) FROM tcc_branches b WHERE b.gid = tcc_transactions.gid) = tcc_transactions.branch_count');
     params.push(BranchStatus.REGISTERED);
   }
   return where;

@@ -133,7 +133,7 @@ export class TransactionService {
       throw transactionConflict(gid, tx.status, `branch ${cmd.branchId} is already registered with different fields`);
     }
     if (tx.status === GlobalStatus.TRYING) {
-      if ((await this.store.countBranches(gid)) >= this.config.maxBranches) {
+      if (tx.branchCount >= this.config.maxBranches) {
         throw transactionConflict(gid, tx.status, `it has ${this.config.maxBranches} branches, the most TCC_MAX_BRANCHES allows`);
       }
       // Past its deadline: whoever notices first rolls it back.

@@ -42,6 +42,27 @@ export class TransactionAbortedError extends Error {
   }
 }
 
+/**
+ * Whether the transaction committed is not known: the commit got no usable answer (no answer, a
+ * 5xx, a timeout) and the rollback that would have settled it got none either, so the decision may
+ * or may not have been recorded. Never a guess either way: the coordinator finishes whatever was
+ * decided (or its deadline rolls the transaction back), and `TccInitiator.waitForOutcome(gid)`
+ * answers the final status once it can be read. `lastStatus`: the last status the coordinator
+ * did report, when there was one (e.g. TRYING read while waiting).
+ */
+export class TransactionOutcomeUnknownError extends Error {
+  override readonly name = 'TransactionOutcomeUnknownError';
+
+  constructor(
+    readonly gid: string,
+    override readonly cause: unknown,
+    readonly lastStatus?: GlobalStatus,
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`whether global transaction ${gid} committed is unknown (${why}); TccInitiator.waitForOutcome(gid) answers it once the coordinator can tell`);
+  }
+}
+
 /** A branch was started outside any @TccTransactional method, or after it finished. */
 export class NoTransactionError extends Error {
   override readonly name = 'NoTransactionError';

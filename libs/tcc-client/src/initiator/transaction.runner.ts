@@ -2,6 +2,7 @@
  * Runs a method as one global transaction: begin, make it current, run the method (whose branches
  * register and try), then commit if it returned or roll back and rethrow if it threw. A transaction is
  * never left open: when the decision cannot be delivered, the coordinator's deadline rolls it back.
+ * When whether the commit landed cannot be learnt, it says so (TransactionOutcomeUnknownError).
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ParticipantCaller } from '../caller/participant.caller';
@@ -9,7 +10,7 @@ import { CoordinatorClient } from '../client/coordinator.client';
 import { CoordinatorError, CoordinatorUnavailableError } from '../client/coordinator.errors';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { GlobalStatus, JsonValue, REASON_MAX_LENGTH } from '../protocol';
-import type { Protocol } from '../protocol';
+import type { DecisionResponse, Protocol } from '../protocol';
 import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
 import { ParticipantDispatcher } from '../participant/participant.dispatcher';
 import { ParticipantRegistry } from '../participant/participant.registry';
@@ -17,9 +18,19 @@ import { answerCall } from '../participant/participant.answer';
 import { participantGrpcTarget } from '../participant/participant-grpc.naming';
 import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
-import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError } from './initiator.errors';
+import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError, TransactionOutcomeUnknownError } from './initiator.errors';
 import { SelfUrl } from './self-url.service';
 import { currentTraceparent } from './trace-context';
+
+/** The commit is recorded: phase two confirms every branch, whatever happens to this process. */
+function committed(status: GlobalStatus): boolean {
+  return status === GlobalStatus.COMMITTING || status === GlobalStatus.COMMITTED;
+}
+
+/** The rollback is recorded: nothing of the transaction will be confirmed. */
+function rolledBack(status: GlobalStatus): boolean {
+  return status === GlobalStatus.ROLLING_BACK || status === GlobalStatus.ROLLED_BACK;
+}
 
 export interface TransactionalOptions {
   /** Deadline of the try phase; the coordinator rolls back past it. Default: the module's. */
@@ -158,31 +169,46 @@ export class TransactionRunner {
     );
   }
 
+  /**
+   * Commits, and answers only what the coordinator said: returns once the commit is recorded
+   * (COMMITTING or COMMITTED), throws TransactionAbortedError once it is known rolled back, and
+   * TransactionOutcomeUnknownError when neither can be known, never a guess either way.
+   */
   private async commit({ gid, traceparent }: GlobalTransaction): Promise<void> {
+    let unanswered: CoordinatorUnavailableError;
     try {
       const decision = await this.coordinator.commit(gid, { wait: true }, traceparent);
-      if (decision.status === GlobalStatus.COMMITTED || decision.status === GlobalStatus.COMMITTING) return;
-      throw new TransactionAbortedError(gid, decision.status);
+      if (committed(decision.status)) return;
+      if (rolledBack(decision.status)) throw new TransactionAbortedError(gid, decision.status);
+      throw new TransactionOutcomeUnknownError(gid, new Error(`commit answered ${String(decision.status)}`), decision.status);
     } catch (error) {
       if (error instanceof CoordinatorError && error.statusCode === 409) {
-        throw new TransactionAbortedError(gid, error.transactionStatus);
+        // 409 carries the current status: a rollback (the deadline won) is an answer; anything else is not.
+        const status = error.transactionStatus;
+        if (status && committed(status)) return;
+        if (status && rolledBack(status)) throw new TransactionAbortedError(gid, status);
+        throw new TransactionOutcomeUnknownError(gid, error, status);
       }
       if (!(error instanceof CoordinatorUnavailableError)) throw error;
-      // The commit may or may not have been recorded. Rollback is a compare-and-set against it:
-      // a 409 saying COMMITTING/COMMITTED means the commit won; a success means it never landed.
-      this.logger.warn({ gid, msg: 'commit unanswered, settling the outcome with a rollback', error: error.message });
-      try {
-        const rolledBack = await this.coordinator.rollback(gid, { wait: false, reason: 'commit unanswered' }, traceparent);
-        throw new TransactionAbortedError(gid, rolledBack.status);
-      } catch (settle) {
-        if (settle instanceof CoordinatorError && settle.statusCode === 409) {
-          const status = settle.transactionStatus;
-          if (status === GlobalStatus.COMMITTING || status === GlobalStatus.COMMITTED) return;
-          throw new TransactionAbortedError(gid, status);
-        }
-        throw settle;
-      }
+      unanswered = error;
     }
+    // The commit may or may not have been recorded. Rollback is a compare-and-set against it:
+    // a 409 saying COMMITTING/COMMITTED means the commit won; a success means it never landed.
+    this.logger.warn({ gid, msg: 'commit unanswered, settling the outcome with a rollback', error: unanswered.message });
+    let settled: DecisionResponse;
+    try {
+      settled = await this.coordinator.rollback(gid, { wait: false, reason: 'commit unanswered' }, traceparent);
+    } catch (settle) {
+      const status = settle instanceof CoordinatorError && settle.statusCode === 409 ? settle.transactionStatus : undefined;
+      if (status && committed(status)) return;
+      if (status && rolledBack(status)) throw new TransactionAbortedError(gid, status);
+      // No answer, or a refusal that says nothing of the commit (401, 403, 404): neither is known.
+      this.logger.warn({ gid, msg: 'commit outcome unknown: the settling rollback failed too', error: settle instanceof Error ? settle.message : String(settle) });
+      throw new TransactionOutcomeUnknownError(gid, unanswered, status);
+    }
+    if (rolledBack(settled.status)) throw new TransactionAbortedError(gid, settled.status);
+    if (committed(settled.status)) return;
+    throw new TransactionOutcomeUnknownError(gid, new Error(`rollback answered ${String(settled.status)}`), settled.status);
   }
 
   private async rollbackQuietly({ gid, traceparent }: GlobalTransaction, cause: unknown, wait: boolean): Promise<void> {

@@ -9,24 +9,10 @@ import type { BranchCall } from '@tcc/client';
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Database } from './database.js';
 import { stock } from './stock.schema.js';
+import { reservationOf } from './reservation.js';
 
 /** Drizzle's transaction handle over node-postgres. */
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-
-export interface Reservation {
-  sku: string;
-  quantity: number;
-}
-
-function reservationOf(call: BranchCall): Reservation {
-  const payload = call.payload;
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new Error('payload must be an object');
-  const { sku, quantity } = payload;
-  if (typeof sku !== 'string' || typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity <= 0) {
-    throw new Error(`payload must be { sku: string, quantity: positive integer }, not ${JSON.stringify(payload)}`);
-  }
-  return { sku, quantity };
-}
 
 @Injectable()
 @TccParticipant('stock')

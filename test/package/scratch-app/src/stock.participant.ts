@@ -6,21 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { BranchRefusal, TccCancel, TccConfirm, TccParticipant, TccTry, execute, type BranchCall } from '@tcc/client';
 import type { EntityManager } from 'typeorm';
-
-export interface Reservation {
-  sku: string;
-  quantity: number;
-}
-
-function reservationOf(call: BranchCall): Reservation {
-  const payload = call.payload;
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new Error('payload must be an object');
-  const { sku, quantity } = payload;
-  if (typeof sku !== 'string' || typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity <= 0) {
-    throw new Error(`payload must be { sku: string, quantity: positive integer }, not ${JSON.stringify(payload)}`);
-  }
-  return { sku, quantity };
-}
+import { reservationOf } from './reservation';
 
 @Injectable()
 @TccParticipant('stock')

@@ -48,7 +48,7 @@ function detectDialect(db: DrizzleDatabaseLike): SqlDialect | undefined {
 
 export function drizzleDatabase<D extends DrizzleDatabaseLike>(db: D, dialectName?: SqlDialect): BarrierDatabase<D> {
   return onePer(db, () => {
-    const { sql: tag } = requirePeer<{ sql: SqlTag }>('drizzle-orm', 'drizzle');
+    const { sql: tag } = requirePeer<{ sql: SqlTag }>('drizzle-orm', 'drizzle', () => require('drizzle-orm'));
     const name = dialectName ?? detectDialect(db);
     if (!name) throw new Error('tcc barrier: the drizzle adapter could not tell the database from this Drizzle instance; pass drizzleBarrier({ ..., dialect })');
     const dialect = SQL_DIALECTS[name];

@@ -46,7 +46,7 @@ function detectDialect(kysely: KyselyModule, db: KyselyLike): SqlDialect | undef
 export function kyselyDatabase<K extends KyselyDatabaseLike>(db: K, dialectName?: SqlDialect): BarrierDatabase<K extends KyselyDatabaseLike<infer T> ? T : never> {
   type Tx = K extends KyselyDatabaseLike<infer T> ? T : never;
   return onePer(db, () => {
-    const kysely = requirePeer<KyselyModule>('kysely', 'kysely');
+    const kysely = requirePeer<KyselyModule>('kysely', 'kysely', () => require('kysely'));
     const name = dialectName ?? detectDialect(kysely, db);
     if (!name) throw new Error('tcc barrier: the kysely adapter could not tell the database from this Kysely instance; pass kyselyBarrier({ ..., dialect })');
     const dialect = SQL_DIALECTS[name];

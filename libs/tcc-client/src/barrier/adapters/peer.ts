@@ -1,10 +1,13 @@
 /**
  * Loads an optional peer of @tcc/client (an ORM or a driver) when its adapter is first used, with
- * an error naming what to install when it is missing. Nothing else loads them.
+ * an error naming what to install when it is missing. Nothing else loads them. `load` is the
+ * caller's `() => require('<name>')` with the name written out: a bundler (the Nest CLI's webpack)
+ * keeps a literal require as an external of the app, where a require of a variable would be
+ * bundled as a module it cannot find.
  */
-export function requirePeer<T>(name: string, adapter: string, install = name): T {
+export function requirePeer<T>(name: string, adapter: string, load: () => unknown, install = name): T {
   try {
-    return require(name) as T; // eslint-disable-line @typescript-eslint/no-require-imports
+    return load() as T;
   } catch (error) {
     const missing = (error as { code?: unknown }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(`'${name}'`);
     if (!missing) throw error;

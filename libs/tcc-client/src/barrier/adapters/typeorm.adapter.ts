@@ -42,6 +42,7 @@ export function typeormBarrier(options: TypeormBarrierOptions = {}): BarrierAdap
       const { getDataSourceToken } = requirePeer<{ getDataSourceToken: GetDataSourceToken }>(
         '@nestjs/typeorm',
         'typeorm',
+        () => require('@nestjs/typeorm'),
         '@nestjs/typeorm typeorm',
       );
       let dataSource: DataSource;

@@ -1,6 +1,11 @@
-/** The initiator: placing an order is one global transaction with the stock branch. */
+/**
+ * The initiator: placing an order is one global transaction with the stock branch. Shared by both
+ * scratch apps (copied into each one's src/): it imports packages only, so it compiles as CommonJS
+ * and as an ES module alike.
+ */
 import { Injectable } from '@nestjs/common';
-import { TccInitiator, TccTransactional, type JsonValue } from '@tcc/client';
+import { TccInitiator, TccTransactional } from '@tcc/client';
+import type { JsonValue } from '@tcc/client';
 
 export interface OrderRequest {
   sku: string;

@@ -87,6 +87,8 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
     const count = (map: Map<number, number>, status: number): void => void map.set(status, (map.get(status) ?? 0) + 1);
     const gids: string[] = [];
     const setUpFailures: string[] = [];
+    /** The late registration's answer, per gid. */
+    const lateAnswer = new Map<string, number>();
     const race = async (i: number): Promise<void> => {
       const gid = `galera-race-${i}-${suffix}`;
       const begun = await a.api.begin({ gid, timeoutMs: 120_000 });
@@ -102,6 +104,7 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
         b.api.commit(gid),
       ]);
       count(answers.register, late.status);
+      lateAnswer.set(gid, late.status);
       count(answers.commit, commit.status);
     };
     let next = 0;
@@ -128,9 +131,11 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
       DATABASE,
     );
     const late = await node1.query(`SELECT b.status, COUNT(*) AS n FROM tcc_branches b WHERE b.gid IN (${placeholders}) AND b.branch_id = 'b2' GROUP BY b.status`, gids, DATABASE);
-    // Every acknowledged write is there: a late registration answered 201 has its branch row.
-    const lateRows = late.reduce((sum, r) => sum + Number(r.n), 0);
-    const acknowledgedLateMissing = (answers.register.get(201) ?? 0) - lateRows;
+    // The answers agree with the database: a late registration answered 201 or 200 has its
+    // branch row, one refused (409) has none.
+    const withLate = new Set((await node1.query(`SELECT gid FROM tcc_branches WHERE gid IN (${placeholders}) AND branch_id = 'b2'`, gids, DATABASE)).map((r) => String(r.gid)));
+    const acknowledgedMissing = [...lateAnswer].filter(([gid, status]) => (status === 201 || status === 200) && !withLate.has(gid)).map(([gid]) => gid);
+    const refusedPresent = [...lateAnswer].filter(([gid, status]) => status === 409 && withLate.has(gid)).map(([gid]) => gid);
     const figures = {
       races: RACES,
       finishedWithBranchLeftRegistered: left.length,
@@ -145,7 +150,15 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
         b: b.process.logs.split('\n').filter((l) => l.includes('transient database error')).length,
       },
       examples: left.slice(0, 5).map((r) => `${String(r.gid)} ${String(r.status)} ${String(r.branch_id)}`),
-      acknowledgedLateMissing,
+      acknowledgedLateMissing: acknowledgedMissing.length,
+      refusedLatePresent: refusedPresent.length,
+      disagreementExamples: await Promise.all(
+        [...acknowledgedMissing, ...refusedPresent].slice(0, 3).map(async (gid) => {
+          const [row] = await node1.query('SELECT status, branch_count FROM tcc_transactions WHERE gid = ?', [gid], DATABASE);
+          const branches = await node1.query('SELECT branch_id, status FROM tcc_branches WHERE gid = ?', [gid], DATABASE);
+          return `${gid}: late ${lateAnswer.get(gid)}, ${String(row?.status)} branch_count ${String(row?.branch_count)}, branches ${branches.map((b) => `${String(b.branch_id)} ${String(b.status)}`).join(', ')}`;
+        }),
+      ),
       setUpFailures: setUpFailures.length,
       setUpFailureExamples: setUpFailures.slice(0, 3),
     };
@@ -153,7 +166,8 @@ describe('coordinator replicas on a three-node Galera cluster, one node each', (
     // No answer is a server error: a certification conflict is retried, then answered as alone.
     expect([...answers.register.keys(), ...answers.commit.keys()].filter((s) => s >= 500)).toEqual([]);
     expect(figures.finishedWithBranchLeftRegistered).toBe(0);
-    expect(acknowledgedLateMissing).toBe(0);
+    expect(acknowledgedMissing).toEqual([]);
+    expect(refusedPresent).toEqual([]);
     expect(setUpFailures).toEqual([]);
   });
 

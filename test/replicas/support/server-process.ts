@@ -5,7 +5,7 @@
  * differ only in how they initialise, start and probe theirs.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from '../../support/wait';
@@ -123,9 +123,23 @@ export abstract class PrivateDatabaseServer extends PrivateServer {
     }
   }
 
-  /** Stops the server by pid and waits until the process has exited. */
+  /**
+   * Stops the server by pid and waits until the process has exited. A SIGKILL is a crash of the
+   * whole server: the processes it forked (PostgreSQL's backends, which would otherwise go on
+   * serving their open connections until they notice the postmaster is gone) are SIGKILLed by pid
+   * with it.
+   */
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM', timeoutMs = 60_000): Promise<Exit> {
     const sent: NodeJS.Signals = signal === 'SIGTERM' ? this.cleanStop : signal;
+    const children = signal === 'SIGKILL' && this.pid !== undefined ? childPids(this.pid) : [];
+    if (children.length > 0) process.kill(this.pid as number, 'SIGKILL');
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     const { forced, ...exit } = await this.server.stop(sent, timeoutMs);
     if (forced) throw new Error(`${this.names.binary} pid ${this.pid} did not exit within ${timeoutMs} ms of ${sent}`);
     return exit;
@@ -154,4 +168,21 @@ export function runToExit(command: string, args: string[], options: SpawnOptions
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
   });
+}
+
+/** Pids of the processes whose parent is `pid` (Linux /proc). */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after its ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
 }

@@ -108,6 +108,9 @@ export class GaleraNode extends PrivateServer {
    */
   async recoverAndStart(size?: number, timeoutMs = JOIN_TIMEOUT_MS): Promise<string> {
     if (this.running) throw new Error(`galera node ${this.index} is running`);
+    // Back in the cluster it is a joiner: even an IST goes through the SST script, whose rsync
+    // daemon (as nobody) writes into the datadir; node 1, made by mariadb-install-db, is root's.
+    await ownForSst(this.datadir);
     const recover = await runToExit('mariadbd', this.args(['--wsrep-recover']));
     const log = recover.output;
     const position = /WSREP: Recovered position: ([0-9a-f-]{36}:-?\d+)/.exec(log)?.[1];
@@ -176,6 +179,13 @@ export class GaleraNode extends PrivateServer {
   }
 }
 
+/** Gives a joiner's datadir to `nobody`, the user the SST's rsync daemon writes as. */
+async function ownForSst(datadir: string): Promise<void> {
+  const nobody = await runToExit('id', ['-u', 'nobody']);
+  const nogroup = await runToExit('id', ['-g', 'nobody']);
+  chownSync(datadir, Number(nobody.output.trim()), Number(nogroup.output.trim()));
+}
+
 /** `count` distinct free ports (freePort alone may hand the same one out twice). */
 async function distinctFreePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
@@ -218,9 +228,7 @@ export class GaleraCluster {
       await nodes[0].start(['--wsrep-new-cluster'], 1);
       for (const node of nodes.slice(1)) {
         mkdirSync(node.datadir, { mode: 0o700 });
-        const nobody = await runToExit('id', ['-u', 'nobody']);
-        const nogroup = await runToExit('id', ['-g', 'nobody']);
-        chownSync(node.datadir, Number(nobody.output.trim()), Number(nogroup.output.trim()));
+        await ownForSst(node.datadir);
         await node.start([], node.index);
       }
       await cluster.waitSynced();

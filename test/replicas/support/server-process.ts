@@ -50,13 +50,9 @@ export class ServerProcess {
     child.stderr!.on('data', append);
     child.once('error', (error) => append(Buffer.from(`spawn error: ${error.message}\n`)));
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await eventually(
-      async () => {
-        if (!this.running) throw new Error(`${this.name} exited during start-up:\n${this.output.slice(-4000)}`);
-        return ready();
-      },
-      { timeoutMs, intervalMs: 50, what: `${this.name} to accept connections` },
-    );
+    // An exit ends the wait at once (thrown inside the probe, eventually would only remember it).
+    await eventually(async () => !this.running || (await ready()), { timeoutMs, intervalMs: 50, what: `${this.name} to accept connections` });
+    if (!this.running) throw new Error(`${this.name} exited during start-up:\n${this.output.slice(-4000)}`);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * A plain TCP proxy in the test process, in front of one server (a private database), that the
  * test can cut and restore: one replica's own road to the database, so that replica alone loses
- * it while the others keep theirs.
+ * it while the others keep theirs. It can also be pointed at another server, as a load balancer
+ * in front of a Galera cluster moves to another node when its writer dies.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -29,18 +30,27 @@ export class TcpProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private target: number,
   ) {}
 
   /** Listens on a free port of 127.0.0.1 and forwards every connection to `targetPort` there. */
   static async start(targetPort: number): Promise<TcpProxy> {
     let proxy: TcpProxy | undefined;
-    const server = createServer((client) => proxy!.accept(client, targetPort));
+    const server = createServer((client) => proxy!.accept(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', resolve);
     });
-    proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
+    proxy = new TcpProxy(server, (server.address() as AddressInfo).port, targetPort);
     return proxy;
+  }
+
+  /**
+   * Sends new connections to `targetPort` from now on, as a load balancer moving to another node;
+   * connections already open stay where they are (they end when their server does).
+   */
+  retarget(targetPort: number): void {
+    this.target = targetPort;
   }
 
   get cut(): CutMode | null {
@@ -51,7 +61,7 @@ export class TcpProxy {
   cutOff(mode: CutMode): void {
     this.mode = mode;
     for (const pair of this.pairs) {
-      if (mode === 'refused') this.drop(pair);
+      if (mode === 'refused') this.drop(pair, true);
       else this.silence(pair);
     }
   }
@@ -63,7 +73,7 @@ export class TcpProxy {
   restore(): void {
     this.mode = null;
     for (const pair of this.pairs) {
-      if (pair.silenced) this.drop(pair);
+      if (pair.silenced) this.drop(pair, true);
     }
   }
 
@@ -72,18 +82,18 @@ export class TcpProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private accept(client: Socket, targetPort: number): void {
+  private accept(client: Socket): void {
     const pair: Pair = { client, upstream: null, silenced: false };
     this.pairs.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => this.drop(pair));
     if (this.mode) {
       this.heldOrRefused++;
-      if (this.mode === 'refused') this.drop(pair);
+      if (this.mode === 'refused') this.drop(pair, true);
       else this.silence(pair);
       return;
     }
-    const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    const upstream = createConnection({ host: '127.0.0.1', port: this.target });
     pair.upstream = upstream;
     upstream.on('error', () => undefined);
     upstream.on('close', () => this.drop(pair));
@@ -100,9 +110,18 @@ export class TcpProxy {
     pair.upstream?.pause();
   }
 
-  private drop(pair: Pair): void {
+  /**
+   * Ends both sides: with a reset (RST) for a cut, as a dead server's host answers; otherwise
+   * (one side closed, or the proxy closes) a plain destroy. Resets there, of sockets whose peer
+   * was gone, left the test process spinning in Node 20's exit cleanup after the spec finished.
+   */
+  private drop(pair: Pair, rst = false): void {
     if (!this.pairs.delete(pair)) return;
-    pair.client.resetAndDestroy();
-    pair.upstream?.resetAndDestroy();
+    for (const socket of [pair.client, pair.upstream]) {
+      if (!socket) continue;
+      if (rst && !socket.connecting && !socket.destroyed) socket.resetAndDestroy();
+      else socket.destroy();
+    }
   }
 }
+

@@ -1,28 +1,13 @@
 /** HTTP face of the scratch app: place an order, read the stock, say what it runs on. */
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { BranchRefusedError } from '@tcc/client';
-import type { JsonValue } from '@tcc/client/protocol';
 import { eq } from 'drizzle-orm';
 import { createRequire } from 'node:module';
 import { DRIZZLE } from './database.js';
 import type { Database } from './database.js';
-import { OrderAbandoned, OrdersService } from './orders.service.js';
-import type { OrderRequest } from './orders.service.js';
+import { OrdersService, placeOrder } from './orders.service.js';
+import type { OrderAnswer } from './orders.service.js';
 import { stock } from './stock.schema.js';
-
-export type OrderAnswer =
-  | { outcome: 'committed'; gid: string; tryAnswer: JsonValue | undefined }
-  | { outcome: 'abandoned'; gid: string }
-  | { outcome: 'refused'; gid: string; code: string; statusCode: number };
-
-function orderOf(body: unknown): OrderRequest {
-  const { sku, quantity, fail } = (body ?? {}) as Record<string, unknown>;
-  if (typeof sku !== 'string' || typeof quantity !== 'number' || (fail !== undefined && typeof fail !== 'boolean')) {
-    throw new BadRequestException('body must be { sku: string, quantity: number, fail?: boolean }');
-  }
-  return { sku, quantity, fail: fail === true };
-}
 
 @Controller()
 export class OrdersController {
@@ -34,15 +19,8 @@ export class OrdersController {
 
   @Post('orders')
   @HttpCode(200)
-  async place(@Body() body: unknown): Promise<OrderAnswer> {
-    try {
-      const { gid, tryAnswer } = await this.orders.place(orderOf(body));
-      return { outcome: 'committed', gid, tryAnswer };
-    } catch (error) {
-      if (error instanceof OrderAbandoned) return { outcome: 'abandoned', gid: error.gid };
-      if (error instanceof BranchRefusedError) return { outcome: 'refused', gid: error.gid, code: error.code, statusCode: error.statusCode };
-      throw error;
-    }
+  place(@Body() body: unknown): Promise<OrderAnswer> {
+    return placeOrder(this.orders, body);
   }
 
   @Get('stock/:sku')

@@ -1,24 +1,10 @@
 /** HTTP face of the scratch app: place an order, read the stock, say what it runs on. */
-import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { BranchRefusedError, runRead, select } from '@tcc/client';
-import type { JsonValue } from '@tcc/client/protocol';
+import { runRead, select } from '@tcc/client';
 import type { DataSource } from 'typeorm';
-import { OrderAbandoned, OrdersService, type OrderRequest } from './orders.service';
-
-export type OrderAnswer =
-  | { outcome: 'committed'; gid: string; tryAnswer: JsonValue | undefined }
-  | { outcome: 'abandoned'; gid: string }
-  | { outcome: 'refused'; gid: string; code: string; statusCode: number };
-
-function orderOf(body: unknown): OrderRequest {
-  const { sku, quantity, fail } = (body ?? {}) as Record<string, unknown>;
-  if (typeof sku !== 'string' || typeof quantity !== 'number' || (fail !== undefined && typeof fail !== 'boolean')) {
-    throw new BadRequestException('body must be { sku: string, quantity: number, fail?: boolean }');
-  }
-  return { sku, quantity, fail: fail === true };
-}
+import { OrdersService, placeOrder, type OrderAnswer } from './orders.service';
 
 @Controller()
 export class OrdersController {
@@ -30,15 +16,8 @@ export class OrdersController {
 
   @Post('orders')
   @HttpCode(200)
-  async place(@Body() body: unknown): Promise<OrderAnswer> {
-    try {
-      const { gid, tryAnswer } = await this.orders.place(orderOf(body));
-      return { outcome: 'committed', gid, tryAnswer };
-    } catch (error) {
-      if (error instanceof OrderAbandoned) return { outcome: 'abandoned', gid: error.gid };
-      if (error instanceof BranchRefusedError) return { outcome: 'refused', gid: error.gid, code: error.code, statusCode: error.statusCode };
-      throw error;
-    }
+  place(@Body() body: unknown): Promise<OrderAnswer> {
+    return placeOrder(this.orders, body);
   }
 
   @Get('stock/:sku')

@@ -1,7 +1,9 @@
 /** Request and response bodies of the coordinator's HTTP API v1 (docs/contract.md §3). */
-import type { BranchStatus, GlobalStatus } from './status';
+import type { BranchStatus, GlobalStatus, TransactionMode } from './status';
 
 export type Protocol = 'http' | 'grpc';
+/** How a message step is delivered: called like a participant, or published to a named broker (TCC_BROKERS). */
+export type MessageProtocol = Protocol | 'amqp' | 'nats';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface BeginRequest {
@@ -49,7 +51,7 @@ export interface DecisionResponse {
 export interface BranchView {
   branchId: string;
   participant: string | null;
-  protocol: Protocol;
+  protocol: MessageProtocol;
   status: BranchStatus;
   attempts: number;
   lastError: string | null;
@@ -57,12 +59,70 @@ export interface BranchView {
 
 export interface TransactionView {
   gid: string;
+  mode: TransactionMode;
   status: GlobalStatus;
   createdAt: string;
   updatedAt: string;
   expiresAt: string;
   metadata: Record<string, JsonValue> | null;
   branches: BranchView[];
+}
+
+/** One saga step (docs/contract.md §9): its action and the compensation that undoes it. */
+export interface SagaStep {
+  branchId: string;
+  participant?: string;
+  protocol: Protocol;
+  action: string;
+  compensate: string;
+  payload?: JsonValue;
+}
+
+/** `POST /v1/sagas`. */
+export interface StartSagaRequest {
+  gid?: string;
+  /** How long failing actions are retried before the saga compensates (default: TCC_DEFAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
+  steps: SagaStep[];
+  /** Run actions as soon as the steps named in `after` are done, instead of one after another. */
+  concurrent?: boolean;
+  /** With `concurrent`: branchId -> the branchIds whose actions must succeed first. */
+  after?: Record<string, string[]>;
+  /** Answer with the final status (up to the coordinator's wait bound), as commit does. Default false. */
+  wait?: boolean;
+  metadata?: Record<string, JsonValue>;
+}
+
+/** One reliable-message step (docs/contract.md §10). */
+export interface MessageStep {
+  branchId: string;
+  participant?: string;
+  protocol: MessageProtocol;
+  /** http/grpc: the target called; amqp: `<broker>/<exchange>/<routingKey>`; nats: `<broker>/<subject>`. */
+  action: string;
+  payload?: JsonValue;
+}
+
+/** `POST /v1/messages`: records the message PREPARED. */
+export interface PrepareMessageRequest {
+  gid: string;
+  steps: MessageStep[];
+  /** The initiator's endpoint that says whether its local transaction committed: an http(s) URL or a gRPC target. */
+  queryPrepared: string;
+  /** How long it may stay PREPARED before the coordinator asks queryPrepared (default: TCC_DEFAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
+  metadata?: Record<string, JsonValue>;
+}
+
+/** `POST /v1/messages/:gid/submit`. */
+export interface SubmitMessageRequest {
+  /** Wait for every step's delivery (up to the coordinator's wait bound). Default false. */
+  wait?: boolean;
+}
+
+/** `POST /v1/messages/:gid/abort`. */
+export interface AbortMessageRequest {
+  reason?: string;
 }
 
 /** Every error the coordinator answers has this shape; 409s carry the current `status`. */

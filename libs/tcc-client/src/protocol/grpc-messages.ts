@@ -66,6 +66,7 @@ export interface BranchInfoMsg {
 
 export interface TransactionReplyMsg {
   gid: string;
+  mode?: string;
   status: string;
   createdAt: string;
   updatedAt: string;
@@ -83,4 +84,50 @@ export interface BranchRequestMsg {
 
 export interface BranchReplyMsg {
   result?: string;
+}
+
+export interface SagaStepMsg {
+  branchId: string;
+  participant?: string;
+  protocol: string;
+  action: string;
+  compensate: string;
+  payload?: string;
+  /** With `concurrent`: the branchIds whose actions must succeed first. */
+  after?: string[];
+}
+
+export interface StartSagaMsg {
+  gid?: string;
+  timeoutMs?: number;
+  steps?: SagaStepMsg[];
+  concurrent?: boolean;
+  wait?: boolean;
+  metadata?: string;
+}
+
+export interface MessageStepMsg {
+  branchId: string;
+  participant?: string;
+  protocol: string;
+  action: string;
+  payload?: string;
+}
+
+export interface PrepareMessageMsg {
+  gid: string;
+  steps?: MessageStepMsg[];
+  queryPrepared: string;
+  timeoutMs?: number;
+  metadata?: string;
+}
+
+export interface SubmitMessageMsg {
+  gid: string;
+  wait?: boolean;
+}
+
+export interface AbortMessageMsg {
+  gid: string;
+  reason?: string;
 }

@@ -1,7 +1,22 @@
 /** How the coordinator and the initiator call a participant (docs/contract.md §5). */
 import type { JsonValue } from './coordinator-api';
 
-export type BranchPhase = 'try' | 'confirm' | 'cancel';
+/**
+ * TCC: try, confirm, cancel. Saga (§9): action, compensate. Reliable message (§10): message (a
+ * step's delivery), and query (the coordinator asking the initiator's queryPrepared endpoint).
+ */
+export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query';
+
+/** The branchId a queryPrepared call carries (the initiator's own row in its barrier table). */
+export const PREPARED_BRANCH_ID = 'prepared';
+
+/** What a queryPrepared endpoint answers (200 `{ status }`); anything else means "ask again later". */
+export type PreparedAnswer = { status: 'COMMITTED' | 'ROLLED_BACK' | 'PREPARED' };
+
+/** The id a message step is delivered with (AMQP messageId, JetStream Nats-Msg-Id): one per gid and step. */
+export function messageIdOf(gid: string, branchId: string): string {
+  return `${gid}/${branchId}`;
+}
 
 export interface BranchCallBody {
   gid: string;

@@ -1,8 +1,8 @@
 /**
  * The only code that writes barrier SQL. One row per (gid, branch_id, phase); `reason` records which
  * phase's call wrote the row, so a try row written by a cancel tells a late try it is hanging.
+ * Both columns are VARCHAR(8), so the names stored are short (BarrierRowPhase, BarrierReason).
  */
-import type { BranchPhase } from '../protocol';
 import type { DatabaseDialect } from '../sql/sql.dialect';
 import type { BarrierRead, BarrierSql } from './barrier.adapter';
 import { BARRIER_TABLE } from './barrier.table';
@@ -10,6 +10,19 @@ import { BARRIER_TABLE } from './barrier.table';
 /** The insert and the locking read, in the participant database's dialect (sql.dialect.ts). */
 const INSERT = `INTO ${BARRIER_TABLE} (gid, branch_id, phase, reason, created_at) VALUES (?, ?, ?, ?, ?)`;
 const READ_REASON = `SELECT reason FROM ${BARRIER_TABLE} WHERE gid = ? AND branch_id = ? AND phase = ?`;
+
+/**
+ * The `phase` column: a TCC phase (saga actions and compensations are stored as `try` and `cancel`,
+ * so they share their semantics), `msg` for a delivered message step, `prepared` for a message
+ * initiator's own row (branch_id PREPARED_BRANCH_ID).
+ */
+export type BarrierRowPhase = 'try' | 'confirm' | 'cancel' | 'msg' | 'prepared';
+/**
+ * The `reason` column: which call wrote the row (`try`, `confirm`, `cancel`, `msg`), or for a
+ * prepared row what became of the initiator's local transaction: `commit` (written inside it) or
+ * `rollback` (written by a queryPrepared that found none).
+ */
+export type BarrierReason = 'try' | 'confirm' | 'cancel' | 'msg' | 'commit' | 'rollback';
 
 export class BarrierStore {
   private readonly insertSql: string;
@@ -23,13 +36,13 @@ export class BarrierStore {
   }
 
   /** Inserts the row unless one with the same key exists; true when this call inserted it. */
-  async insert(sql: BarrierSql, gid: string, branchId: string, phase: BranchPhase, reason: BranchPhase): Promise<boolean> {
+  async insert(sql: BarrierSql, gid: string, branchId: string, phase: BarrierRowPhase, reason: BarrierReason): Promise<boolean> {
     return (await sql.execute(this.insertSql, [gid, branchId, phase, reason, Date.now()])) === 1;
   }
 
-  /** Which phase wrote the row. */
-  async reasonOf(sql: BarrierSql, gid: string, branchId: string, phase: BranchPhase): Promise<BranchPhase | undefined> {
-    const rows = await sql.select<{ reason: BranchPhase }>(this.readReasonSql, [gid, branchId, phase]);
+  /** Which call wrote the row (a locking read). */
+  async reasonOf(sql: BarrierSql, gid: string, branchId: string, phase: BarrierRowPhase): Promise<BarrierReason | undefined> {
+    const rows = await sql.select<{ reason: BarrierReason }>(this.readReasonSql, [gid, branchId, phase]);
     return rows[0]?.reason;
   }
 

@@ -7,6 +7,7 @@ import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 import { InitiatorExplorer } from './initiator/initiator.explorer';
+import { PreparedQuery } from './initiator/prepared-query.service';
 import { SelfUrl } from './initiator/self-url.service';
 import { TccInitiator } from './initiator/tcc-initiator.service';
 import { TraceparentInterceptor } from './initiator/traceparent.interceptor';
@@ -56,6 +57,7 @@ const SERVICES: Provider[] = [
   ParticipantExplorer,
   SignatureVerifier,
   BarrierCleanupService,
+  PreparedQuery,
   { provide: APP_INTERCEPTOR, useClass: TraceparentInterceptor },
 ];
 const EXPORTS = [CoordinatorClient, TccInitiator, ParticipantRegistry, ParticipantGrpcServer, BarrierCleanupService, TCC_OPTIONS];

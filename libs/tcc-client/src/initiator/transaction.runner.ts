@@ -140,7 +140,7 @@ export class TransactionRunner {
         return JSON.parse(JSON.stringify(answer.answer)) as JsonValue;
       case 'refused':
         throw new BranchRefusedError(gid, branchId, answer.statusCode, answer.code, answer.body as JsonValue);
-      case 'unknown-participant':
+      case 'not-found':
       case 'failed':
         throw new BranchFailedError(gid, branchId, `try: ${answer.message}`);
     }

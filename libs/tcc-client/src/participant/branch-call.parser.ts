@@ -3,11 +3,13 @@
  * branchId of the contract's syntax, and the phase and the x-tcc-* headers (gRPC metadata) agreeing
  * with the body and with the endpoint called. Answers the call, or the offending field names.
  */
-import { BRANCH_ID_MAX_LENGTH, GID_MAX_LENGTH, ID_PATTERN, TCC_HEADERS } from '../protocol';
+import { BRANCH_ID_MAX_LENGTH, GID_MAX_LENGTH, ID_PATTERN, PREPARED_BRANCH_ID, TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
 import type { BranchCall } from './branch-call.types';
+import type { ParticipantPhase } from '../barrier/branch.barrier';
 
-export const PHASES: readonly BranchPhase[] = ['try', 'confirm', 'cancel'];
+/** The phases of the participant endpoints `<prefix>/:participant/:phase` (every phase but `query`). */
+export const PHASES: readonly ParticipantPhase[] = ['try', 'confirm', 'cancel', 'action', 'compensate', 'message'];
 
 export interface BranchCallInput {
   gid: unknown;
@@ -30,6 +32,11 @@ export function parseBranchCall(
   if (headers[TCC_HEADERS.gid] !== undefined && headers[TCC_HEADERS.gid] !== gid) fields.push(TCC_HEADERS.gid);
   if (headers[TCC_HEADERS.branchId] !== undefined && headers[TCC_HEADERS.branchId] !== branchId) fields.push(TCC_HEADERS.branchId);
   if (headers[TCC_HEADERS.phase] !== undefined && headers[TCC_HEADERS.phase] !== phase) fields.push(TCC_HEADERS.phase);
+  if (phase === 'query') {
+    // A queryPrepared (§10) names the initiator's own barrier row and carries nothing.
+    if (branchId !== PREPARED_BRANCH_ID && !fields.includes('branchId')) fields.push('branchId');
+    if (input.payload !== null) fields.push('payload');
+  }
   if (fields.length > 0) return { invalid: fields };
   return { call: { gid: gid as string, branchId: branchId as string, phase, payload: input.payload } };
 }

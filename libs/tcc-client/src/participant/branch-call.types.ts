@@ -6,7 +6,7 @@ export interface BranchCall<P = JsonValue | null> {
   gid: string;
   branchId: string;
   phase: BranchPhase;
-  /** The payload given at registration: the same for try, confirm and cancel. */
+  /** The payload given at registration: the same for try, confirm and cancel (action and compensate). */
   payload: P;
 }
 

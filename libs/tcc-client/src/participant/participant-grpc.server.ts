@@ -2,15 +2,17 @@
  * The participant endpoints over gRPC (docs/contract.md §5), when TccModule has `grpc: { port }`: a grpc-js
  * server of this library's own, next to the application's HTTP server, serving every
  * @TccParticipant as the service named by participantGrpcService (`tcc.v1.participants.<Name>`,
- * methods Try, Confirm, Cancel taking tcc.v1.BranchRequest and answering tcc.v1.BranchReply).
- * Each call runs through the same dispatcher as over HTTP: barrier and business method in one
- * local transaction.
+ * methods Try, Confirm, Cancel; Action, Compensate for a saga participant; Message for a message
+ * handler; each taking tcc.v1.BranchRequest and answering tcc.v1.BranchReply), and a message
+ * initiator's queryPrepared as `tcc.v1.Initiator/QueryPrepared` (reply `result`: the JSON
+ * `{"status":"COMMITTED"|"ROLLED_BACK"}`). Each participant call runs through the same dispatcher as
+ * over HTTP: barrier and business method in one local transaction.
  *
  * Answers: OK with `result` = the JSON of `{ gid, branchId, phase, outcome, result }` (what HTTP
- * answers) when done, duplicates and empty rollbacks included; a refused try answers the gRPC code
+ * answers) when done, duplicates and empty rollbacks included; a refused try or action answers the gRPC code
  * of its HTTP status (400 INVALID_ARGUMENT, 404 NOT_FOUND, 401 UNAUTHENTICATED, 403
  * PERMISSION_DENIED, any other 4xx FAILED_PRECONDITION) with trailers `tcc-error-code` (e.g.
- * INSUFFICIENT_FUNDS) and `tcc-http-status`; a try after its cancel FAILED_PRECONDITION
+ * INSUFFICIENT_FUNDS) and `tcc-http-status`; a try (action) after its cancel (compensation) FAILED_PRECONDITION
  * BRANCH_CANCELLED, a confirm with no try before it FAILED_PRECONDITION BRANCH_NOT_TRIED (both
  * `tcc-http-status` 409); a malformed call INVALID_ARGUMENT with `tcc-fields`; a failure INTERNAL,
  * which the coordinator retries. What each call answers is decided by answerCall, as over HTTP.
@@ -41,12 +43,15 @@ import { GrpcStatus, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { withTraceparent } from '../initiator/trace-context';
 import { TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
-import { PHASES, parseBranchCall } from './branch-call.parser';
+import type { ParticipantPhase } from '../barrier/branch.barrier';
+import { PreparedQuery } from '../initiator/prepared-query.service';
+import type { BranchCall } from './branch-call.types';
+import { parseBranchCall } from './branch-call.parser';
 import { answerCall } from './participant.answer';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { ParticipantDispatcher } from './participant.dispatcher';
-import { GRPC_METHOD_OF, participantGrpcService } from './participant-grpc.naming';
-import { ParticipantRegistry } from './participant.registry';
+import { GRPC_METHOD_OF, INITIATOR_GRPC_SERVICE, participantGrpcService, QUERY_PREPARED_GRPC_METHOD } from './participant-grpc.naming';
+import { PHASES_OF_KIND, ParticipantRegistry } from './participant.registry';
 import { SignatureVerifier } from '../signing/signature.verifier';
 import { SIGNATURE_HEADERS } from '../signing/branch-signature';
 
@@ -83,6 +88,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     private readonly registry: ParticipantRegistry,
     private readonly dispatcher: ParticipantDispatcher,
     private readonly signatures: SignatureVerifier,
+    private readonly prepared: PreparedQuery,
   ) {}
 
   /** Whether this service serves its participants over gRPC. */
@@ -120,8 +126,19 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
         );
       }
       served.set(service, name);
-      server.addService(this.definition(service), this.implementation(name));
+      const phases = PHASES_OF_KIND[this.registry.get(name)!.kind];
+      server.addService(this.definition(service, phases.map((phase) => GRPC_METHOD_OF[phase])), this.implementation(name, phases));
     }
+    // A message initiator's queryPrepared (docs/contract.md §10), whether or not this service hosts participants.
+    server.addService(this.definition(INITIATOR_GRPC_SERVICE, [QUERY_PREPARED_GRPC_METHOD]), {
+      [QUERY_PREPARED_GRPC_METHOD]: (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>): void => {
+        this.queryPrepared(call.request, call.metadata).then(
+          (reply) => callback(null, reply),
+          (error: ServerErrorResponse) => callback(error),
+        );
+      },
+    });
+    served.set(INITIATOR_GRPC_SERVICE, '');
     const host = grpc.host.includes(':') && !grpc.host.startsWith('[') ? `[${grpc.host}]` : grpc.host;
     this.boundPort = await new Promise<number>((resolve, reject) => {
       const tls = grpc.tls;
@@ -150,20 +167,17 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     });
   }
 
-  /** The conventional tcc.v1.Participant methods, moved to the participant's own service path. */
-  private definition(service: string): ServiceDefinition {
-    const methods = participantMethods();
+  /** Methods of the conventional shape (BranchRequest -> BranchReply), at the paths of `service`. */
+  private definition(service: string, methodNames: readonly string[]): ServiceDefinition {
+    const shape = participantMethods().Try;
     const definition: Record<string, ServiceDefinition[string]> = {};
-    for (const phase of PHASES) {
-      const method = GRPC_METHOD_OF[phase];
-      definition[method] = { ...methods[method], path: `/${service}/${method}` };
-    }
+    for (const method of methodNames) definition[method] = { ...shape, path: `/${service}/${method}`, originalName: method };
     return definition as ServiceDefinition;
   }
 
-  private implementation(participant: string): UntypedServiceImplementation {
+  private implementation(participant: string, phases: readonly ParticipantPhase[]): UntypedServiceImplementation {
     const implementation: UntypedServiceImplementation = {};
-    for (const phase of PHASES) {
+    for (const phase of phases) {
       implementation[GRPC_METHOD_OF[phase]] = (
         call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>,
         callback: sendUnaryData<BranchReplyMsg>,
@@ -177,7 +191,8 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     return implementation;
   }
 
-  private async handle(participant: string, phase: BranchPhase, request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
+  /** The call checked as over HTTP (syntax, headers agreeing, signature), or the gRPC error refusing it. */
+  private parse(phase: BranchPhase, request: BranchRequestMsg, metadata: Metadata): BranchCall {
     let payload: JsonValue | null = null;
     const invalid: string[] = [];
     if (request.payload) {
@@ -202,13 +217,28 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     const { call } = parsed;
     const refused = this.signatures.refusal(call, headers);
     if (refused) throw failure(GrpcStatus.UNAUTHENTICATED, `SIGNATURE_INVALID: ${refused}`, { [TCC_TRAILERS.errorCode]: 'SIGNATURE_INVALID' });
+    return call;
+  }
+
+  private async queryPrepared(request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
+    const call = this.parse('query', request, metadata);
+    try {
+      return { result: JSON.stringify({ status: await this.prepared.answer(call.gid) }) };
+    } catch (error) {
+      // The coordinator asks again later.
+      throw failure(GrpcStatus.INTERNAL, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async handle(participant: string, phase: ParticipantPhase, request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
+    const call = this.parse(phase, request, metadata);
     const answer = await answerCall(participant, call, () =>
       withTraceparent(metadataText(metadata, TCC_HEADERS.traceparent), () => this.dispatcher.dispatch(participant, phase, call)),
     );
     switch (answer.kind) {
       case 'done':
         return { result: JSON.stringify(answer.answer) };
-      case 'unknown-participant':
+      case 'not-found':
         throw failure(GrpcStatus.NOT_FOUND, answer.message);
       case 'refused':
         throw refusal(answer.statusCode, answer.code, answer.message);

@@ -20,12 +20,13 @@ export interface ParticipantAnswer {
 export type BranchAnswer =
   | { kind: 'done'; answer: ParticipantAnswer }
   /**
-   * A 4xx naming why (`code`): a try the business refused, a try after its cancel, a confirm with no
-   * try. `body` is the HTTP answer: `{ statusCode, error: code, message }`, or the body of an
+   * A 4xx naming why (`code`): a try or action the business refused, a try after its cancel (an
+   * action after its compensation), a confirm with no try. `body` is the HTTP answer: `{ statusCode, error: code, message }`, or the body of an
    * HttpException the method threw.
    */
   | { kind: 'refused'; statusCode: number; code: string; message: string; body: Record<string, unknown> }
-  | { kind: 'unknown-participant'; message: string }
+  /** No such participant here, or not of the kind that has this phase: 404, gRPC NOT_FOUND. */
+  | { kind: 'not-found'; message: string }
   /** Anything else the method threw: 500 (or a thrown HttpException's 5xx), gRPC INTERNAL; retried. */
   | { kind: 'failed'; statusCode: number; message: string; body: Record<string, unknown> };
 
@@ -71,10 +72,12 @@ export async function answerCall(participant: string, call: BranchCall, dispatch
     case 'done':
       return { kind: 'done', answer: { gid, branchId, phase, outcome: result.outcome, result: result.result } };
     case 'hanging':
-      return refused(409, BRANCH_CANCELLED, `try of ${gid}/${branchId} arrived after its cancel`);
+      return refused(409, BRANCH_CANCELLED, `${phase} of ${gid}/${branchId} arrived after its ${phase === 'action' ? 'compensation' : 'cancel'}`);
     case 'not-tried':
       return refused(409, BRANCH_NOT_TRIED, `confirm of ${gid}/${branchId} arrived with no try before it`);
     case 'unknown-participant':
-      return { kind: 'unknown-participant', message: `unknown participant "${participant}"` };
+      return { kind: 'not-found', message: `unknown participant "${participant}"` };
+    case 'unknown-phase':
+      return { kind: 'not-found', message: `participant "${participant}" is a ${result.participantKind} participant and has no ${phase} method` };
   }
 }

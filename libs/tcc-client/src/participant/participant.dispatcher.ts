@@ -1,27 +1,31 @@
 /**
- * Runs one participant call: the barrier and the business method in one local transaction, so the
- * barrier row exists exactly when the business change does.
+ * Runs one participant call (any phase but `query`): the barrier and the business method in one
+ * local transaction, so the barrier row exists exactly when the business change does.
  */
 import { Injectable, Logger } from '@nestjs/common';
-import type { BranchPhase } from '../protocol';
-import { BranchBarrier } from '../barrier/branch.barrier';
+import { BranchBarrier, type ParticipantPhase } from '../barrier/branch.barrier';
 import { runLocalTransaction } from '../sql/local-transaction.runner';
 import type { BranchCall } from './branch-call.types';
 import { ParticipantDatabase } from './participant-database.provider';
 import { ParticipantRegistry } from './participant.registry';
 
-/** `applied`: the business method ran; `duplicate` and `empty-rollback`: done without running it. */
+/**
+ * `applied`: the business method ran; `duplicate` and `empty-rollback` (a cancel or compensation
+ * with nothing before it): done without running it.
+ */
 export type CallOutcome = 'applied' | 'duplicate' | 'empty-rollback';
 
 /**
- * `hanging`: a try after its cancel; `not-tried`: a confirm with no try before it, rolled back
- * whole (see BranchBarrier). Answered by answerOf (participant.answer.ts).
+ * `hanging`: a try after its cancel (an action after its compensation); `not-tried`: a confirm with
+ * no try before it, rolled back whole (see BranchBarrier); `unknown-phase`: the participant is of
+ * another kind (a TCC participant asked for an action). Answered by answerCall (participant.answer.ts).
  */
 export type DispatchResult =
   | { kind: 'done'; outcome: CallOutcome; result: unknown }
   | { kind: 'hanging' }
   | { kind: 'not-tried' }
-  | { kind: 'unknown-participant' };
+  | { kind: 'unknown-participant' }
+  | { kind: 'unknown-phase'; participantKind: string };
 
 /** Thrown inside the local transaction to roll a not-tried confirm's barrier row back; never leaves dispatch. */
 class NotTried extends Error {}
@@ -36,10 +40,11 @@ export class ParticipantDispatcher {
     private readonly database: ParticipantDatabase,
   ) {}
 
-  async dispatch(participant: string, phase: BranchPhase, call: BranchCall): Promise<DispatchResult> {
+  async dispatch(participant: string, phase: ParticipantPhase, call: BranchCall): Promise<DispatchResult> {
     const registered = this.registry.get(participant);
     if (!registered) return { kind: 'unknown-participant' };
     const method = registered.methods[phase];
+    if (!method) return { kind: 'unknown-phase', participantKind: registered.kind };
     const database = this.database.get();
     const barrier = (this.barrier ??= new BranchBarrier(database.dialect));
     // The ORM's own transaction handle (EntityManager, Drizzle tx, Kysely Transaction, PoolClient...) goes to the method.

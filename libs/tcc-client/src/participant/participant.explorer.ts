@@ -1,23 +1,44 @@
 /**
- * At start-up, finds every provider marked @TccParticipant, checks it has exactly one try, confirm
- * and cancel method (a missing partner stops start-up with a message naming class and method), and
- * registers it for ParticipantController. When there are participants, their database must be one
+ * At start-up, finds every provider marked @TccParticipant, checks it is one kind of participant with
+ * exactly one method per phase of that kind: TCC (try, confirm, cancel), saga (action, compensate) or
+ * message (message alone); a missing partner, a method of another kind or a marked method on a class
+ * that is no participant stops start-up with a message naming class and method. Then it registers
+ * it for ParticipantController and the gRPC server. When there are participants, their database must be one
  * the barrier speaks (another type stops start-up, naming it and the supported ones), and at
  * bootstrap it must hold the barrier table (a missing one stops start-up naming how to create it;
  * an unreachable database is only a warning, or a missing table too with `barrierTableCheck: 'warn'`).
  */
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { BranchPhase } from '../protocol';
+import type { ParticipantPhase } from '../barrier/branch.barrier';
 import type { BranchMethod } from './branch-call.types';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { TCC_PARTICIPANT, TCC_PHASE } from './participant.metadata';
-import { ParticipantRegistry } from './participant.registry';
+import { PHASES_OF_KIND, ParticipantRegistry, type ParticipantKind } from './participant.registry';
 import { ParticipantDatabase } from './participant-database.provider';
 import { BarrierTableMissingError, checkBarrierTable } from '../barrier/barrier-table.check';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 
-const DECORATOR: Record<BranchPhase, string> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
+const DECORATOR: Record<ParticipantPhase, string> = {
+  try: '@TccTry()',
+  confirm: '@TccConfirm()',
+  cancel: '@TccCancel()',
+  action: '@SagaAction()',
+  compensate: '@SagaCompensate()',
+  message: '@MessageHandler()',
+};
+const KIND_OF: Record<ParticipantPhase, ParticipantKind> = {
+  try: 'tcc',
+  confirm: 'tcc',
+  cancel: 'tcc',
+  action: 'saga',
+  compensate: 'saga',
+  message: 'message',
+};
+const KIND_NAME: Record<ParticipantKind, string> = { tcc: 'TCC participant', saga: 'saga participant', message: 'message handler' };
+const KINDS =
+  'a TCC participant (@TccTry, @TccConfirm, @TccCancel), a saga participant (@SagaAction, @SagaCompensate) or a message handler (@MessageHandler alone)';
+const ALL_PHASES = Object.values(PHASES_OF_KIND).flat();
 
 @Injectable()
 export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap {
@@ -59,11 +80,11 @@ export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap
     if (!prototype) return;
     const className = instance.constructor.name;
     const name = Reflect.getMetadata(TCC_PARTICIPANT, instance.constructor) as string | undefined;
-    const found: Partial<Record<BranchPhase, string>> = {};
+    const found: Partial<Record<ParticipantPhase, string>> = {};
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = prototype[methodName];
       if (typeof method !== 'function') continue;
-      const phase = Reflect.getMetadata(TCC_PHASE, method) as BranchPhase | undefined;
+      const phase = Reflect.getMetadata(TCC_PHASE, method) as ParticipantPhase | undefined;
       if (!phase) continue;
       if (found[phase]) {
         throw new ParticipantDefinitionError(
@@ -72,31 +93,39 @@ export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap
       }
       found[phase] = methodName;
     }
-    const marked = Object.entries(found);
+    // In the order of PHASES_OF_KIND, so the leading method (try, action) is named first.
+    const marked = ALL_PHASES.filter((phase) => found[phase]).map((phase) => [phase, found[phase] as string] as const);
     if (!name) {
       if (marked.length > 0) {
-        const [phase, methodName] = marked[0] as [BranchPhase, string];
+        const [phase, methodName] = marked[0];
         throw new ParticipantDefinitionError(
           `${className}.${methodName}() is marked ${DECORATOR[phase]} but ${className} has no @TccParticipant(name)`,
         );
       }
       return;
     }
-    if (!found.try) {
-      throw new ParticipantDefinitionError(`${className} (participant "${name}") has no ${DECORATOR.try} method`);
+    if (marked.length === 0) {
+      throw new ParticipantDefinitionError(`${className} (participant "${name}") has no marked method: it must be ${KINDS}`);
     }
-    for (const partner of ['confirm', 'cancel'] as const) {
-      if (!found[partner]) {
+    const [firstPhase, firstMethod] = marked[0];
+    const kind = KIND_OF[firstPhase];
+    const other = marked.find(([phase]) => KIND_OF[phase] !== kind);
+    if (other) {
+      throw new ParticipantDefinitionError(
+        `${className}.${other[1]}() is marked ${DECORATOR[other[0]]} but ${className} (participant "${name}") is a ${KIND_NAME[kind]} ` +
+          `(${firstMethod}() is marked ${DECORATOR[firstPhase]}): a participant is one kind, ${KINDS}`,
+      );
+    }
+    const methods: Partial<Record<ParticipantPhase, BranchMethod<unknown>>> = {};
+    for (const phase of PHASES_OF_KIND[kind]) {
+      const methodName = found[phase];
+      if (!methodName) {
         throw new ParticipantDefinitionError(
-          `${className}.${found.try}() (participant "${name}") has no ${DECORATOR[partner]} partner method in ${className}`,
+          `${className}.${firstMethod}() (participant "${name}") has no ${DECORATOR[phase]} partner method in ${className}`,
         );
       }
+      methods[phase] = (prototype[methodName] as BranchMethod<unknown>).bind(instance);
     }
-    const bind = (methodName: string): BranchMethod<unknown> => (prototype[methodName] as BranchMethod<unknown>).bind(instance);
-    this.registry.add({
-      name,
-      className,
-      methods: { try: bind(found.try), confirm: bind(found.confirm as string), cancel: bind(found.cancel as string) },
-    });
+    this.registry.add({ name, className, kind, methods });
   }
 }

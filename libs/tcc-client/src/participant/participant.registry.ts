@@ -1,12 +1,24 @@
-/** The participants found at start-up, by name, with their three bound methods. */
+/** The participants found at start-up, by name, with their kind and bound methods. */
 import { Injectable } from '@nestjs/common';
-import type { BranchPhase } from '../protocol';
+import type { ParticipantPhase } from '../barrier/branch.barrier';
 import type { BranchMethod } from './branch-call.types';
+
+/** `tcc`: try, confirm, cancel; `saga`: action, compensate; `message`: message. */
+export type ParticipantKind = 'tcc' | 'saga' | 'message';
+
+/** The phases each kind of participant serves, the leading one first. */
+export const PHASES_OF_KIND: Readonly<Record<ParticipantKind, readonly ParticipantPhase[]>> = {
+  tcc: ['try', 'confirm', 'cancel'],
+  saga: ['action', 'compensate'],
+  message: ['message'],
+};
 
 export interface RegisteredParticipant {
   name: string;
   className: string;
-  methods: Record<BranchPhase, BranchMethod<unknown>>;
+  kind: ParticipantKind;
+  /** One method per phase of its kind (PHASES_OF_KIND). */
+  methods: Partial<Record<ParticipantPhase, BranchMethod<unknown>>>;
 }
 
 @Injectable()

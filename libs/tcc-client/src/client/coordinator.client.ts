@@ -6,13 +6,17 @@
  * when there was no usable answer.
  */
 import type {
+  AbortMessageRequest,
   BeginRequest,
   BeginResponse,
   CommitRequest,
   DecisionResponse,
+  PrepareMessageRequest,
   RegisterBranchRequest,
   RegisterBranchResponse,
   RollbackRequest,
+  StartSagaRequest,
+  SubmitMessageRequest,
   TransactionView,
 } from '../protocol';
 import { CoordinatorError, CoordinatorUnavailableError } from './coordinator.errors';
@@ -23,7 +27,20 @@ export abstract class CoordinatorClient {
   abstract registerBranch(gid: string, request: RegisterBranchRequest, traceparent?: string): Promise<RegisterBranchResponse>;
   abstract commit(gid: string, request?: CommitRequest, traceparent?: string): Promise<DecisionResponse>;
   abstract rollback(gid: string, request?: RollbackRequest, traceparent?: string): Promise<DecisionResponse>;
+  /** Any mode's transaction, with its `mode`. */
   abstract get(gid: string): Promise<TransactionView>;
+  /**
+   * Records a saga with all its steps (§9) and answers its status (with `wait`, the final one or
+   * the current one past the coordinator's wait bound). Retried on no answer only when the request
+   * names its gid (a repeat then answers the same saga); without one, sent once, as begin is.
+   */
+  abstract startSaga(request: StartSagaRequest, traceparent?: string): Promise<DecisionResponse>;
+  /** Records a reliable message PREPARED (§10); idempotent for one gid. */
+  abstract prepareMessage(request: PrepareMessageRequest, traceparent?: string): Promise<BeginResponse>;
+  /** PREPARED -> COMMITTING: its steps are delivered. Idempotent; 409 once ROLLED_BACK. */
+  abstract submitMessage(gid: string, request?: SubmitMessageRequest, traceparent?: string): Promise<DecisionResponse>;
+  /** PREPARED -> ROLLED_BACK: nothing is delivered. Idempotent; 409 once submitted. */
+  abstract abortMessage(gid: string, request?: AbortMessageRequest, traceparent?: string): Promise<DecisionResponse>;
 }
 
 /**

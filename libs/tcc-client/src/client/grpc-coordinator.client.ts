@@ -8,6 +8,7 @@
  */
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type {
+  AbortMessageRequest,
   BeginRequest,
   BeginResponse,
   CommitRequest,
@@ -16,10 +17,14 @@ import type {
   GlobalStatus,
   BranchStatus,
   JsonValue,
-  Protocol,
+  MessageProtocol,
+  PrepareMessageRequest,
   RegisterBranchRequest,
   RegisterBranchResponse,
   RollbackRequest,
+  StartSagaRequest,
+  SubmitMessageRequest,
+  TransactionMode,
   TransactionView,
 } from '../protocol';
 import { TCC_HEADERS } from '../protocol';
@@ -44,6 +49,8 @@ function parseJson(text: string | undefined): JsonValue | null {
 function toView(reply: TransactionReplyMsg): TransactionView {
   return {
     gid: reply.gid,
+    // A coordinator from before sagas and messages sends no mode: all it runs is TCC.
+    mode: (reply.mode || 'tcc') as TransactionMode,
     status: reply.status as GlobalStatus,
     createdAt: reply.createdAt,
     updatedAt: reply.updatedAt,
@@ -52,7 +59,7 @@ function toView(reply: TransactionReplyMsg): TransactionView {
     branches: (reply.branches ?? []).map((branch) => ({
       branchId: branch.branchId,
       participant: branch.participant || null,
-      protocol: branch.protocol as Protocol,
+      protocol: branch.protocol as MessageProtocol,
       status: branch.status as BranchStatus,
       attempts: branch.attempts ?? 0,
       lastError: branch.lastError || null,
@@ -107,6 +114,58 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
   async get(gid: string): Promise<TransactionView> {
     const reply = await this.call('get', this.methods.GetTransaction, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, undefined, { gid });
     return toView(reply);
+  }
+
+  async startSaga(request: StartSagaRequest, traceparent?: string): Promise<DecisionResponse> {
+    const attempts = request.gid ? IDEMPOTENT_ATTEMPTS : 1;
+    const timeoutMs = request.wait ? this.options.decisionTimeoutMs : this.options.requestTimeoutMs;
+    const reply = await this.call('start saga', this.methods.StartSaga, attempts, timeoutMs, traceparent, {
+      gid: request.gid,
+      timeoutMs: request.timeoutMs,
+      steps: request.steps.map((step) => ({
+        branchId: step.branchId,
+        participant: step.participant,
+        protocol: step.protocol,
+        action: step.action,
+        compensate: step.compensate,
+        payload: jsonText(step.payload),
+        // The HTTP body's `after` map, carried by each step over gRPC.
+        after: request.after?.[step.branchId],
+      })),
+      concurrent: request.concurrent,
+      wait: request.wait,
+      metadata: jsonText(request.metadata),
+    });
+    return { gid: reply.gid, status: reply.status as GlobalStatus };
+  }
+
+  async prepareMessage(request: PrepareMessageRequest, traceparent?: string): Promise<BeginResponse> {
+    const reply = await this.call('prepare message', this.methods.PrepareMessage, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, traceparent, {
+      gid: request.gid,
+      steps: request.steps.map((step) => ({
+        branchId: step.branchId,
+        participant: step.participant,
+        protocol: step.protocol,
+        action: step.action,
+        payload: jsonText(step.payload),
+      })),
+      queryPrepared: request.queryPrepared,
+      timeoutMs: request.timeoutMs,
+      metadata: jsonText(request.metadata),
+    });
+    return { gid: reply.gid, status: reply.status as GlobalStatus, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
+  }
+
+  async submitMessage(gid: string, request: SubmitMessageRequest = {}, traceparent?: string): Promise<DecisionResponse> {
+    const timeoutMs = request.wait ? this.options.decisionTimeoutMs : this.options.requestTimeoutMs;
+    const reply = await this.call('submit message', this.methods.SubmitMessage, IDEMPOTENT_ATTEMPTS, timeoutMs, traceparent, { gid, wait: request.wait });
+    return { gid: reply.gid, status: reply.status as GlobalStatus };
+  }
+
+  async abortMessage(gid: string, request: AbortMessageRequest = {}, traceparent?: string): Promise<DecisionResponse> {
+    const message = { gid, reason: request.reason };
+    const reply = await this.call('abort message', this.methods.AbortMessage, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, traceparent, message);
+    return { gid: reply.gid, status: reply.status as GlobalStatus };
   }
 
   private call<Req, Res>(

@@ -3,15 +3,19 @@
  * each call authenticated with the apiKey as `Authorization: Bearer <apiKey>` when one is set.
  */
 import type {
+  AbortMessageRequest,
   BeginRequest,
   BeginResponse,
   CommitRequest,
   DecisionResponse,
   ErrorBody,
   JsonValue,
+  PrepareMessageRequest,
   RegisterBranchRequest,
   RegisterBranchResponse,
   RollbackRequest,
+  StartSagaRequest,
+  SubmitMessageRequest,
   TransactionView,
 } from '../protocol';
 import { TCC_HEADERS } from '../protocol';
@@ -57,6 +61,27 @@ export class HttpCoordinatorClient extends CoordinatorClient {
 
   get(gid: string): Promise<TransactionView> {
     return this.call('get', 'GET', `/v1/transactions/${encodeURIComponent(gid)}`, undefined);
+  }
+
+  startSaga(request: StartSagaRequest, traceparent?: string): Promise<DecisionResponse> {
+    const attempts = request.gid ? IDEMPOTENT_ATTEMPTS : 1;
+    const timeoutMs = request.wait ? this.options.decisionTimeoutMs : this.options.requestTimeoutMs;
+    return this.call('start saga', 'POST', '/v1/sagas', request, attempts, timeoutMs, traceparent);
+  }
+
+  prepareMessage(request: PrepareMessageRequest, traceparent?: string): Promise<BeginResponse> {
+    return this.call('prepare message', 'POST', '/v1/messages', request, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, traceparent);
+  }
+
+  submitMessage(gid: string, request: SubmitMessageRequest = {}, traceparent?: string): Promise<DecisionResponse> {
+    const path = `/v1/messages/${encodeURIComponent(gid)}/submit`;
+    const timeoutMs = request.wait ? this.options.decisionTimeoutMs : this.options.requestTimeoutMs;
+    return this.call('submit message', 'POST', path, request, IDEMPOTENT_ATTEMPTS, timeoutMs, traceparent);
+  }
+
+  abortMessage(gid: string, request: AbortMessageRequest = {}, traceparent?: string): Promise<DecisionResponse> {
+    const path = `/v1/messages/${encodeURIComponent(gid)}/abort`;
+    return this.call('abort message', 'POST', path, request, IDEMPOTENT_ATTEMPTS, this.options.requestTimeoutMs, traceparent);
   }
 
   private call<T>(

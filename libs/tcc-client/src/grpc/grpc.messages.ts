@@ -5,6 +5,7 @@
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { protoFiles } from '../protocol';
 import type {
+  AbortMessageMsg,
   BeginMsg,
   BeginReplyMsg,
   BranchReplyMsg,
@@ -12,9 +13,12 @@ import type {
   CommitMsg,
   DecisionReplyMsg,
   GetTransactionMsg,
+  PrepareMessageMsg,
   RegisterBranchMsg,
   RegisterBranchReplyMsg,
   RollbackMsg,
+  StartSagaMsg,
+  SubmitMessageMsg,
   TransactionReplyMsg,
 } from '../protocol/grpc-messages';
 
@@ -28,6 +32,10 @@ export interface CoordinatorMethods {
   Commit: MethodDefinition<CommitMsg, DecisionReplyMsg>;
   Rollback: MethodDefinition<RollbackMsg, DecisionReplyMsg>;
   GetTransaction: MethodDefinition<GetTransactionMsg, TransactionReplyMsg>;
+  StartSaga: MethodDefinition<StartSagaMsg, DecisionReplyMsg>;
+  PrepareMessage: MethodDefinition<PrepareMessageMsg, BeginReplyMsg>;
+  SubmitMessage: MethodDefinition<SubmitMessageMsg, DecisionReplyMsg>;
+  AbortMessage: MethodDefinition<AbortMessageMsg, DecisionReplyMsg>;
 }
 
 export interface ParticipantMethods {

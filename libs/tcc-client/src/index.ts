@@ -1,6 +1,6 @@
 /**
- * @tcc/client: what business code imports. The module (TccModule), the initiator
- * (@TccTransactional, TccInitiator), the participant decorators and their barrier, the typed
+ * @tcc/client: what business code imports. The module (TccModule), the initiators
+ * (@TccTransactional, TccInitiator, TccSagas, TccMessages), the participant decorators and their barrier, the typed
  * errors, and the wire types of the contract. Internals are not exported.
  */
 export * from './protocol';
@@ -26,13 +26,25 @@ export type { BranchOptions } from './initiator/branch.options';
 export type { FinalStatus, WaitForOutcomeOptions } from './initiator/outcome.waiter';
 export * from './initiator/initiator.errors';
 
+// Sagas and reliable messages.
+export { TccSagas } from './initiator/tcc-sagas.service';
+export { SagaBuilder, type SagaOptions, type SagaStepOptions, type SagaSubmitted, type SubmitSagaOptions } from './initiator/saga.builder';
+export { TccMessages, type MessageOptions, type MessageSent, type MessageStepOptions } from './initiator/tcc-messages.service';
+
 // Participants.
 export { TccParticipant } from './participant/tcc-participant.decorator';
-export { TccTry, TccConfirm, TccCancel } from './participant/tcc-phase.decorators';
+export { TccTry, TccConfirm, TccCancel, SagaAction, SagaCompensate, MessageHandler } from './participant/tcc-phase.decorators';
+export type { ParticipantKind } from './participant/participant.registry';
 export type { BranchCall, BranchMethod } from './participant/branch-call.types';
 export { BranchRefusal } from './participant/branch-refusal.error';
 export { ParticipantDefinitionError } from './participant/participant-definition.error';
-export { participantGrpcService, participantGrpcTarget } from './participant/participant-grpc.naming';
+export {
+  INITIATOR_GRPC_SERVICE,
+  QUERY_PREPARED_GRPC_METHOD,
+  participantGrpcService,
+  participantGrpcTarget,
+  queryPreparedGrpcTarget,
+} from './participant/participant-grpc.naming';
 export { ParticipantGrpcServer } from './participant/participant-grpc.server';
 
 // TLS of the calls this library makes and serves.
@@ -52,7 +64,7 @@ export {
 } from './signing/branch-signature';
 
 // The barrier, its adapters, its table and the participant's local transaction.
-export type { BarrierDecision } from './barrier/branch.barrier';
+export { PreparedRowTakenError, type BarrierDecision, type ParticipantPhase, type PreparedOutcome } from './barrier/branch.barrier';
 export type { BarrierAdapter, BarrierDatabase, BarrierRead, BarrierSql, ProviderLookup } from './barrier/barrier.adapter';
 export { typeormBarrier, type TypeormBarrierOptions } from './barrier/adapters/typeorm.adapter';
 export { drizzleBarrier, type DrizzleBarrierOptions, type DrizzleDatabaseLike } from './barrier/adapters/drizzle.adapter';

@@ -1,13 +1,17 @@
 /**
- * What an application imports to take part in TCC transactions: the coordinator client (HTTP or
- * gRPC, `transport`), the initiator (@TccTransactional, TccInitiator) and the participant endpoints
- * (HTTP always, gRPC with `grpc`) with their barrier.
+ * What an application imports to take part in TCC transactions, sagas and reliable messages: the
+ * coordinator client (HTTP or gRPC, `transport`), the initiators (@TccTransactional, TccInitiator,
+ * TccSagas, TccMessages with its queryPrepared endpoint) and the participant endpoints (HTTP always,
+ * gRPC with `grpc`) with their barrier.
  */
 import { DynamicModule, FactoryProvider, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 import { InitiatorExplorer } from './initiator/initiator.explorer';
 import { PreparedQuery } from './initiator/prepared-query.service';
+import { ParticipantTargets } from './initiator/participant-targets';
+import { TccMessages } from './initiator/tcc-messages.service';
+import { TccSagas } from './initiator/tcc-sagas.service';
 import { SelfUrl } from './initiator/self-url.service';
 import { TccInitiator } from './initiator/tcc-initiator.service';
 import { TraceparentInterceptor } from './initiator/traceparent.interceptor';
@@ -58,9 +62,12 @@ const SERVICES: Provider[] = [
   SignatureVerifier,
   BarrierCleanupService,
   PreparedQuery,
+  ParticipantTargets,
+  TccSagas,
+  TccMessages,
   { provide: APP_INTERCEPTOR, useClass: TraceparentInterceptor },
 ];
-const EXPORTS = [CoordinatorClient, TccInitiator, ParticipantRegistry, ParticipantGrpcServer, BarrierCleanupService, TCC_OPTIONS];
+const EXPORTS = [CoordinatorClient, TccInitiator, TccSagas, TccMessages, ParticipantRegistry, ParticipantGrpcServer, BarrierCleanupService, TCC_OPTIONS];
 
 @Module({})
 export class TccModule {

@@ -1,4 +1,7 @@
-/** Starts the barrier cleanup with the application when it hosts participants, and stops it before shutdown. */
+/**
+ * Starts the barrier cleanup with the application when it hosts participants (or when it first
+ * sends a reliable message, whose prepared rows are barrier rows too), and stops it before shutdown.
+ */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { ParticipantDatabase } from '../participant/participant-database.provider';
@@ -17,7 +20,12 @@ export class BarrierCleanupService implements OnApplicationBootstrap, BeforeAppl
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.registry.size === 0) return;
+    if (this.registry.size > 0) this.ensureStarted();
+  }
+
+  /** Starts the periodic cleanup unless it runs: at bootstrap with participants, at the first message sent without. */
+  ensureStarted(): void {
+    if (this.cleanup) return;
     this.cleanup = new BarrierCleanup(this.database.get(), this.options.barrierCleanup, (error) =>
       this.logger.warn({ msg: 'barrier cleanup failed', error: error instanceof Error ? error.message : String(error) }),
     );

@@ -1,4 +1,4 @@
-/** How running a global transaction fails, as seen by the business code that started it. */
+/** How running a global transaction (TCC, saga, message) fails, as seen by the business code that started it. */
 import type { GlobalStatus, JsonValue } from '../protocol';
 
 /** A participant answered its try with a 4xx: the business refused (e.g. insufficient funds). */
@@ -51,7 +51,7 @@ export class TransactionAbortedError extends Error {
  * did report, when there was one (e.g. TRYING read while waiting).
  */
 export class TransactionOutcomeUnknownError extends Error {
-  override readonly name = 'TransactionOutcomeUnknownError';
+  override readonly name: string = 'TransactionOutcomeUnknownError';
 
   constructor(
     readonly gid: string,
@@ -69,5 +69,54 @@ export class NoTransactionError extends Error {
 
   constructor(detail: string) {
     super(`no global transaction is current: ${detail}`);
+  }
+}
+
+/**
+ * A saga submitted with `wait` did not commit: a step's action was refused (4xx), or kept failing
+ * past the saga's deadline. `status` is ROLLED_BACK, or ROLLING_BACK when its compensations were
+ * not all done within the coordinator's wait bound (they are retried until they are: the saga ends
+ * ROLLED_BACK either way).
+ */
+export class SagaRolledBackError extends Error {
+  override readonly name = 'SagaRolledBackError';
+
+  constructor(
+    readonly gid: string,
+    readonly status: GlobalStatus,
+  ) {
+    super(`saga ${gid} did not commit: it is ${status} (a step's action was refused or failed past the deadline; every action sent is compensated)`);
+  }
+}
+
+/**
+ * Whether a saga commits is not known yet: it was still running when the coordinator's wait bound
+ * passed (`lastStatus` COMMITTING), or a start got no usable answer (it may or may not have been
+ * recorded; TccSagas generates the gid, so it is named here either way). TccSagas.waitForOutcome(gid)
+ * answers its final status; a saga that was never recorded answers 404 there (CoordinatorError).
+ */
+export class SagaOutcomeUnknownError extends TransactionOutcomeUnknownError {
+  override readonly name: string = 'SagaOutcomeUnknownError';
+
+  constructor(gid: string, cause: unknown, lastStatus?: GlobalStatus) {
+    super(gid, cause, lastStatus);
+    const why = cause instanceof Error ? cause.message : String(cause);
+    this.message = `whether saga ${gid} commits is not known yet (${why}); TccSagas.waitForOutcome(gid) answers it once the coordinator can tell`;
+  }
+}
+
+/**
+ * A reliable message whose local transaction committed was found ROLLED_BACK at the coordinator when
+ * it was submitted (an operator aborted it, or its queryPrepared was answered by another database):
+ * its steps will not be delivered. `result` is what the business function returned, committed.
+ */
+export class MessageAbortedError extends Error {
+  override readonly name = 'MessageAbortedError';
+
+  constructor(
+    readonly gid: string,
+    readonly result: unknown,
+  ) {
+    super(`message ${gid}: the local transaction committed but the coordinator had rolled the message back; its steps will not be delivered`);
   }
 }

@@ -7,209 +7,36 @@
  * unreachable database only warns.
  */
 import 'reflect-metadata';
-import { Injectable, Module, type DynamicModule, type InjectionToken } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import BetterSqlite3 from 'better-sqlite3';
-import { sql as drizzleSql } from 'drizzle-orm';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
-import { drizzle as drizzleSqlite } from 'drizzle-orm/better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
-import { createPool as createMysqlPool, type PoolConnection } from 'mysql2/promise';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Pool, type PoolClient } from 'pg';
-import type { EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createPool as createMysqlPool } from 'mysql2/promise';
+import { Pool } from 'pg';
 import {
   BARRIER_TABLE,
   BarrierCleanupService,
   BarrierTableMissingError,
   BRANCH_NOT_TRIED,
-  TCC_BARRIER_MIGRATIONS,
   TCC_HEADERS,
   TccCancel,
   TccConfirm,
-  TccModule,
   TccParticipant,
   TccTry,
   barrierMigrationSql,
-  drizzleBarrier,
-  execute,
-  kyselyBarrier,
   mysql2Barrier,
   pgBarrier,
-  typeormBarrier,
-  type BarrierAdapter,
   type BranchCall,
   type BranchPhase,
-  type SqlDialect,
 } from '@tcc/client';
 import { localTransactionStats } from '@tcc/client/testing';
 import { requirePeer } from '@tcc/client/barrier/adapters/peer';
-import { createDatabase, randomId, type Engine, type Row } from './support/databases';
+import { randomId } from './support/databases';
+import { ADAPTER_CASES, ADAPTERS, EFFECTS, createStore, mysqlWrite, pgWrite, startAdapterApp, type TestStore, type Wiring, type Write } from './support/adapter-wiring';
 import { Http, type Answer } from './support/http';
 import { TEST_SERVERS } from '../support/test.database';
 import { closeAll } from '../support/wait';
 
-type Store = Engine | 'sqlite';
-type Write = (tx: unknown, gid: string, phase: BranchPhase) => Promise<unknown>;
-
-/** One adapter on one database: the TccModule `barrier`, the providers it finds, how a method writes through its handle. */
-interface Wiring {
-  imports: DynamicModule[];
-  providers: Array<{ provide: InjectionToken; useValue: unknown }>;
-  barrier: BarrierAdapter;
-  write: Write;
-  close(): Promise<void>;
-}
-
-/** A database for one suite: `query` with `?` placeholders on a connection of the test's own. */
-interface TestStore {
-  dialect: SqlDialect;
-  url: string;
-  sqlitePath: string;
-  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
-  drop(): Promise<void>;
-}
-
-const EFFECTS = 'CREATE TABLE effects (gid VARCHAR(128) NOT NULL, phase VARCHAR(8) NOT NULL)';
-const INSERT_EFFECT = 'INSERT INTO effects (gid, phase) VALUES (?, ?)';
 const PG = TEST_SERVERS.postgres;
 const MARIADB = TEST_SERVERS.mariadb;
-
-async function createStore(engine: Store, label: string): Promise<TestStore> {
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'tcc-adapters-'));
-    const sqlitePath = join(dir, `${label}.sqlite`);
-    const connection = new BetterSqlite3(sqlitePath, { timeout: 10_000 });
-    return {
-      dialect: 'sqlite',
-      url: '',
-      sqlitePath,
-      query: async <T extends Row>(sql: string, params: unknown[] = []) => {
-        const statement = connection.prepare(sql);
-        return (statement.reader ? statement.all(...params) : (statement.run(...params), [])) as T[];
-      },
-      drop: async () => {
-        connection.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  const database = await createDatabase(label, engine);
-  return { dialect: engine === 'postgres' ? 'postgres' : 'mysql', url: database.url, sqlitePath: '', query: database.query, drop: database.drop };
-}
-
-const pgWrite: Write = (tx, gid, phase) => (tx as PoolClient).query('INSERT INTO effects (gid, phase) VALUES ($1, $2)', [gid, phase]);
-const mysqlWrite: Write = (tx, gid, phase) => (tx as PoolConnection).execute(INSERT_EFFECT, [gid, phase]);
-
-interface EffectsDb {
-  effects: { gid: string; phase: string };
-}
-
-/** Each adapter's wiring on each database; the ORM instance is handed over by token or as itself, both ways used. */
-const ADAPTERS: Record<string, { stores: Store[]; wire(store: TestStore, options?: { migrate: boolean }): Wiring }> = {
-  typeorm: {
-    stores: ['mariadb', 'postgres', 'sqlite'],
-    wire: (store, { migrate } = { migrate: true }) => ({
-      imports: [
-        TypeOrmModule.forRoot({
-          ...(store.dialect === 'sqlite'
-            ? { type: 'better-sqlite3' as const, database: store.sqlitePath }
-            : { type: store.dialect === 'postgres' ? ('postgres' as const) : ('mysql' as const), url: store.url, poolSize: 20 }),
-          migrations: migrate ? TCC_BARRIER_MIGRATIONS : [],
-          migrationsRun: migrate,
-        }),
-      ],
-      providers: [],
-      barrier: typeormBarrier(),
-      write: (tx, gid, phase) => execute(tx as EntityManager, INSERT_EFFECT, [gid, phase]),
-      close: async () => undefined,
-    }),
-  },
-  drizzle: {
-    stores: ['mariadb', 'postgres', 'sqlite'],
-    wire: (store) => {
-      const DRIZZLE = Symbol('DRIZZLE');
-      const insert = (gid: string, phase: string) => drizzleSql`INSERT INTO effects (gid, phase) VALUES (${gid}, ${phase})`;
-      if (store.dialect === 'sqlite') {
-        const client = new BetterSqlite3(store.sqlitePath, { timeout: 10_000 });
-        const db = drizzleSqlite({ client });
-        return {
-          imports: [],
-          providers: [{ provide: DRIZZLE, useValue: db }],
-          barrier: drizzleBarrier({ inject: DRIZZLE }),
-          write: async (tx, gid, phase) => (tx as typeof db).run(insert(gid, phase)),
-          close: async () => void client.close(),
-        };
-      }
-      if (store.dialect === 'postgres') {
-        const pool = new Pool({ connectionString: store.url, max: 20 });
-        const db = drizzlePg({ client: pool });
-        type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
-        return {
-          imports: [],
-          providers: [{ provide: DRIZZLE, useValue: db }],
-          barrier: drizzleBarrier({ inject: DRIZZLE }),
-          write: (tx, gid, phase) => (tx as Tx).execute(insert(gid, phase)),
-          close: () => pool.end(),
-        };
-      }
-      const pool = createMysqlPool({ uri: store.url, connectionLimit: 20 });
-      const db = drizzleMysql({ client: pool });
-      type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
-      return {
-        imports: [],
-        providers: [],
-        barrier: drizzleBarrier({ db }),
-        write: (tx, gid, phase) => (tx as Tx).execute(insert(gid, phase)),
-        close: () => pool.end(),
-      };
-    },
-  },
-  kysely: {
-    stores: ['mariadb', 'postgres', 'sqlite'],
-    wire: (store) => {
-      const KYSELY = Symbol('KYSELY');
-      let close: () => Promise<void>;
-      let db: Kysely<EffectsDb>;
-      if (store.dialect === 'sqlite') {
-        db = new Kysely<EffectsDb>({ dialect: new SqliteDialect({ database: new BetterSqlite3(store.sqlitePath, { timeout: 10_000 }) }) });
-      } else if (store.dialect === 'postgres') {
-        db = new Kysely<EffectsDb>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: store.url, max: 20 }) }) });
-      } else {
-        // Kysely's MysqlDialect takes mysql2's callback pool.
-        db = new Kysely<EffectsDb>({ dialect: new MysqlDialect({ pool: createMysqlPool({ uri: store.url, connectionLimit: 20 }).pool }) });
-      }
-      close = () => db.destroy();
-      return {
-        imports: [],
-        providers: [{ provide: KYSELY, useValue: db }],
-        barrier: kyselyBarrier({ inject: KYSELY }),
-        write: (tx, gid, phase) => (tx as Kysely<EffectsDb>).insertInto('effects').values({ gid, phase }).execute(),
-        close,
-      };
-    },
-  },
-  pg: {
-    stores: ['postgres'],
-    wire: (store) => {
-      const pool = new Pool({ connectionString: store.url, max: 20 });
-      return { imports: [], providers: [], barrier: pgBarrier({ pool }), write: pgWrite, close: () => pool.end() };
-    },
-  },
-  mysql2: {
-    stores: ['mariadb'],
-    wire: (store) => {
-      const MYSQL = Symbol('MYSQL');
-      const pool = createMysqlPool({ uri: store.url, connectionLimit: 20 });
-      return { imports: [], providers: [{ provide: MYSQL, useValue: pool }], barrier: mysql2Barrier({ inject: MYSQL }), write: mysqlWrite, close: () => pool.end() };
-    },
-  },
-};
 
 /** The participant under test: each method records its phase through the adapter's handle; `fail` throws after writing. */
 function participantOf(write: Write) {
@@ -240,23 +67,11 @@ function participantOf(write: Write) {
   return EffectsParticipant;
 }
 
-async function startApp(wiring: Wiring, extra: Record<string, unknown> = {}): Promise<NestFastifyApplication> {
-  @Module({
-    imports: [...wiring.imports, TccModule.forRoot({ barrier: wiring.barrier, barrierCleanup: { intervalMs: 0 }, ...extra })],
-    providers: [...wiring.providers, participantOf(wiring.write)],
-  })
-  class AdapterAppModule {}
-  const app = await NestFactory.create<NestFastifyApplication>(AdapterAppModule, new FastifyAdapter(), { logger: false, abortOnError: false });
-  try {
-    await app.listen(0, '127.0.0.1');
-  } catch (error) {
-    await app.close().catch(() => undefined);
-    throw error;
-  }
-  return app;
+function startApp(wiring: Wiring, extra: Record<string, unknown> = {}): Promise<NestFastifyApplication> {
+  return startAdapterApp(wiring, [participantOf(wiring.write)], extra);
 }
 
-const CASES = Object.entries(ADAPTERS).flatMap(([adapter, { stores }]) => stores.map((store) => [adapter, store] as const));
+const CASES = ADAPTER_CASES;
 const gid = (): string => `g-${randomId(12)}`;
 
 describe.each(CASES)('barrier through the %s adapter on %s', (adapterName, engine) => {

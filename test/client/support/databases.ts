@@ -1,7 +1,8 @@
 /**
  * Fresh databases for one spec file (`client_test_<label>_<random>`), created on the machine's
  * MariaDB (as root) or PostgreSQL (as postgres) and dropped at the end. `query` takes `?`
- * placeholders on both.
+ * placeholders on both. TCC_TEST_DB_PREFIX replaces `client_test_`, so runs of several work trees
+ * on one machine name their databases apart.
  */
 import { createConnection, type Connection } from 'mysql2/promise';
 import { Client } from 'pg';
@@ -27,12 +28,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+const PREFIX = process.env.TCC_TEST_DB_PREFIX ?? 'client_test_';
+
 export function createDatabase(label: string, engine: Engine = 'mariadb'): Promise<TestDatabase> {
   return engine === 'postgres' ? createPostgresDatabase(label) : createMariaDatabase(label);
 }
 
 async function createMariaDatabase(label: string): Promise<TestDatabase> {
-  const name = `client_test_${label}_${randomId(8)}`;
+  const name = `${PREFIX}${label}_${randomId(8)}`;
   const admin: Connection = await createConnection({ host: HOST, port: PORT, user: USER, password: PASSWORD, database: undefined });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await admin.query(`USE \`${name}\``);
@@ -59,7 +62,7 @@ async function createMariaDatabase(label: string): Promise<TestDatabase> {
 }
 
 async function createPostgresDatabase(label: string): Promise<TestDatabase> {
-  const name = `client_test_${label}_${randomId(8)}`;
+  const name = `${PREFIX}${label}_${randomId(8)}`;
   const server = new Client({ host: PG_HOST, port: PG_PORT, user: PG_USER, database: 'postgres' });
   await server.connect();
   try {

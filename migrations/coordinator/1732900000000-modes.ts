@@ -16,6 +16,10 @@ export class Modes1732900000000 implements MigrationInterface {
     await q.query('ALTER TABLE tcc_branches ADD COLUMN seq INT NOT NULL DEFAULT 0');
     await q.query(`ALTER TABLE tcc_branches ADD COLUMN after_ids ${t.text} NULL`);
     await q.query('CREATE INDEX idx_tcc_transactions_mode_created ON tcc_transactions (mode, created_at)');
+    // A failure's phase may now be `compensate` (10 characters). SQLite does not enforce lengths.
+    const type = q.connection.options.type;
+    if (type === 'mysql' || type === 'mariadb') await q.query('ALTER TABLE tcc_branch_failures MODIFY phase VARCHAR(16) NOT NULL');
+    if (type === 'postgres') await q.query('ALTER TABLE tcc_branch_failures ALTER COLUMN phase TYPE VARCHAR(16)');
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -40,7 +40,7 @@ export class MetricsService {
 
   readonly recoveryClaims = new Counter({
     name: 'tcc_recovery_claims_total',
-    help: 'Transactions claimed by the scheduler, by kind (timeout, retry)',
+    help: 'Transactions claimed by the scheduler, by kind (timeout, retry, query: a prepared message asked about)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -51,6 +51,8 @@ export class BranchBarrier {
         const tryNeverRan = await this.store.insert(sql, gid, branchId, 'try', 'cancel');
         return tryNeverRan ? 'empty-rollback' : 'proceed';
       }
+      default:
+        throw new Error(`the barrier has no rule for phase ${phase}`);
     }
   }
 }

@@ -21,6 +21,7 @@ import type {
   RegisterBranchResponse,
   RollbackRequest,
   TransactionView,
+  TransactionMode,
 } from '../protocol';
 import { TCC_HEADERS } from '../protocol';
 import type { GrpcChannels } from '../grpc/grpc.channels';
@@ -44,6 +45,7 @@ function parseJson(text: string | undefined): JsonValue | null {
 function toView(reply: TransactionReplyMsg): TransactionView {
   return {
     gid: reply.gid,
+    mode: (reply.mode || 'tcc') as TransactionMode,
     status: reply.status as GlobalStatus,
     createdAt: reply.createdAt,
     updatedAt: reply.updatedAt,

@@ -11,7 +11,7 @@ import type { BranchPhase } from '../protocol';
 
 export const PARTICIPANT_GRPC_PACKAGE = 'tcc.v1.participants';
 
-export const GRPC_METHOD_OF: Record<BranchPhase, 'Try' | 'Confirm' | 'Cancel'> = { try: 'Try', confirm: 'Confirm', cancel: 'Cancel' };
+export const GRPC_METHOD_OF: Partial<Record<BranchPhase, 'Try' | 'Confirm' | 'Cancel'>> = { try: 'Try', confirm: 'Confirm', cancel: 'Cancel' };
 
 /** Full service name of a participant: `account-freeze` -> `tcc.v1.participants.AccountFreeze`. */
 export function participantGrpcService(participant: string): string {

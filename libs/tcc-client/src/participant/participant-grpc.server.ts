@@ -155,7 +155,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     const methods = participantMethods();
     const definition: Record<string, ServiceDefinition[string]> = {};
     for (const phase of PHASES) {
-      const method = GRPC_METHOD_OF[phase];
+      const method = GRPC_METHOD_OF[phase]!;
       definition[method] = { ...methods[method], path: `/${service}/${method}` };
     }
     return definition as ServiceDefinition;
@@ -164,7 +164,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
   private implementation(participant: string): UntypedServiceImplementation {
     const implementation: UntypedServiceImplementation = {};
     for (const phase of PHASES) {
-      implementation[GRPC_METHOD_OF[phase]] = (
+      implementation[GRPC_METHOD_OF[phase]!] = (
         call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>,
         callback: sendUnaryData<BranchReplyMsg>,
       ): void => {

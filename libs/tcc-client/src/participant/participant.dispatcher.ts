@@ -54,7 +54,7 @@ export class ParticipantDispatcher {
         case 'empty-rollback':
           return { kind: 'done', outcome: decision, result: null };
         case 'proceed':
-          return { kind: 'done', outcome: 'applied', result: (await method(call, tx)) ?? null };
+          return { kind: 'done', outcome: 'applied', result: (await method!(call, tx)) ?? null };
       }
     }).catch((error: unknown): DispatchResult => {
       if (error instanceof NotTried) return { kind: 'not-tried' };

@@ -17,7 +17,7 @@ import { ParticipantDatabase } from './participant-database.provider';
 import { BarrierTableMissingError, checkBarrierTable } from '../barrier/barrier-table.check';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 
-const DECORATOR: Record<BranchPhase, string> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
+const DECORATOR: Partial<Record<BranchPhase, string>> = { try: '@TccTry()', confirm: '@TccConfirm()', cancel: '@TccCancel()' };
 
 @Injectable()
 export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap {

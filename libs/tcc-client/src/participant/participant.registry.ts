@@ -6,7 +6,7 @@ import type { BranchMethod } from './branch-call.types';
 export interface RegisteredParticipant {
   name: string;
   className: string;
-  methods: Record<BranchPhase, BranchMethod<unknown>>;
+  methods: Partial<Record<BranchPhase, BranchMethod<unknown>>>;
 }
 
 @Injectable()

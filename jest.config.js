@@ -38,6 +38,7 @@ const STORAGE_SUITES = [
   '<rootDir>/test/hostile/**/*.spec.ts',
   '<rootDir>/test/grpc/coordinator-api.spec.ts',
   '<rootDir>/test/grpc/mixed-branches.spec.ts',
+  '<rootDir>/test/grpc/steps-api.spec.ts',
 ];
 
 module.exports = {

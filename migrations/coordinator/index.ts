@@ -5,6 +5,7 @@ import { AuditAndFailures1732500000000 } from './1732500000000-audit-and-failure
 import { Traceparent1732600000000 } from './1732600000000-traceparent';
 import { ClientAndAttentionReason1732700000000 } from './1732700000000-client-and-attention-reason';
 import { BranchCount1732800000000 } from './1732800000000-branch-count';
+import { Modes1732900000000 } from './1732900000000-modes';
 
 export const coordinatorMigrations = [
   CreateTransactions1732300000000,
@@ -13,4 +14,5 @@ export const coordinatorMigrations = [
   Traceparent1732600000000,
   ClientAndAttentionReason1732700000000,
   BranchCount1732800000000,
+  Modes1732900000000,
 ];

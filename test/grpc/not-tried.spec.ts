@@ -27,7 +27,7 @@ import {
   TccParticipant,
   TccTry,
   TCC_BARRIER_MIGRATIONS,
-  type BranchPhase,
+  type ParticipantPhase,
 } from '@tcc/client';
 import { ParticipantCaller, type ParticipantCallResult } from '@tcc/client/caller/participant.caller';
 import { dataSourceOptions } from '@tcc/service-kit';
@@ -85,7 +85,7 @@ describe('a confirm with no try before it (participant over HTTP and gRPC)', () 
 
   const gid = (): string => `g-not-tried-${++sequence}-${Date.now()}`;
 
-  function call(protocol: 'http' | 'grpc', phase: BranchPhase, id: string): Promise<ParticipantCallResult> {
+  function call(protocol: 'http' | 'grpc', phase: ParticipantPhase, id: string): Promise<ParticipantCallResult> {
     return caller.call({
       protocol,
       target: protocol === 'http' ? `${url}/tcc/stock/${phase}` : participantGrpcTarget(grpcAddress, 'stock', phase),

@@ -4,6 +4,10 @@
  */
 import { Agent, request } from 'undici';
 import type {
+  AbortMessageRequest,
+  PrepareMessageRequest,
+  StartSagaRequest,
+  SubmitMessageRequest,
   BeginRequest,
   BeginResponse,
   CommitRequest,
@@ -66,6 +70,22 @@ export class CoordinatorApi {
 
   rollback(gid: string, body?: RollbackRequest | Body): Promise<HttpResult<DecisionResponse>> {
     return this.send({ method: 'POST', path: `/v1/transactions/${encodeURIComponent(gid)}/rollback`, json: body });
+  }
+
+  startSaga(body: StartSagaRequest | Body): Promise<HttpResult<DecisionResponse>> {
+    return this.send({ method: 'POST', path: '/v1/sagas', json: body });
+  }
+
+  prepareMessage(body: PrepareMessageRequest | Body): Promise<HttpResult<BeginResponse>> {
+    return this.send({ method: 'POST', path: '/v1/messages', json: body });
+  }
+
+  submitMessage(gid: string, body?: SubmitMessageRequest | Body): Promise<HttpResult<DecisionResponse>> {
+    return this.send({ method: 'POST', path: `/v1/messages/${encodeURIComponent(gid)}/submit`, json: body });
+  }
+
+  abortMessage(gid: string, body?: AbortMessageRequest | Body): Promise<HttpResult<DecisionResponse>> {
+    return this.send({ method: 'POST', path: `/v1/messages/${encodeURIComponent(gid)}/abort`, json: body });
   }
 
   get(gid: string): Promise<HttpResult<TransactionView>> {

@@ -9,8 +9,8 @@ import { eventually } from './wait';
 
 /** How one route answers. Counting is per route, from the first call it receives. */
 export type Behaviour =
-  /** 200 (or `status`), optionally after `delayMs`. */
-  | { kind: 'ok'; status?: number; delayMs?: number }
+  /** 200 (or `status`), optionally after `delayMs`, with `body` as its text when given. */
+  | { kind: 'ok'; status?: number; delayMs?: number; body?: string }
   /** Answers `status` (with `body` as its text, when given) to the first `times` calls, then 200. */
   | { kind: 'fail'; status: number; times: number; body?: string }
   /** Never answers the first `times` calls (default: every call) until the server closes; then 200. */
@@ -156,10 +156,10 @@ export class ParticipantServer {
         case 'ok':
           call.answer = behaviour.status ?? 200;
           if (behaviour.delayMs) {
-            const timer = setTimeout(() => this.reply(res, call.answer as number), behaviour.delayMs);
+            const timer = setTimeout(() => this.reply(res, call.answer as number, behaviour.body), behaviour.delayMs);
             res.on('close', () => clearTimeout(timer));
           } else {
-            this.reply(res, call.answer);
+            this.reply(res, call.answer, behaviour.body);
           }
           return;
         case 'fail':

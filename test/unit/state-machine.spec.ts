@@ -1,4 +1,4 @@
-import { GLOBAL_STATUSES, GlobalStatus, type GlobalStatus as Status } from '@tcc/client';
+import { GLOBAL_STATUSES, GlobalStatus, TRANSACTION_MODES, type GlobalStatus as Status, type TransactionMode } from '@tcc/client';
 import {
   decide,
   decisionTarget,
@@ -6,6 +6,7 @@ import {
   isPhaseTwo,
   PHASE_TWO_STATUSES,
   phaseTwoOf,
+  INITIAL_STATUS,
   TRANSACTION_EVENTS,
   TRANSITIONS,
   type Decision,
@@ -19,29 +20,58 @@ const already: Decision = { kind: 'already' };
 const ignore: Decision = { kind: 'ignore' };
 const conflict: Decision = { kind: 'conflict' };
 
-/** The whole table of docs/contract.md §2: every (status, event) pair, allowed and refused. */
-const TABLE: Record<Status, Record<TransactionEvent, Decision>> = {
-  TRYING: { register: accept, commit: t(S.COMMITTING), rollback: t(S.ROLLING_BACK), timeout: t(S.ROLLING_BACK), finish: conflict },
-  COMMITTING: { register: conflict, commit: already, rollback: conflict, timeout: ignore, finish: t(S.COMMITTED) },
-  COMMITTED: { register: conflict, commit: already, rollback: conflict, timeout: ignore, finish: already },
-  ROLLING_BACK: { register: conflict, commit: conflict, rollback: already, timeout: ignore, finish: t(S.ROLLED_BACK) },
-  ROLLED_BACK: { register: conflict, commit: conflict, rollback: already, timeout: ignore, finish: already },
+type Row = Partial<Record<TransactionEvent, Decision>>;
+/**
+ * The whole table of docs/contract.md §2, §9, §10: every (mode, status, event). Written out per
+ * mode; a pair not named is a conflict (the event does not apply to the mode, or not from there).
+ */
+const TABLE: Record<TransactionMode, Record<Status, Row>> = {
+  tcc: {
+    TRYING: { register: accept, commit: t(S.COMMITTING), rollback: t(S.ROLLING_BACK), timeout: t(S.ROLLING_BACK) },
+    PREPARED: { timeout: ignore },
+    COMMITTING: { commit: already, timeout: ignore, finish: t(S.COMMITTED) },
+    COMMITTED: { commit: already, timeout: ignore, finish: already },
+    ROLLING_BACK: { rollback: already, timeout: ignore, finish: t(S.ROLLED_BACK) },
+    ROLLED_BACK: { rollback: already, timeout: ignore, finish: already },
+  },
+  saga: {
+    TRYING: { expire: ignore },
+    PREPARED: { expire: ignore },
+    COMMITTING: { compensate: t(S.ROLLING_BACK), expire: t(S.ROLLING_BACK), finish: t(S.COMMITTED) },
+    COMMITTED: { expire: ignore, finish: already },
+    ROLLING_BACK: { compensate: already, expire: ignore, finish: t(S.ROLLED_BACK) },
+    ROLLED_BACK: { compensate: already, expire: ignore, finish: already },
+  },
+  message: {
+    TRYING: {},
+    PREPARED: { submit: t(S.COMMITTING), abort: t(S.ROLLED_BACK) },
+    COMMITTING: { submit: already, finish: t(S.COMMITTED) },
+    COMMITTED: { submit: already, finish: already },
+    ROLLING_BACK: { finish: t(S.ROLLED_BACK) },
+    ROLLED_BACK: { abort: already, finish: already },
+  },
 };
 
 describe('transaction state machine', () => {
-  const pairs = GLOBAL_STATUSES.flatMap((status) => TRANSACTION_EVENTS.map((event) => [status, event] as const));
+  const triples = TRANSACTION_MODES.flatMap((mode) => GLOBAL_STATUSES.flatMap((status) => TRANSACTION_EVENTS.map((event) => [mode, status, event] as const)));
 
-  it('covers every status and event', () => {
-    expect(pairs).toHaveLength(25);
+  it('covers every mode, status and event', () => {
+    expect(triples).toHaveLength(3 * 6 * 9);
   });
 
-  it.each(pairs)('%s + %s', (status, event) => {
-    expect(decide(status, event)).toEqual(TABLE[status][event]);
+  it.each(triples)('%s: %s + %s', (mode, status, event) => {
+    expect(decide(status, event, mode)).toEqual(TABLE[mode][status][event] ?? conflict);
+  });
+
+  it('starts each mode where its first step is: TCC tries, a saga acts, a message waits for submit', () => {
+    expect(INITIAL_STATUS).toEqual({ tcc: S.TRYING, saga: S.COMMITTING, message: S.PREPARED });
   });
 
   it('never leaves a final status', () => {
-    for (const status of GLOBAL_STATUSES.filter(isFinal)) {
-      for (const event of TRANSACTION_EVENTS) expect(decide(status, event).kind).not.toBe('transition');
+    for (const mode of TRANSACTION_MODES) {
+      for (const status of GLOBAL_STATUSES.filter(isFinal)) {
+        for (const event of TRANSACTION_EVENTS) expect(decide(status, event, mode).kind).not.toBe('transition');
+      }
     }
   });
 
@@ -57,18 +87,23 @@ describe('transaction state machine', () => {
   it('maps phase-two statuses to the call and the branch outcome', () => {
     expect(phaseTwoOf('COMMITTING')).toEqual({ phase: 'confirm', branchDone: 'CONFIRMED' });
     expect(phaseTwoOf('ROLLING_BACK')).toEqual({ phase: 'cancel', branchDone: 'CANCELLED' });
+    expect(phaseTwoOf('COMMITTING', 'saga')).toEqual({ phase: 'action', branchDone: 'SUCCEEDED' });
+    expect(phaseTwoOf('ROLLING_BACK', 'saga')).toEqual({ phase: 'compensate', branchDone: 'COMPENSATED' });
+    expect(phaseTwoOf('COMMITTING', 'message')).toEqual({ phase: 'message', branchDone: 'SUCCEEDED' });
     expect(GLOBAL_STATUSES.filter(isPhaseTwo)).toEqual([S.COMMITTING, S.ROLLING_BACK]);
     expect(GLOBAL_STATUSES.filter(isFinal)).toEqual([S.COMMITTED, S.ROLLED_BACK]);
   });
 
   it('names, for every event, the statuses the store may change and where they lead (the table the SQL is built from)', () => {
     for (const event of TRANSACTION_EVENTS) {
-      const transition: { from: readonly string[]; to?: Partial<Record<string, string>> } = TRANSITIONS[event];
-      for (const status of GLOBAL_STATUSES) {
-        const decision = decide(status, event);
-        // A status the table lets the event leave is exactly one where the machine moves (or accepts).
-        expect(transition.from.includes(status)).toBe(decision.kind === 'transition' || decision.kind === 'accept');
-        if (decision.kind === 'transition') expect(decision.to).toBe(transition.to?.[status]);
+      const transition: { modes: readonly string[]; from: readonly string[]; to?: Partial<Record<string, string>> } = TRANSITIONS[event];
+      for (const mode of TRANSACTION_MODES) {
+        for (const status of GLOBAL_STATUSES) {
+          const decision = decide(status, event, mode);
+          // A (mode, status) the table lets the event leave is exactly one where the machine moves (or accepts).
+          expect(transition.modes.includes(mode) && transition.from.includes(status)).toBe(decision.kind === 'transition' || decision.kind === 'accept');
+          if (decision.kind === 'transition') expect(decision.to).toBe(transition.to?.[status]);
+        }
       }
     }
     expect(decisionTarget('commit')).toBe(S.COMMITTING);

@@ -17,6 +17,7 @@ import {
   type RollbackMsg,
   type TransactionReplyMsg,
 } from '@tcc/client/grpc/grpc.messages';
+import type { AbortMessageMsg, PrepareMessageMsg, StartSagaMsg, SubmitMessageMsg } from '@tcc/client/protocol';
 
 export interface GrpcResult<T> {
   code: GrpcStatus;
@@ -56,6 +57,29 @@ export class GrpcCoordinatorApi {
 
   rollback(msg: Partial<RollbackMsg>, metadata?: Record<string, string>): Promise<GrpcResult<DecisionReplyMsg>> {
     return this.call(this.methods.Rollback, msg as RollbackMsg, metadata);
+  }
+
+  startSaga(msg: Partial<StartSagaMsg>): Promise<GrpcResult<DecisionReplyMsg>> {
+    return this.call(this.method<StartSagaMsg, DecisionReplyMsg>('StartSaga'), msg as StartSagaMsg);
+  }
+
+  prepareMessage(msg: Partial<PrepareMessageMsg>): Promise<GrpcResult<BeginReplyMsg>> {
+    return this.call(this.method<PrepareMessageMsg, BeginReplyMsg>('PrepareMessage'), msg as PrepareMessageMsg);
+  }
+
+  submitMessage(msg: Partial<SubmitMessageMsg>): Promise<GrpcResult<DecisionReplyMsg>> {
+    return this.call(this.method<SubmitMessageMsg, DecisionReplyMsg>('SubmitMessage'), msg as SubmitMessageMsg);
+  }
+
+  abortMessage(msg: Partial<AbortMessageMsg>): Promise<GrpcResult<DecisionReplyMsg>> {
+    return this.call(this.method<AbortMessageMsg, DecisionReplyMsg>('AbortMessage'), msg as AbortMessageMsg);
+  }
+
+  /** A method of tcc.v1.Coordinator by name, as proto-loader loaded it from the .proto file. */
+  private method<Req, Res>(name: string): MethodDefinition<Req, Res> {
+    const found = (this.methods as unknown as Record<string, MethodDefinition<Req, Res> | undefined>)[name];
+    if (!found) throw new Error(`tcc.v1.Coordinator has no method ${name}`);
+    return found;
   }
 
   get(gid: string, metadata?: Record<string, string>): Promise<GrpcResult<TransactionReplyMsg>> {

@@ -16,7 +16,7 @@ import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '
 import { eventually } from '../../support/wait';
 
 export type GrpcBehaviour =
-  | { kind: 'ok'; delayMs?: number }
+  | { kind: 'ok'; delayMs?: number; result?: string }
   /** Answers `code` to the first `times` calls, then OK. */
   | { kind: 'fail'; code: GrpcStatus; times: number };
 
@@ -130,7 +130,7 @@ export class GrpcParticipantServer {
       return;
     }
     const delay = behaviour.kind === 'ok' ? behaviour.delayMs ?? 0 : 0;
-    const reply = { result: JSON.stringify({ ok: true }) };
+    const reply = { result: (behaviour.kind === 'ok' ? behaviour.result : undefined) ?? JSON.stringify({ ok: true }) };
     if (delay > 0) setTimeout(() => callback(null, reply), delay);
     else callback(null, reply);
   }

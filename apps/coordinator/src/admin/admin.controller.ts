@@ -16,6 +16,8 @@ import { ListTransactionsDto } from './list-transactions.dto';
 
 export interface AdminTransactionSummary {
   gid: string;
+  /** tcc, saga or message. */
+  mode: string;
   status: string;
   createdAt: string;
   updatedAt: string;
@@ -80,6 +82,7 @@ export class AdminController {
   async list(@Query() q: ListTransactionsDto): Promise<{ items: AdminTransactionSummary[]; nextCursor: string | null }> {
     const limit = q.limit ?? 50;
     const rows = await this.queries.listTransactions({
+      mode: q.mode,
       status: q.status,
       participant: q.participant,
       client: q.client,
@@ -93,6 +96,7 @@ export class AdminController {
     return {
       items: page.map((t) => ({
         gid: t.gid,
+        mode: t.mode,
         status: t.status,
         createdAt: new Date(t.createdAt).toISOString(),
         updatedAt: new Date(t.updatedAt).toISOString(),

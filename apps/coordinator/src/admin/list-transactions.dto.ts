@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { GID_MAX_LENGTH, GLOBAL_STATUSES, ID_PATTERN, PARTICIPANT_MAX_LENGTH, type GlobalStatus } from '@tcc/client/protocol';
+import { GID_MAX_LENGTH, GLOBAL_STATUSES, ID_PATTERN, PARTICIPANT_MAX_LENGTH, TRANSACTION_MODES, type GlobalStatus, type TransactionMode } from '@tcc/client/protocol';
 
 /**
  * The ISO 8601 forms Date.parse reads (a calendar date, optionally a time and an offset): ISO
@@ -9,6 +9,11 @@ import { GID_MAX_LENGTH, GLOBAL_STATUSES, ID_PATTERN, PARTICIPANT_MAX_LENGTH, ty
 const CALENDAR_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 export class ListTransactionsDto {
+  /** tcc, saga or message. */
+  @IsOptional()
+  @IsIn(TRANSACTION_MODES as unknown as string[])
+  mode?: TransactionMode;
+
   @IsOptional()
   @IsIn(GLOBAL_STATUSES as unknown as string[])
   status?: GlobalStatus;

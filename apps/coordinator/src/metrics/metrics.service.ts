@@ -12,8 +12,8 @@ export class MetricsService {
 
   readonly transactions = new Counter({
     name: 'tcc_transactions_total',
-    help: 'Global transactions finished, by outcome (committed, rolled_back)',
-    labelNames: ['outcome'] as const,
+    help: 'Global transactions finished, by outcome (committed, rolled_back) and mode (tcc, saga, message)',
+    labelNames: ['outcome', 'mode'] as const,
     registers: [this.registry],
   });
 
@@ -40,7 +40,7 @@ export class MetricsService {
 
   readonly recoveryClaims = new Counter({
     name: 'tcc_recovery_claims_total',
-    help: 'Transactions claimed by the scheduler, by kind (timeout, retry)',
+    help: 'Transactions claimed by the scheduler, by kind (timeout, retry, query: a prepared message asked about)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -73,8 +73,8 @@ export class MetricsService {
 
   readonly begun = new Counter({
     name: 'tcc_transactions_begun_total',
-    help: 'Global transactions begun, by the client that owns them',
-    labelNames: ['client'] as const,
+    help: 'Global transactions begun (sagas started, messages prepared), by the client that owns them and mode',
+    labelNames: ['client', 'mode'] as const,
     registers: [this.registry],
   });
 

@@ -1,15 +1,29 @@
 /**
- * Drives phase two of one transaction that this replica holds the lease on: calls every
- * unfinished branch's confirm (or cancel) in parallel, then records the round in one local
- * transaction, either finishing the transaction or releasing it with the time of its next attempt.
+ * Drives one transaction that this replica holds the lease on, by mode (docs/contract.md §2, §9,
+ * §10). TCC and message deliveries: calls every unfinished branch (confirm, cancel, or the
+ * message's delivery) in parallel, then records the round in one local transaction, either
+ * finishing the transaction or releasing it with the time of its next attempt. Sagas: rounds of
+ * the actions (or compensations) whose turn it is, each recorded before the next. A prepared
+ * message past its timeout: asks its initiator (queryPrepared) and records the answer.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ParticipantCaller } from '@tcc/client/caller';
-import { BRANCH_NOT_TRIED, BranchStatus, type GlobalStatus, type JsonValue } from '@tcc/client/protocol';
+import { ParticipantCallResult } from '@tcc/client/caller';
+import {
+  BRANCH_NOT_TRIED,
+  BranchStatus,
+  GlobalStatus,
+  PREPARED_BRANCH_ID,
+  TransactionMode,
+  type BranchCallBody,
+  type BranchPhase,
+  type JsonValue,
+} from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { LifecycleStore } from '../store/lifecycle.store';
-import { type BranchOutcome, type NewBranch } from '../store/records';
+import { type BranchOutcome, type BranchRecord, type NewBranch } from '../store/records';
 import { decide, isPhaseTwo, phaseTwoOf } from '../domain/transaction.state-machine';
+import { actionsDue, compensationsDue } from '../domain/saga.plan';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';
@@ -18,7 +32,9 @@ import { retryDelayMs } from './retry.policy';
 
 /** What the caller already knows about the transaction, saving a read. */
 export interface KnownState {
-  status: 'COMMITTING' | 'ROLLING_BACK';
+  /** Unset: TCC. */
+  mode?: TransactionMode;
+  status: 'COMMITTING' | 'ROLLING_BACK' | 'PREPARED';
   rounds: number;
   /** The W3C trace context to pass on, when known. */
   traceparent?: string | null;
@@ -83,11 +99,14 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     if (!state) {
       const tx = await this.store.findTransaction(gid);
       if (!tx) return null;
-      if (!isPhaseTwo(tx.status) || tx.owner !== owner) return tx.status;
-      state = { status: tx.status, rounds: tx.rounds, traceparent: tx.traceparent };
+      if (!(isPhaseTwo(tx.status) || tx.status === GlobalStatus.PREPARED) || tx.owner !== owner) return tx.status;
+      state = { mode: tx.mode, status: tx.status, rounds: tx.rounds, traceparent: tx.traceparent };
     }
-    const { phase, branchDone } = phaseTwoOf(state.status);
-    const finish = decide(state.status, 'finish');
+    const mode = state.mode ?? TransactionMode.TCC;
+    if (state.status === GlobalStatus.PREPARED) return this.queryRound(gid, state);
+    if (mode === TransactionMode.SAGA) return this.sagaRounds(gid, { ...state, status: state.status });
+    const { phase, branchDone } = phaseTwoOf(state.status, mode);
+    const finish = decide(state.status, 'finish', mode);
     if (finish.kind !== 'transition') return state.status;
     const finalStatus = finish.to as 'COMMITTED' | 'ROLLED_BACK';
 
@@ -96,30 +115,19 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       : (await this.store.findBranches(gid)).filter((b) => b.status === BranchStatus.REGISTERED);
     if (pending.length === 0) {
       const finished = await this.store.finishIfNoPending(gid, owner);
-      if (finished) this.finished(gid, finalStatus);
+      if (finished) this.finished(gid, finalStatus, mode);
       return finished ? finalStatus : state.status;
     }
 
     const outcomes: (BranchOutcome & { attempts: number; notTried: boolean })[] = await Promise.all(
       pending.map(async (b) => {
-        const started = performance.now();
-        const result = await this.caller.call({
-          protocol: b.protocol,
-          target: phase === 'confirm' ? b.confirmTarget : b.cancelTarget,
-          body: { gid, branchId: b.branchId, phase, payload: b.payload === null ? null : (JSON.parse(b.payload) as JsonValue) },
-          timeoutMs: this.config.requestTimeoutMs,
-          traceparent: state.traceparent ?? undefined,
-          signingKey: this.config.signingKeys[0],
-        });
-        // Confirm and cancel must succeed: a refusal (4xx) is retried like any other failure, but a
-        // participant saying the branch was never tried is a protocol violation a person must see.
+        const result = await this.send(gid, b, phase, state.traceparent);
+        // Confirm, cancel and deliveries must succeed: a refusal (4xx) is retried like any other
+        // failure, but a participant saying the branch was never tried is a protocol violation a
+        // person must see.
         const ok = result.outcome === 'done';
-        const notTried = result.outcome === 'refused' && result.code === BRANCH_NOT_TRIED;
+        const notTried = phase === 'confirm' && result.outcome === 'refused' && result.code === BRANCH_NOT_TRIED;
         const error = result.outcome === 'done' ? undefined : result.error;
-        const outcome = ok ? 'success' : 'failure';
-        this.metrics.phaseTwoCalls.inc({ phase, outcome });
-        this.metrics.phaseTwoLatency.observe({ phase, outcome }, (performance.now() - started) / 1000);
-        if (!ok) this.logger.warn({ gid, branchId: b.branchId, msg: `${phase} failed (attempt ${b.attempts + 1}): ${error}` });
         return { branchId: b.branchId, ok, error, attempts: b.attempts + 1, notTried };
       }),
     );
@@ -129,7 +137,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       gid,
       owner,
       branchDone,
-      phase: phase as 'confirm' | 'cancel',
+      phase,
       outcomes,
       allDone,
       // Not blindly: a branch that was never tried is asked again only at the slowest pace, until
@@ -137,20 +145,160 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       retryDelayMs: notTried ? this.config.retry.maxMs : retryDelayMs(state.rounds + 1, this.config.retry),
     });
     if (finished) {
-      this.finished(gid, finalStatus);
+      this.finished(gid, finalStatus, mode);
       return finalStatus;
     }
     if (!allDone) {
       const worst = notTried ?? outcomes.filter((o) => !o.ok).sort((a, b) => b.attempts - a.attempts)[0];
-      await this.attention
-        .afterFailedRound(gid, state.status, { branchId: worst.branchId, lastError: worst.error ?? 'failed', attempts: worst.attempts, notTried: !!notTried })
-        .catch((error: Error) => this.logger.warn({ gid, msg: `attention check failed: ${error.message}` }));
+      await this.afterFailedRound(gid, state.status, { ...worst, notTried: !!notTried });
     }
     return state.status;
   }
 
-  private finished(gid: string, status: 'COMMITTED' | 'ROLLED_BACK'): void {
-    this.metrics.transactions.inc({ outcome: status === 'COMMITTED' ? 'committed' : 'rolled_back' });
+  /**
+   * A saga's rounds (docs/contract.md §9): the actions whose turn it is (or, rolling back, the
+   * compensations), called in parallel and recorded in one local transaction before the next
+   * round is planned from what is stored. Ends when the saga finishes, waits for a retry, or the
+   * lease is lost.
+   */
+  private async sagaRounds(gid: string, state: KnownState & { status: 'COMMITTING' | 'ROLLING_BACK' }): Promise<GlobalStatus | null> {
+    const owner = this.replica.id;
+    let status = state.status;
+    let rounds = state.rounds;
+    for (;;) {
+      const steps = await this.store.findBranches(gid);
+      const due = status === GlobalStatus.COMMITTING ? actionsDue(steps) : compensationsDue(steps);
+      if (due.length === 0) {
+        const finished = await this.store.finishIfNoPending(gid, owner);
+        const final = status === GlobalStatus.COMMITTING ? GlobalStatus.COMMITTED : GlobalStatus.ROLLED_BACK;
+        if (finished) this.finished(gid, final, TransactionMode.SAGA);
+        return finished ? final : status;
+      }
+      const { phase } = phaseTwoOf(status, TransactionMode.SAGA);
+      const byId = new Map(steps.map((s) => [s.branchId, s]));
+      const outcomes = await Promise.all(
+        due.map(async (branchId) => {
+          const result = await this.send(gid, byId.get(branchId)!, phase, state.traceparent);
+          return { branchId, result: result.outcome, error: result.outcome === 'done' ? undefined : result.error };
+        }),
+      );
+      const next = await this.store.recordSagaRound({
+        gid,
+        owner,
+        status,
+        outcomes,
+        retryDelayMs: retryDelayMs(rounds + 1, this.config.retry),
+        leaseMs: this.config.leaseMs,
+      });
+      rounds += 1;
+      switch (next) {
+        case 'finished': {
+          const final = status === GlobalStatus.COMMITTING ? GlobalStatus.COMMITTED : GlobalStatus.ROLLED_BACK;
+          this.finished(gid, final, TransactionMode.SAGA);
+          return final;
+        }
+        case 'compensating':
+          this.logger.log({ gid, msg: 'saga compensating' });
+          status = GlobalStatus.ROLLING_BACK;
+          rounds = 0;
+          break;
+        case 'continue':
+          break;
+        case 'released': {
+          const failed = outcomes.filter((o) => o.result !== 'done');
+          const worst = failed[0];
+          await this.afterFailedRound(gid, status, { branchId: worst.branchId, error: worst.error, attempts: (byId.get(worst.branchId)?.attempts ?? 0) + 1, notTried: false });
+          return status;
+        }
+        case 'lost':
+          return status;
+      }
+    }
+  }
+
+  /**
+   * A message still PREPARED past its timeout (docs/contract.md §10): asks the initiator's
+   * queryPrepared, then submits (and delivers), aborts, or asks again later.
+   */
+  private async queryRound(gid: string, state: KnownState): Promise<GlobalStatus | null> {
+    const tx = await this.store.findTransaction(gid);
+    if (!tx || tx.status !== GlobalStatus.PREPARED || tx.owner !== this.replica.id || !tx.queryPrepared) return tx?.status ?? null;
+    const protocol = /^https?:\/\//.test(tx.queryPrepared) ? 'http' : 'grpc';
+    const result = await this.caller.call({
+      protocol,
+      target: tx.queryPrepared,
+      body: { gid, branchId: PREPARED_BRANCH_ID, phase: 'query', payload: null },
+      timeoutMs: this.config.requestTimeoutMs,
+      traceparent: tx.traceparent ?? undefined,
+      signingKey: this.config.signingKeys[0],
+    });
+    const answer = preparedAnswer(result);
+    this.metrics.phaseTwoCalls.inc({ phase: 'query', outcome: answer ? 'success' : 'failure' });
+    const error = answer ? undefined : result.outcome === 'done' ? `queryPrepared answered ${JSON.stringify(result.body ?? null).slice(0, 200)}` : result.error;
+    if (!answer) this.logger.warn({ gid, msg: `queryPrepared gave no decision (round ${state.rounds + 1}): ${error}` });
+    const status = await this.store.recordQueryAnswer({
+      gid,
+      owner: this.replica.id,
+      answer,
+      error,
+      retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),
+      leaseMs: this.config.leaseMs,
+    });
+    if (status === GlobalStatus.ROLLED_BACK) this.finished(gid, GlobalStatus.ROLLED_BACK, TransactionMode.MESSAGE);
+    if (status === GlobalStatus.COMMITTING) {
+      this.logger.log({ gid, msg: 'queryPrepared answered COMMITTED: delivering' });
+      return this.round(gid, { mode: TransactionMode.MESSAGE, status, rounds: 0, traceparent: tx.traceparent });
+    }
+    return status;
+  }
+
+  /** One call of a branch in `phase`: to the participant, or published to a broker. */
+  private async send(gid: string, b: NewBranch | BranchRecord, phase: BranchPhase, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
+    const started = performance.now();
+    const body: BranchCallBody = { gid, branchId: b.branchId, phase, payload: b.payload === null ? null : (JSON.parse(b.payload) as JsonValue) };
+    const target = phase === 'cancel' || phase === 'compensate' ? b.cancelTarget : b.confirmTarget;
+    const result =
+      b.protocol === 'http' || b.protocol === 'grpc'
+        ? await this.caller.call({
+            protocol: b.protocol,
+            target,
+            body,
+            timeoutMs: this.config.requestTimeoutMs,
+            traceparent: traceparent ?? undefined,
+            signingKey: this.config.signingKeys[0],
+          })
+        : await this.publish(b.protocol, target, body, traceparent);
+    const outcome = result.outcome === 'done' ? 'success' : 'failure';
+    this.metrics.phaseTwoCalls.inc({ phase, outcome });
+    this.metrics.phaseTwoLatency.observe({ phase, outcome }, (performance.now() - started) / 1000);
+    if (result.outcome !== 'done') this.logger.warn({ gid, branchId: b.branchId, msg: `${phase} failed: ${result.error}` });
+    return result;
+  }
+
+  private async publish(protocol: 'amqp' | 'nats', action: string, body: BranchCallBody, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
+    void action;
+    void body;
+    void traceparent;
+    return { outcome: 'failed', error: `no ${protocol} publisher in this build` };
+  }
+
+  private async afterFailedRound(gid: string, status: GlobalStatus, worst: { branchId: string; error?: string; attempts: number; notTried: boolean }): Promise<void> {
+    await this.attention
+      .afterFailedRound(gid, status, { branchId: worst.branchId, lastError: worst.error ?? 'failed', attempts: worst.attempts, notTried: worst.notTried })
+      .catch((error: Error) => this.logger.warn({ gid, msg: `attention check failed: ${error.message}` }));
+  }
+
+  private finished(gid: string, status: 'COMMITTED' | 'ROLLED_BACK', mode: TransactionMode = TransactionMode.TCC): void {
+    this.metrics.transactions.inc({ outcome: status === 'COMMITTED' ? 'committed' : 'rolled_back', mode });
     this.completions.finished(gid, status);
   }
+}
+
+/** The decision a queryPrepared answer carries, or null for "ask again later". */
+function preparedAnswer(result: ParticipantCallResult): 'COMMITTED' | 'ROLLED_BACK' | null {
+  if (result.outcome !== 'done') return null;
+  // Over gRPC the caller has already read BranchReply.result, the same JSON, into body.
+  const body: unknown = result.body;
+  const status = body && typeof body === 'object' ? (body as { status?: unknown }).status : undefined;
+  return status === 'COMMITTED' || status === 'ROLLED_BACK' ? status : null;
 }

@@ -101,10 +101,10 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
     const timedOut = new Set(due.filter((d) => d.status === GlobalStatus.TRYING).map((d) => d.gid));
     for (const c of claimed) {
       if (this.stopped) break;
-      const kind = timedOut.has(c.gid) ? 'timeout' : 'retry';
+      const kind = timedOut.has(c.gid) ? 'timeout' : c.status === GlobalStatus.PREPARED ? 'query' : 'retry';
       this.metrics.recoveryClaims.inc({ kind });
       if (kind === 'timeout') this.logger.log({ gid: c.gid, msg: `try phase timed out: rolling back` });
-      void this.driver.drive(c.gid, { status: c.status, rounds: c.rounds, traceparent: c.traceparent });
+      void this.driver.drive(c.gid, { mode: c.mode, status: c.status, rounds: c.rounds, traceparent: c.traceparent });
     }
     return due.length >= limit;
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { GlobalStatus } from '@tcc/client/protocol';
 import { num, strOrNull, type ClaimedTransaction, type DueTransaction } from './records';
-import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { LAST_ERROR_MAX, LEASED, LEASED_STATUSES, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
 import { guards, transition } from './transition.sql';
 
 /**
@@ -35,15 +35,16 @@ export class LeaseStore extends StoreBase {
     await this.db.execute(timeout.sql, timeout.params);
     await this.db.execute(
       `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?
-       WHERE gid IN (${list}) AND status ${PHASE_TWO} AND next_attempt_at <= ${this.now}${fenced}`,
-      [owner, leaseMs, leaseMs, ...gids, ...PHASE_TWO_STATUSES, ...fenceParams],
+       WHERE gid IN (${list}) AND status ${LEASED} AND next_attempt_at <= ${this.now}${fenced}`,
+      [owner, leaseMs, leaseMs, ...gids, ...LEASED_STATUSES, ...fenceParams],
     );
     const rows = await this.db.select(
-      `SELECT gid, status, rounds, traceparent FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status ${PHASE_TWO}`,
-      [...gids, owner, ...PHASE_TWO_STATUSES],
+      `SELECT gid, mode, status, rounds, traceparent FROM tcc_transactions WHERE gid IN (${list}) AND owner = ? AND status ${LEASED}`,
+      [...gids, owner, ...LEASED_STATUSES],
     );
     return rows.map((r) => ({
       gid: String(r.gid),
+      mode: String(r.mode ?? 'tcc') as ClaimedTransaction['mode'],
       status: r.status as ClaimedTransaction['status'],
       rounds: num(r.rounds),
       traceparent: strOrNull(r.traceparent),
@@ -54,8 +55,8 @@ export class LeaseStore extends StoreBase {
   async releaseAllLeases(owner: string): Promise<number> {
     return this.db.execute(
       `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, next_attempt_at = ${this.now}
-       WHERE owner = ? AND status ${PHASE_TWO}`,
-      [owner, ...PHASE_TWO_STATUSES],
+       WHERE owner = ? AND status ${LEASED}`,
+      [owner, ...LEASED_STATUSES],
     );
   }
 

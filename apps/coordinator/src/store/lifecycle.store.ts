@@ -1,13 +1,43 @@
 import { Injectable } from '@nestjs/common';
-import { BranchStatus, GlobalStatus } from '@tcc/client/protocol';
-import type { DecisionEvent } from '../domain/transaction.state-machine';
-import { branchesDone, registrationCondition, transition } from './transition.sql';
+import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client/protocol';
+import { BRANCH_DONE_FROM as BRANCH_LEAVES, INITIAL_STATUS, type BranchDoneStatus, type DecisionEvent } from '../domain/transaction.state-machine';
+import { branchesDone, inList, registrationCondition, transition } from './transition.sql';
 import type { Database, Executor, Row } from './database';
 import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
-import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { LAST_ERROR_MAX, LEASED, LEASED_STATUSES, StoreBase } from './store.sql';
 import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write.batcher';
 
 /** A decision's writer: the replica that takes the lease, the reason, and the client it is decided for (unset: the coordinator's own, e.g. a timeout). */
+/** A saga or a message with all its steps, created in one write (docs/contract.md §9, §10). */
+export interface NewStepTransaction {
+  gid: string;
+  mode: 'saga' | 'message';
+  timeoutMs: number;
+  metadata: string | null;
+  traceparent: string | null;
+  client: string;
+  /** A message's queryPrepared target. */
+  queryPrepared: string | null;
+  steps: NewBranch[];
+  /** A saga is driven at once by the replica that created it, under this lease. */
+  owner: string;
+  leaseMs: number;
+}
+
+/** One call of a saga round: done, refused (4xx) or failed (no usable answer). */
+export interface SagaCallOutcome {
+  branchId: string;
+  result: 'done' | 'refused' | 'failed';
+  error?: string;
+}
+
+/**
+ * What a recorded saga round leads to: finished; turned to compensating (the caller goes on with
+ * the compensations, still holding the lease); more calls due now (lease kept); released until
+ * its next attempt; or the lease was lost to another replica.
+ */
+export type SagaRoundResult = 'finished' | 'compensating' | 'continue' | 'released' | 'lost';
+
 export interface DecisionOptions {
   owner: string;
   leaseMs: number;
@@ -96,7 +126,7 @@ export class LifecycleStore extends StoreBase {
   }
 
   async findBranches(gid: string): Promise<BranchRecord[]> {
-    const rows = await this.db.select(`SELECT ${BRANCH_COLUMNS} FROM tcc_branches WHERE gid = ? ORDER BY created_at, branch_id`, [gid]);
+    const rows = await this.db.select(`SELECT ${BRANCH_COLUMNS} FROM tcc_branches WHERE gid = ? ORDER BY seq, created_at, branch_id`, [gid]);
     return rows.map(toBranch);
   }
 
@@ -169,6 +199,12 @@ export class LifecycleStore extends StoreBase {
     }));
   }
 
+  /** Aborts a prepared message for `client` (PREPARED -> ROLLED_BACK); false when it was not PREPARED (or not theirs). */
+  async close(gid: string, client: string | undefined, reason: string): Promise<boolean> {
+    const abort = transition('abort', [gid], this.now, { closeReason: reason.slice(0, 1024) }, { client });
+    return (await this.db.execute(abort.sql, abort.params)) === 1;
+  }
+
   /**
    * Records one round of phase-two calls in one local transaction: each branch's attempt and
    * outcome, then either the finish (every branch done) or the release of the lease with the time
@@ -178,8 +214,8 @@ export class LifecycleStore extends StoreBase {
   async completeRound(args: {
     gid: string;
     owner: string;
-    branchDone: BranchStatus;
-    phase: 'confirm' | 'cancel';
+    branchDone: BranchDoneStatus;
+    phase: BranchPhase;
     outcomes: BranchOutcome[];
     allDone: boolean;
     retryDelayMs: number;
@@ -192,29 +228,151 @@ export class LifecycleStore extends StoreBase {
         const done = branchesDone(gid, succeeded, args.branchDone, this.now, { attempt: true });
         await tx.execute(done.sql, done.params);
       }
-      for (const failed of outcomes.filter((o) => !o.ok)) {
-        const error = (failed.error ?? 'failed').slice(0, LAST_ERROR_MAX);
-        await tx.execute(
-          `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?, updated_at = ${this.now}
-           WHERE gid = ? AND branch_id = ? AND status = ?`,
-          [error, gid, failed.branchId, BranchStatus.REGISTERED],
-        );
-        await tx.execute(
-          `INSERT INTO tcc_branch_failures (gid, branch_id, phase, attempt, error, created_at)
-           SELECT gid, branch_id, ?, attempts, ?, ${this.now} FROM tcc_branches WHERE gid = ? AND branch_id = ?`,
-          [args.phase, error, gid, failed.branchId],
-        );
-      }
+      for (const failed of outcomes.filter((o) => !o.ok)) await this.recordFailure(tx, gid, failed.branchId, args.phase, failed.error, [BranchStatus.REGISTERED]);
       await this.release(tx, gid, owner, args.retryDelayMs);
       return false;
     });
+  }
+
+  /** A failed call of a branch: its attempt and last error, and a row of its failure history. */
+  private async recordFailure(ex: Executor, gid: string, branchId: string, phase: BranchPhase, error: string | undefined, whileIn: readonly BranchStatus[]): Promise<void> {
+    const text = (error ?? 'failed').slice(0, LAST_ERROR_MAX);
+    await ex.execute(
+      `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?, updated_at = ${this.now}
+       WHERE gid = ? AND branch_id = ? AND status ${inList(whileIn)}`,
+      [text, gid, branchId, ...whileIn],
+    );
+    await ex.execute(
+      `INSERT INTO tcc_branch_failures (gid, branch_id, phase, attempt, error, created_at)
+       SELECT gid, branch_id, ?, attempts, ?, ${this.now} FROM tcc_branches WHERE gid = ? AND branch_id = ?`,
+      [phase, text, gid, branchId],
+    );
+  }
+
+  /**
+   * Creates a saga (COMMITTING, held by `owner`, who drives it at once) or a message (PREPARED, due
+   * for its queryPrepared at its deadline) with every step, in one local transaction. Not created
+   * (the gid exists): the caller reads what is there.
+   */
+  createWithSteps(t: NewStepTransaction): Promise<BeginOutcome> {
+    return this.db.transaction(async (tx) => {
+      const saga = t.mode === 'saga';
+      const inserted = await tx.execute(
+        this.insertIfAbsent(`INTO tcc_transactions (gid, mode, status, timeout_ms, metadata, traceparent, client, query_prepared, branch_count,
+                created_at, updated_at, expires_at, next_attempt_at, decided_at, owner, lease_expires_at, rounds)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, ${saga ? this.now : 'NULL'}, ?, ${saga ? `${this.now} + ?` : '?'}, 0)`),
+        [t.gid, t.mode, INITIAL_STATUS[t.mode], t.timeoutMs, t.metadata, t.traceparent, t.client, t.queryPrepared, t.steps.length, t.timeoutMs,
+          saga ? t.leaseMs : t.timeoutMs, saga ? t.owner : null, saga ? t.leaseMs : null],
+      );
+      if (inserted !== 1) return { created: false };
+      const row = `(?, ?, ?, ?, ?, ?, ?, ?, 0, ${this.now}, ${this.now}, ?, ?)`;
+      await tx.execute(
+        `INSERT INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at, seq, after_ids)
+         VALUES ${t.steps.map(() => row).join(', ')}`,
+        t.steps.flatMap((b, i) => [t.gid, b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, b.seq ?? i, b.after?.length ? b.after.join(',') : null]),
+      );
+      const [times] = await tx.select(`SELECT created_at, expires_at FROM tcc_transactions WHERE gid = ?`, [t.gid]);
+      return { created: true, createdAt: num(times.created_at), expiresAt: num(times.expires_at) };
+    });
+  }
+
+  /**
+   * Records one round of a saga's calls (actions while COMMITTING, compensations while ROLLING_BACK)
+   * in one local transaction, and what follows from it (docs/contract.md §9): a refused action turns
+   * the saga to compensating at once, a failed one once its deadline has passed (else it is retried
+   * after `retryDelayMs`); the steps never sent are then SKIPPED in the same write. A round in
+   * which every call succeeded finishes the saga when nothing is left, else keeps the lease for
+   * the next round. The transaction row changes only while `owner` holds it.
+   */
+  recordSagaRound(args: {
+    gid: string;
+    owner: string;
+    status: 'COMMITTING' | 'ROLLING_BACK';
+    outcomes: SagaCallOutcome[];
+    retryDelayMs: number;
+    leaseMs: number;
+  }): Promise<SagaRoundResult> {
+    const { gid, owner, status, outcomes } = args;
+    const acting = status === GlobalStatus.COMMITTING;
+    const phase: BranchPhase = acting ? 'action' : 'compensate';
+    return this.db.transaction(async (tx) => {
+      const done = outcomes.filter((o) => o.result === 'done').map((o) => o.branchId);
+      if (done.length) {
+        const statement = branchesDone(gid, done, acting ? BranchStatus.SUCCEEDED : BranchStatus.COMPENSATED, this.now, { attempt: true });
+        await tx.execute(statement.sql, statement.params);
+      }
+      // A refused action fails its step; a refused compensation is retried like any failure.
+      const refused = acting ? outcomes.filter((o) => o.result === 'refused') : [];
+      for (const r of refused) {
+        const error = (r.error ?? 'refused').slice(0, LAST_ERROR_MAX);
+        const statement = branchesDone(gid, [r.branchId], BranchStatus.FAILED, this.now, { attempt: true, lastError: error });
+        await tx.execute(statement.sql, statement.params);
+        await this.recordFailureRow(tx, gid, r.branchId, phase, error);
+      }
+      const failed = outcomes.filter((o) => o.result === 'failed' || (!acting && o.result === 'refused'));
+      const owed: BranchDoneStatus = acting ? BranchStatus.SUCCEEDED : BranchStatus.COMPENSATED;
+      for (const f of failed) await this.recordFailure(tx, gid, f.branchId, phase, f.error, BRANCH_LEAVES[owed]);
+
+      if (acting && (refused.length > 0 || failed.length > 0)) {
+        const event = refused.length > 0 ? 'compensate' : 'expire';
+        const reason = refused.length > 0 ? `step ${refused[0].branchId} refused: ${refused[0].error ?? ''}`.slice(0, 1024) : 'timeout: actions kept failing past the saga deadline';
+        const turn = transition(event, [gid], this.now, { reason, leaseOwner: owner, leaseMs: args.leaseMs }, { leaseHolder: owner });
+        if ((await tx.execute(turn.sql, turn.params)) === 1) {
+          const skip = branchesDone(gid, 'unsent', BranchStatus.SKIPPED, this.now, { attempt: false, lastError: 'never sent: the saga turned to compensating' });
+          await tx.execute(skip.sql, skip.params);
+          return 'compensating';
+        }
+        if (refused.length > 0) return 'lost';
+      }
+      if (failed.length > 0) {
+        return (await this.release(tx, gid, owner, args.retryDelayMs)) ? 'released' : 'lost';
+      }
+      const finish = transition('finish', [gid], this.now, { countRound: true }, { leaseHolder: owner, noPendingBranches: true });
+      if ((await tx.execute(finish.sql, finish.params)) === 1) return 'finished';
+      const kept = await tx.execute(
+        `UPDATE tcc_transactions SET lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, rounds = rounds + 1, updated_at = ${this.now}
+         WHERE gid = ? AND owner = ? AND status ${LEASED}`,
+        [args.leaseMs, args.leaseMs, gid, owner, ...LEASED_STATUSES],
+      );
+      return kept === 1 ? 'continue' : 'lost';
+    });
+  }
+
+  /**
+   * Records what a prepared message's initiator answered (docs/contract.md §10): COMMITTED submits
+   * it (this replica keeps the lease and delivers), ROLLED_BACK aborts it, anything else is asked
+   * again after `retryDelayMs`. Answers the status after, or null when the lease was lost.
+   */
+  recordQueryAnswer(args: { gid: string; owner: string; answer: 'COMMITTED' | 'ROLLED_BACK' | null; error?: string; retryDelayMs: number; leaseMs: number }): Promise<GlobalStatus | null> {
+    const { gid, owner } = args;
+    return this.db.transaction(async (tx) => {
+      if (args.answer === 'COMMITTED') {
+        const submit = transition('submit', [gid], this.now, { reason: 'queryPrepared answered COMMITTED', leaseOwner: owner, leaseMs: args.leaseMs }, { leaseHolder: owner });
+        return (await tx.execute(submit.sql, submit.params)) === 1 ? GlobalStatus.COMMITTING : null;
+      }
+      if (args.answer === 'ROLLED_BACK') {
+        const abort = transition('abort', [gid], this.now, { closeReason: 'queryPrepared answered ROLLED_BACK' }, { leaseHolder: owner });
+        return (await tx.execute(abort.sql, abort.params)) === 1 ? GlobalStatus.ROLLED_BACK : null;
+      }
+      await this.recordFailureRow(tx, gid, 'prepared', 'query', args.error ?? 'no usable answer');
+      return (await this.release(tx, gid, owner, args.retryDelayMs)) ? GlobalStatus.PREPARED : null;
+    });
+  }
+
+  /** A call's failure in the history only (queryPrepared has no branch row; a refused action's row is written by its status change). */
+  private async recordFailureRow(ex: Executor, gid: string, branchId: string, phase: BranchPhase, error: string): Promise<void> {
+    await ex.execute(
+      `INSERT INTO tcc_branch_failures (gid, branch_id, phase, attempt, error, created_at)
+       VALUES (?, ?, ?, (SELECT COUNT(*) + 1 FROM tcc_branch_failures f WHERE f.gid = ? AND f.branch_id = ?), ?, ${this.now})`,
+      [gid, branchId, phase, gid, branchId, error.slice(0, LAST_ERROR_MAX)],
+    );
   }
 
   /**
    * A round in which every branch succeeded: the branches done and the transaction finished, as
    * one write of the next batch. Answers whether the transaction finished.
    */
-  private finishRound(args: { gid: string; owner: string; branchDone: BranchStatus; outcomes: BranchOutcome[] }): Promise<boolean> {
+  private finishRound(args: { gid: string; owner: string; branchDone: BranchDoneStatus; outcomes: BranchOutcome[] }): Promise<boolean> {
     const { gid, owner, outcomes } = args;
     return this.write(gid, (now) => ({
       statements: [
@@ -235,12 +393,14 @@ export class LifecycleStore extends StoreBase {
     return (await this.db.execute(finish.sql, finish.params)) === 1;
   }
 
-  private async release(ex: Executor, gid: string, owner: string, delayMs: number): Promise<void> {
-    await ex.execute(
+  /** Hands the lease back with the time of the next attempt; false when `owner` no longer held it. */
+  private async release(ex: Executor, gid: string, owner: string, delayMs: number): Promise<boolean> {
+    const released = await ex.execute(
       `UPDATE tcc_transactions SET owner = NULL, lease_expires_at = NULL, rounds = rounds + 1,
          next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
-       WHERE gid = ? AND owner = ? AND status ${PHASE_TWO}`,
-      [Math.max(0, Math.round(delayMs)), gid, owner, ...PHASE_TWO_STATUSES],
+       WHERE gid = ? AND owner = ? AND status ${LEASED}`,
+      [Math.max(0, Math.round(delayMs)), gid, owner, ...LEASED_STATUSES],
     );
+    return released === 1;
   }
 }

@@ -1,18 +1,33 @@
 import { Injectable } from '@nestjs/common';
-import { BranchStatus } from '@tcc/client/protocol';
+import { BranchStatus, TransactionMode } from '@tcc/client/protocol';
+import type { BranchDoneStatus } from '../domain/transaction.state-machine';
 import type { Executor } from './database';
 import { AUDIT_COLUMNS, num, strOrNull, type AuditRecord, type FailureRecord } from './records';
-import { LAST_ERROR_MAX, PHASE_TWO, PHASE_TWO_STATUSES, StoreBase } from './store.sql';
+import { LAST_ERROR_MAX, LEASED, LEASED_STATUSES, StoreBase } from './store.sql';
 import { branchesDone, transition } from './transition.sql';
 
 /** What an operator does through the admin API, each action written with its audit row in one local transaction, and what the admin reads of that history. */
 @Injectable()
 export class OperatorStore extends StoreBase {
-  /** Operator: roll back a TRYING transaction, recording who and why in the same local transaction. */
-  async forceRollback(gid: string, actor: string, reason: string, owner: string, leaseMs: number): Promise<boolean> {
+  /**
+   * Operator: roll back, recording who and why in the same local transaction: a TRYING TCC
+   * transaction (rollback); a running saga (compensate: only while no replica is in the middle of
+   * a round, and its steps never sent are skipped in the same write); a PREPARED message (abort).
+   */
+  async forceRollback(gid: string, mode: TransactionMode, actor: string, reason: string, owner: string, leaseMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const rollback = transition('rollback', [gid], this.now, { reason: `forced by ${actor}: ${reason}`.slice(0, 1024), leaseOwner: owner, leaseMs });
-      const won = await tx.execute(rollback.sql, rollback.params);
+      const why = `forced by ${actor}: ${reason}`.slice(0, 1024);
+      const decision =
+        mode === TransactionMode.MESSAGE
+          ? transition('abort', [gid], this.now, { closeReason: why })
+          : mode === TransactionMode.SAGA
+            ? transition('compensate', [gid], this.now, { reason: why, leaseOwner: owner, leaseMs }, { leaseFree: true })
+            : transition('rollback', [gid], this.now, { reason: why, leaseOwner: owner, leaseMs });
+      const won = await tx.execute(decision.sql, decision.params);
+      if (won === 1 && mode === TransactionMode.SAGA) {
+        const skip = branchesDone(gid, 'unsent', BranchStatus.SKIPPED, this.now, { attempt: false, lastError: 'never sent: the saga was forced to compensate' });
+        await tx.execute(skip.sql, skip.params);
+      }
       if (won === 1) await this.audit(tx, gid, null, 'force-rollback', actor, reason);
       return won === 1;
     });
@@ -26,8 +41,8 @@ export class OperatorStore extends StoreBase {
     return this.db.transaction(async (tx) => {
       const claimed = await tx.execute(
         `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
-         WHERE gid = ? AND status ${PHASE_TWO} AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
-        [owner, leaseMs, leaseMs, gid, ...PHASE_TWO_STATUSES, owner],
+         WHERE gid = ? AND status ${LEASED} AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
+        [owner, leaseMs, leaseMs, gid, ...LEASED_STATUSES, owner],
       );
       if (claimed === 1) await this.audit(tx, gid, null, 'retry', actor, reason);
       return claimed === 1;
@@ -38,7 +53,7 @@ export class OperatorStore extends StoreBase {
    * Operator: count a branch as done by hand (confirmed while committing, cancelled while rolling
    * back), with a reason, in the same local transaction as the audit row.
    */
-  async resolveBranch(gid: string, branchId: string, branchDone: BranchStatus, from: 'COMMITTING' | 'ROLLING_BACK', actor: string, reason: string): Promise<boolean> {
+  async resolveBranch(gid: string, branchId: string, branchDone: BranchDoneStatus, from: 'COMMITTING' | 'ROLLING_BACK', actor: string, reason: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const done = branchesDone(gid, [branchId], branchDone, this.now, {
         attempt: false,

@@ -11,6 +11,10 @@ export class QueryStore extends StoreBase {
   async listTransactions(f: TransactionFilter): Promise<TransactionRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    if (f.mode) {
+      where.push('t.mode = ?');
+      params.push(f.mode);
+    }
     if (f.status) {
       where.push('t.status = ?');
       params.push(f.status);

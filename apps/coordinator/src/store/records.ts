@@ -1,10 +1,11 @@
 /** What the stores read and write: the records of transactions, branches, audit and failures, and their mappers from rows. */
-import type { BranchStatus, GlobalStatus, Protocol } from '@tcc/client/protocol';
+import type { BranchStatus, GlobalStatus, MessageProtocol, TransactionMode } from '@tcc/client/protocol';
 import type { Row } from './database';
 
 
 export interface TransactionRecord {
   gid: string;
+  mode: TransactionMode;
   status: GlobalStatus;
   timeoutMs: number;
   metadata: string | null;
@@ -24,14 +25,18 @@ export interface TransactionRecord {
   attentionReason: string | null;
   /** Branches registered, written by each registration in the same local transaction as the branch. */
   branchCount: number;
+  /** A message's queryPrepared target (null for the other modes). */
+  queryPrepared: string | null;
 }
 
 export interface BranchRecord {
   gid: string;
   branchId: string;
   participant: string | null;
-  protocol: Protocol;
+  protocol: MessageProtocol;
+  /** TCC: confirm; saga: the action; message: the delivery. */
   confirmTarget: string;
+  /** TCC: cancel; saga: the compensation; message: empty. */
   cancelTarget: string;
   payload: string | null;
   status: BranchStatus;
@@ -39,15 +44,21 @@ export interface BranchRecord {
   lastError: string | null;
   createdAt: number;
   updatedAt: number;
+  /** A saga step's position, and the steps whose actions must succeed before its own. */
+  seq: number;
+  after: string[];
 }
 
 export interface NewBranch {
   branchId: string;
   participant: string | null;
-  protocol: Protocol;
+  protocol: MessageProtocol;
   confirmTarget: string;
   cancelTarget: string;
   payload: string | null;
+  /** Saga steps only. */
+  seq?: number;
+  after?: readonly string[];
 }
 
 export interface AuditRecord {
@@ -86,12 +97,14 @@ export interface DueTransaction {
 
 export interface ClaimedTransaction {
   gid: string;
-  status: 'COMMITTING' | 'ROLLING_BACK';
+  mode: TransactionMode;
+  status: 'COMMITTING' | 'ROLLING_BACK' | 'PREPARED';
   rounds: number;
   traceparent: string | null;
 }
 
 export interface TransactionFilter {
+  mode?: TransactionMode;
   status?: GlobalStatus;
   participant?: string;
   client?: string;
@@ -109,9 +122,9 @@ export interface TransactionFilter {
  * result changed), and reads carry nothing unused.
  */
 export const TRANSACTION_COLUMNS =
-  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason, branch_count';
+  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason, branch_count, mode, query_prepared';
 export const BRANCH_COLUMNS =
-  'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at';
+  'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at, seq, after_ids';
 export const AUDIT_COLUMNS = 'id, gid, branch_id, action, actor, reason, created_at';
 
 export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -138,6 +151,8 @@ export function toTransaction(r: Row): TransactionRecord {
     client: strOrNull(r.client),
     attentionReason: strOrNull(r.attention_reason),
     branchCount: num(r.branch_count),
+    mode: (r.mode ?? 'tcc') as TransactionMode,
+    queryPrepared: strOrNull(r.query_prepared),
   };
 }
 
@@ -146,7 +161,7 @@ export function toBranch(r: Row): BranchRecord {
     gid: String(r.gid),
     branchId: String(r.branch_id),
     participant: strOrNull(r.participant),
-    protocol: r.protocol as Protocol,
+    protocol: r.protocol as MessageProtocol,
     confirmTarget: String(r.confirm_target),
     cancelTarget: String(r.cancel_target),
     payload: strOrNull(r.payload),
@@ -155,5 +170,7 @@ export function toBranch(r: Row): BranchRecord {
     lastError: strOrNull(r.last_error),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    seq: num(r.seq ?? 0),
+    after: r.after_ids ? String(r.after_ids).split(',') : [],
   };
 }

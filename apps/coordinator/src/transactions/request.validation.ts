@@ -13,10 +13,14 @@ import {
   PARTICIPANT_MAX_LENGTH,
   REASON_MAX_LENGTH,
   TARGET_MAX_LENGTH,
+  type AbortMessageRequest,
   type BeginRequest,
   type CommitRequest,
+  type PrepareMessageRequest,
   type RegisterBranchRequest,
   type RollbackRequest,
+  type StartSagaRequest,
+  type SubmitMessageRequest,
 } from '@tcc/client/protocol';
 import { TccError, TccErrorCode } from '../domain/transaction.errors';
 
@@ -25,6 +29,10 @@ export type BeginBody = BeginRequest;
 export type RegisterBody = RegisterBranchRequest;
 export type CommitBody = CommitRequest;
 export type RollbackBody = RollbackRequest;
+export type SagaBody = StartSagaRequest;
+export type MessageBody = PrepareMessageRequest;
+export type SubmitBody = SubmitMessageRequest;
+export type AbortBody = AbortMessageRequest;
 
 const ID = ID_PATTERN.source;
 const ID_RULE = 'must contain only the characters A-Z a-z 0-9 _ . : -';
@@ -71,13 +79,85 @@ const rollbackSchema = {
   },
 } as const;
 
+/** A saga's or a message's step: the fields a branch registration has, named for what they do. */
+const stepProperties = {
+  branchId: { type: 'string', minLength: 1, maxLength: BRANCH_ID_MAX_LENGTH, pattern: ID },
+  participant: optional({ type: 'string', minLength: 1, maxLength: PARTICIPANT_MAX_LENGTH }),
+  action: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
+  payload: {},
+} as const;
+
+const sagaSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['steps'],
+  properties: {
+    gid: optional({ type: 'string', minLength: 1, maxLength: GID_MAX_LENGTH, pattern: ID }),
+    timeoutMs: optional({ type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS }),
+    steps: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['branchId', 'protocol', 'action', 'compensate'],
+        properties: {
+          ...stepProperties,
+          protocol: { type: 'string', enum: ['http', 'grpc'] },
+          compensate: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
+        },
+      },
+    },
+    concurrent: optional({ type: 'boolean' }),
+    after: optional({
+      type: 'object',
+      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1, maxLength: BRANCH_ID_MAX_LENGTH, pattern: ID } },
+    }),
+    wait: optional({ type: 'boolean' }),
+    metadata: optional({ type: 'object' }),
+  },
+} as const;
+
+const messageSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['gid', 'steps', 'queryPrepared'],
+  properties: {
+    gid: { type: 'string', minLength: 1, maxLength: GID_MAX_LENGTH, pattern: ID },
+    steps: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['branchId', 'protocol', 'action'],
+        properties: { ...stepProperties, protocol: { type: 'string', enum: ['http', 'grpc', 'amqp', 'nats'] } },
+      },
+    },
+    queryPrepared: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
+    timeoutMs: optional({ type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS }),
+    metadata: optional({ type: 'object' }),
+  },
+} as const;
+
+const submitSchema = commitSchema;
+
+const abortSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: optional({ type: 'string', maxLength: REASON_MAX_LENGTH }) },
+} as const;
+
 const ajv = new Ajv({ allErrors: true, strict: false });
 
+/** The offending field: a top-level name, or a step's as `steps[2].action`. */
 function fieldOf(error: ErrorObject): string {
-  if (error.keyword === 'required') return String((error.params as { missingProperty: string }).missingProperty);
-  if (error.keyword === 'additionalProperties') return String((error.params as { additionalProperty: string }).additionalProperty);
-  const path = error.instancePath.replace(/^\//, '').split('/')[0];
-  return path === '' ? 'body' : path;
+  const path = error.instancePath.replace(/^\//, '').split('/').filter((part) => part !== '');
+  const at = path.map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`)).join('');
+  const child = (name: string): string => (at === '' ? name : `${at}.${name}`);
+  if (error.keyword === 'required') return child(String((error.params as { missingProperty: string }).missingProperty));
+  if (error.keyword === 'additionalProperties') return child(String((error.params as { additionalProperty: string }).additionalProperty));
+  return at === '' ? 'body' : at;
 }
 
 function messageOf(field: string, error: ErrorObject): string {
@@ -106,6 +186,9 @@ function compile<T>(schema: object): BodyValidator<T> {
     if (validate(body)) {
       const value = body as Record<string, unknown>;
       for (const key of Object.keys(value)) if (value[key] === null && key !== 'payload') delete value[key];
+      for (const step of Array.isArray(value.steps) ? (value.steps as Record<string, unknown>[]) : []) {
+        if (step.participant === null) delete step.participant;
+      }
       return body;
     }
     const fields: string[] = [];
@@ -125,3 +208,7 @@ export const validateRegister = compile<RegisterBody>(registerSchema);
 export const validateCommit = compile<CommitBody>(commitSchema);
 export const validateRollback = compile<RollbackBody>(rollbackSchema);
 
+export const validateSaga = compile<SagaBody>(sagaSchema);
+export const validateMessage = compile<MessageBody>(messageSchema);
+export const validateSubmit = compile<SubmitBody>(submitSchema);
+export const validateAbort = compile<AbortBody>(abortSchema);

@@ -81,7 +81,7 @@ export class TransactionService {
     const gid = cmd.gid ?? uuidv7();
     const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent), client);
     if (begun.created) {
-      this.metrics.begun.inc({ client });
+      this.metrics.begun.inc({ client, mode: 'tcc' });
       return { created: true, body: { gid, status: GlobalStatus.TRYING, createdAt: iso(begun.createdAt), expiresAt: iso(begun.expiresAt) } };
     }
     // The gid exists: a repeat of a begin answers what is stored, anything else is a conflict.
@@ -189,7 +189,7 @@ export class TransactionService {
     // Another client's attempt leaves the owner's memory of its branches alone.
     if (!owns(tx, client)) throw this.notTheOwner(gid);
     this.registered.take(gid);
-    const decision = decide(tx.status, event);
+    const decision = decide(tx.status, event, tx.mode);
     if (decision.kind === 'transition') {
       // Still TRYING, so the commit's deadline condition failed: the deadline has passed.
       const status = await this.timeOut(tx);
@@ -202,7 +202,7 @@ export class TransactionService {
     return { gid, status: await this.awaitFinal(gid, this.driver.isDriving(gid) ? this.driver.drive(gid) : null) };
   }
 
-  private notTheOwner(gid: string): TccError {
+  notTheOwner(gid: string): TccError {
     this.metrics.ownerRefusals.inc();
     return notTheOwner(gid);
   }
@@ -224,7 +224,7 @@ export class TransactionService {
    * request started, then for a notification from a later round, re-reading the database now and
    * then in case another process finished it.
    */
-  private async awaitFinal(gid: string, round: Promise<GlobalStatus | null> | null): Promise<GlobalStatus> {
+  async awaitFinal(gid: string, round: Promise<GlobalStatus | null> | null): Promise<GlobalStatus> {
     const deadline = Date.now() + this.config.commitWaitMs;
     let status: GlobalStatus | null = null;
     if (round) {
@@ -248,11 +248,11 @@ export class TransactionService {
 }
 
 /** Transactions begun before clients were recorded belong to nobody in particular. */
-function owns(tx: TransactionRecord, client: string): boolean {
+export function owns(tx: TransactionRecord, client: string): boolean {
   return tx.client === null || tx.client === client;
 }
 
-function validTraceparent(value: string | undefined): string | null {
+export function validTraceparent(value: string | undefined): string | null {
   return value && TRACEPARENT.test(value) ? value : null;
 }
 
@@ -263,6 +263,7 @@ function sleep(ms: number): Promise<void> {
 export function toView(tx: TransactionRecord, branches: BranchRecord[]): TransactionView {
   return {
     gid: tx.gid,
+    mode: tx.mode,
     status: tx.status,
     createdAt: iso(tx.createdAt),
     updatedAt: iso(tx.updatedAt),

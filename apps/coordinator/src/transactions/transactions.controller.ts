@@ -3,7 +3,7 @@
  * request.validation.ts, decisions in the service. The DTO classes describe the bodies in the
  * OpenAPI document only.
  */
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, UseGuards, type PipeTransform } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { RouteSchema } from '@nestjs/platform-fastify';
@@ -15,25 +15,18 @@ import { CommitDto, RollbackDto } from './dto/decision.dto';
 import { GidPipe } from './gid.pipe';
 import { ApiClientGuard } from '../auth/api-client.guard';
 import { ApiClient } from '../auth/api-client.decorator';
+import { BodyPipe } from './body.pipe';
 import {
   validateBegin,
   validateCommit,
   validateRegister,
   validateRollback,
   type BeginBody,
-  type BodyValidator,
   type CommitBody,
   type RegisterBody,
   type RollbackBody,
 } from './request.validation';
 
-/** Runs a compiled body validator as a Nest pipe. */
-class BodyPipe<T> implements PipeTransform<unknown, T> {
-  constructor(private readonly validate: BodyValidator<T>) {}
-  transform(value: unknown): T {
-    return this.validate(value);
-  }
-}
 
 // Answers are written by serialisers Fastify compiles from these schemas once (fast-json-stringify),
 // not by JSON.stringify per request. Error answers keep their own shape (see ApiExceptionFilter).

@@ -5,12 +5,25 @@
 import { Controller, UseGuards } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
-import type { BeginMsg, CommitMsg, GetTransactionMsg, JsonValue, RegisterBranchMsg, RollbackMsg } from '@tcc/client/protocol';
+import type {
+  AbortMessageMsg,
+  BeginMsg,
+  CommitMsg,
+  GetTransactionMsg,
+  JsonValue,
+  PrepareMessageMsg,
+  RegisterBranchMsg,
+  RollbackMsg,
+  StartSagaMsg,
+  SubmitMessageMsg,
+} from '@tcc/client/protocol';
 import { TransactionService } from './transaction.service';
 import { GidPipe } from './gid.pipe';
 import { invalidArgument } from '../domain/transaction.errors';
 import { ApiClientGuard, clientOf } from '../auth/api-client.guard';
-import { validateBegin, validateCommit, validateRegister, validateRollback } from './request.validation';
+import { validateAbort, validateBegin, validateCommit, validateMessage, validateRegister, validateRollback, validateSaga, validateSubmit } from './request.validation';
+import { SagaService } from './saga.service';
+import { MessageService } from './message.service';
 
 // What a client sends may omit any field (proto3), so every field is checked like an HTTP body's.
 type Received<T> = Partial<T>;
@@ -35,7 +48,11 @@ function json(field: string, text: string | undefined): JsonValue | undefined {
 @UseGuards(ApiClientGuard)
 @Controller()
 export class TransactionsGrpcController {
-  constructor(private readonly transactions: TransactionService) {}
+  constructor(
+    private readonly transactions: TransactionService,
+    private readonly sagas: SagaService,
+    private readonly messages: MessageService,
+  ) {}
 
   @GrpcMethod('Coordinator', 'Begin')
   async begin(msg: Received<BeginMsg>, metadata: Metadata, call: Call): Promise<object> {
@@ -88,5 +105,62 @@ export class TransactionsGrpcController {
       metadata: view.metadata === null ? '' : JSON.stringify(view.metadata),
       branches: view.branches.map((b) => ({ ...b, participant: b.participant ?? '', lastError: b.lastError ?? '' })),
     };
+  }
+
+  @GrpcMethod('Coordinator', 'StartSaga')
+  async startSaga(msg: Received<StartSagaMsg>, metadata: Metadata, call: Call): Promise<object> {
+    const steps = msg.steps ?? [];
+    const after = Object.fromEntries(steps.filter((s) => s.after?.length).map((s) => [s.branchId, s.after ?? []]));
+    const dto = validateSaga({
+      ...(msg.gid ? { gid: msg.gid } : {}),
+      ...(msg.timeoutMs ? { timeoutMs: Number(msg.timeoutMs) } : {}),
+      steps: steps.map((s, i) => ({
+        branchId: s.branchId,
+        ...(s.participant ? { participant: s.participant } : {}),
+        protocol: s.protocol,
+        action: s.action,
+        compensate: s.compensate,
+        ...(s.payload ? { payload: json(`steps[${i}].payload`, s.payload) } : {}),
+      })),
+      ...(msg.concurrent ? { concurrent: true } : {}),
+      ...(Object.keys(after).length ? { after } : {}),
+      ...(msg.wait === undefined ? {} : { wait: msg.wait }),
+      ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+    });
+    const { body } = await this.sagas.start(dto, clientOf(call), traceparentOf(metadata));
+    return body;
+  }
+
+  @GrpcMethod('Coordinator', 'PrepareMessage')
+  async prepareMessage(msg: Received<PrepareMessageMsg>, metadata: Metadata, call: Call): Promise<object> {
+    const dto = validateMessage({
+      gid: msg.gid,
+      steps: (msg.steps ?? []).map((s, i) => ({
+        branchId: s.branchId,
+        ...(s.participant ? { participant: s.participant } : {}),
+        protocol: s.protocol,
+        action: s.action,
+        ...(s.payload ? { payload: json(`steps[${i}].payload`, s.payload) } : {}),
+      })),
+      queryPrepared: msg.queryPrepared,
+      ...(msg.timeoutMs ? { timeoutMs: Number(msg.timeoutMs) } : {}),
+      ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+    });
+    const { created, body } = await this.messages.prepare(dto, clientOf(call), traceparentOf(metadata));
+    return { ...body, created };
+  }
+
+  @GrpcMethod('Coordinator', 'SubmitMessage')
+  async submitMessage(msg: Received<SubmitMessageMsg>, metadata: Metadata, call: Call): Promise<object> {
+    const gid = gidPipe.transform(msg.gid ?? '');
+    const dto = validateSubmit(msg.wait === undefined ? {} : { wait: msg.wait });
+    return this.messages.submit(gid, clientOf(call), dto.wait ?? false, traceparentOf(metadata));
+  }
+
+  @GrpcMethod('Coordinator', 'AbortMessage')
+  async abortMessage(msg: Received<AbortMessageMsg>, _metadata: Metadata, call: Call): Promise<object> {
+    const gid = gidPipe.transform(msg.gid ?? '');
+    const dto = validateAbort(msg.reason ? { reason: msg.reason } : {});
+    return this.messages.abort(gid, clientOf(call), dto.reason);
   }
 }

@@ -154,10 +154,11 @@ describe('metrics on MariaDB', () => {
     expect(later.value('tcc_transactions_total', { outcome: 'committed' })).toBe(before.value('tcc_transactions_total', { outcome: 'committed' }));
     expect(participant!.callsFor(gid, 'b1', 'confirm').length).toBeGreaterThanOrEqual(4);
 
+    // The flag is written before the alert counter moves: wait for both, then check the counter moved once.
     const flagged = await eventually(async () => {
       const m = await scrape();
-      return m.value('tcc_attention_transactions') === 1 ? m : undefined;
-    }, { timeoutMs: ATTENTION_AFTER_MS + 5_000, what: 'the attention gauge to reach 1' });
+      return m.value('tcc_attention_transactions') === 1 && m.value('tcc_attention_alerts_total') > before.value('tcc_attention_alerts_total') ? m : undefined;
+    }, { timeoutMs: ATTENTION_AFTER_MS + 5_000, what: 'the attention gauge to reach 1 and the alert to be counted' });
     expect(Date.now() - committedAt).toBeGreaterThanOrEqual(ATTENTION_AFTER_MS);
     expect(flagged.value('tcc_attention_alerts_total')).toBe(before.value('tcc_attention_alerts_total') + 1);
     expect(flagged.value('tcc_open_transactions', { status: 'COMMITTING' })).toBe(1);

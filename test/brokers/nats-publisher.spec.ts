@@ -12,7 +12,7 @@ import type { BrokerPublisher } from '../../apps/coordinator/src/phase-two/broke
 import { closeAll, eventually, randomSuffix } from '../support/wait';
 import { BROKER_PORTS } from './support/broker-ports';
 import { PrivateNats } from './support/private-nats';
-import { inParallel, messageStep, newTally, publishRequest, publisherOver, publishUntilDone, SIGNING_KEY, timed } from './support/publishing';
+import { gate, inParallel, messageStep, newTally, publishRequest, publisherOver, publishUntilDone, SIGNING_KEY, timed } from './support/publishing';
 
 let nats: PrivateNats;
 const publishers: BrokerPublisher[] = [];
@@ -151,10 +151,17 @@ describe('publishing to NATS JetStream', () => {
     const steps = Array.from({ length: count }, (_, i) => messageStep(gid, `m${i}`, { i }));
     const p = publisher();
     const tally = newTally();
-    const publishing = inParallel(steps, 10, (step) => publishUntilDone(p, () => publishRequest('nats', `js/${stream}.orders`, step, 2_000), tally));
+    // The first half goes out at once; the second only once the broker is killed, so the run spans
+    // the outage however fast the broker takes the first (JetStream can take all 300 before a kill lands).
+    const killed = gate();
+    const publishing = inParallel(steps, 10, async (step, index) => {
+      if (index >= count / 2) await killed.opened;
+      await publishUntilDone(p, () => publishRequest('nats', `js/${stream}.orders`, step, 2_000), tally);
+    });
 
     await eventually(() => tally.done >= 100, { timeoutMs: 60_000, what: '100 messages published before the kill' });
     await nats.stop('SIGKILL');
+    killed.open();
     // Down for a while: every worker's retries fail to connect a few times, not only the publishes in flight at the kill.
     const failedAtKill = tally.failed;
     await eventually(() => tally.failed >= failedAtKill + 40 && [...tally.errors].some((e) => e.includes('cannot connect')), {

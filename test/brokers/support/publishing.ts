@@ -54,14 +54,24 @@ export async function publishUntilDone(publisher: BrokerPublisher, request: () =
   tally.done++;
 }
 
-/** Runs `work` over `items` with `concurrency` workers. */
-export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+/** Runs `work` over `items` (in order) with `concurrency` workers. */
+export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++]);
+      while (next < items.length) {
+        const index = next++;
+        await work(items[index], index);
+      }
     }),
   );
+}
+
+/** A promise and the function that settles it: a gate a test opens when something has happened. */
+export function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
 }
 
 /** How long `run` takes, in ms, with its result. */

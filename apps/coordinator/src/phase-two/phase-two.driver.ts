@@ -29,6 +29,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';
 import { CompletionNotifier } from './completion.notifier';
 import { retryDelayMs } from './retry.policy';
+import { BrokerPublisher } from './brokers/broker.publisher';
+import { brokerMessage } from './brokers/broker-message';
 
 /** What the caller already knows about the transaction, saving a read. */
 export interface KnownState {
@@ -56,6 +58,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     private readonly replica: ReplicaIdentity,
     private readonly metrics: MetricsService,
     private readonly attention: AttentionNotifier,
+    private readonly brokers: BrokerPublisher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -275,11 +278,10 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     return result;
   }
 
-  private async publish(protocol: 'amqp' | 'nats', action: string, body: BranchCallBody, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
-    void action;
-    void body;
-    void traceparent;
-    return { outcome: 'failed', error: `no ${protocol} publisher in this build` };
+  /** A message step published to its broker (docs/contract.md §10), signed like a participant call. */
+  private publish(protocol: 'amqp' | 'nats', action: string, body: BranchCallBody, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
+    const message = brokerMessage(body, { signingKey: this.config.signingKeys[0], traceparent: traceparent ?? undefined });
+    return this.brokers.publish({ protocol, action, ...message, timeoutMs: this.config.requestTimeoutMs });
   }
 
   private async afterFailedRound(gid: string, status: GlobalStatus, worst: { branchId: string; error?: string; attempts: number; notTried: boolean }): Promise<void> {

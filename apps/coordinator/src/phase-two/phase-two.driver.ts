@@ -247,6 +247,15 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),
       leaseMs: this.config.leaseMs,
     });
+    if (status === null) {
+      // Lost: the initiator's submit (or abort) won meanwhile. A submit on this replica joined this
+      // round instead of starting its own (one drive per gid), so the delivery is this round's to make.
+      const now = await this.store.findTransaction(gid);
+      if (now && now.owner === this.replica.id && now.status === GlobalStatus.COMMITTING) {
+        return this.round(gid, { mode: TransactionMode.MESSAGE, status: now.status, rounds: now.rounds, traceparent: now.traceparent });
+      }
+      return now?.status ?? null;
+    }
     if (status === GlobalStatus.ROLLED_BACK) this.finished(gid, GlobalStatus.ROLLED_BACK, TransactionMode.MESSAGE);
     if (status === GlobalStatus.COMMITTING) {
       this.logger.log({ gid, msg: 'queryPrepared answered COMMITTED: delivering' });

@@ -1,24 +1,32 @@
 /**
- * The benchmark's load over gRPC: one two-branch TCC transaction through the coordinator's gRPC
- * API (tcc.v1.Coordinator, docs/contract.md §4), the same steps as the HTTP load in
- * bench/transactions-flow.js:
- * Begin {timeoutMs} -> RegisterBranch b1 -> RegisterBranch b2 (protocol http, confirm and cancel on
- * the participant stub, payload {"amount":1}) -> Commit {wait: true}, expecting COMMITTED. Every
- * call of a driver goes over one shared channel (one HTTP/2 connection, calls multiplexed on it).
+ * The benchmark's load over gRPC (tcc.v1.Coordinator, docs/contract.md §4, §9, §10): the same
+ * operations as the HTTP load of bench/modes.js, one call of a driver's method per operation.
+ * Every call of a driver goes over one shared channel (one HTTP/2 connection, calls multiplexed on it).
+ *
+ *   oneTransaction  Begin {timeoutMs} -> RegisterBranch b1 -> RegisterBranch b2 (protocol http,
+ *                   confirm and cancel on the participant stub, payload {"amount":1}) ->
+ *                   Commit {wait: true}, expecting COMMITTED
+ *   oneSaga         StartSaga {timeoutMs, steps s1, s2 (protocol http, action <stub>/action,
+ *                   compensate <stub>/compensate, payload {"amount":1}), wait: true}, expecting COMMITTED
+ *   oneMessage      PrepareMessage {gid, timeoutMs, queryPrepared <stub>/query, steps m1, m2
+ *                   (protocol http, action <stub>/deliver, payload {"amount":1})}, expecting PREPARED,
+ *                   then SubmitMessage {gid, wait: true}, expecting COMMITTED
  *
  *   const { createGrpcDriver } = require('./grpc-driver');
- *   const driver = createGrpcDriver({ address: `127.0.0.1:${grpcPort}` });
+ *   const driver = createGrpcDriver({ address: `127.0.0.1:${grpcPort}`, apiKey });
  *   const gid = await driver.oneTransaction(stubOrigin, { timeoutMs: 30000 });  // throws GrpcTxError
+ *   await driver.oneSaga(stubOrigin, { timeoutMs: 30000 });
+ *   await driver.oneMessage(stubOrigin, { gid: 'unique-gid', timeoutMs: 30000 });
  *   driver.close();
  *
- * `oneTransaction(stubOrigin, { timeoutMs })`: `stubOrigin` is the stub's base URL
- * (`http://127.0.0.1:PORT`); the branches are registered at `<stubOrigin>/confirm` and
- * `<stubOrigin>/cancel`. Resolves with the gid; rejects with a GrpcTxError whose `key` is
- * `<step>: <gRPC code name> <details>` (steps begin, register, commit), like transactions-flow.js's TxError.
- * `callTimeoutMs` (default 60000) is the deadline of each call.
+ * `stubOrigin` is the stub's base URL (`http://127.0.0.1:PORT`). Each resolves with the gid; rejects
+ * with a GrpcTxError whose `key` is `<step>: <gRPC code name> <details>` (steps begin, register,
+ * commit, saga, prepare, submit), like bench/modes.js's TxError. `callTimeoutMs` (default 60000) is
+ * the deadline of each call.
  *
  * Also runnable alone, as a quick check against a running coordinator:
- *   node bench/grpc-driver.js <coordinator host:port> <stub origin> [transactions=100] [concurrency=16]
+ *   node bench/grpc-driver.js <coordinator host:port> <stub origin> [operations=100] [concurrency=16] [tcc|saga|message]
+ * (the API key, when the coordinator wants one, from BENCH_API_KEY in the environment).
  */
 'use strict';
 const fs = require('node:fs');
@@ -86,8 +94,33 @@ function createGrpcDriver({ address, apiKey, callTimeoutMs = 60_000 }) {
     return gid;
   }
 
+  async function oneSaga(stubOrigin, { timeoutMs = 30_000 } = {}) {
+    const steps = ['s1', 's2'].map((branchId) => ({
+      branchId,
+      protocol: 'http',
+      action: `${stubOrigin}/action`,
+      compensate: `${stubOrigin}/compensate`,
+      payload: '{"amount":1}',
+    }));
+    const done = await call('saga', 'StartSaga', { timeoutMs, steps, wait: true });
+    if (!done || typeof done.gid !== 'string' || !done.gid) throw new GrpcTxError('saga', 'no gid in the reply');
+    if (done.status !== 'COMMITTED') throw new GrpcTxError('saga', `status ${done.status}`);
+    return done.gid;
+  }
+
+  async function oneMessage(stubOrigin, { gid, timeoutMs = 30_000 } = {}) {
+    const steps = ['m1', 'm2'].map((branchId) => ({ branchId, protocol: 'http', action: `${stubOrigin}/deliver`, payload: '{"amount":1}' }));
+    const prepared = await call('prepare', 'PrepareMessage', { gid, timeoutMs, queryPrepared: `${stubOrigin}/query`, steps });
+    if (!prepared || prepared.status !== 'PREPARED') throw new GrpcTxError('prepare', `status ${prepared && prepared.status}`);
+    const done = await call('submit', 'SubmitMessage', { gid, wait: true });
+    if (!done || done.status !== 'COMMITTED') throw new GrpcTxError('submit', `status ${done && done.status}`);
+    return gid;
+  }
+
   return {
     oneTransaction,
+    oneSaga,
+    oneMessage,
     close: () => client.close(),
   };
 }
@@ -95,24 +128,31 @@ function createGrpcDriver({ address, apiKey, callTimeoutMs = 60_000 }) {
 module.exports = { createGrpcDriver, GrpcTxError };
 
 if (require.main === module) {
-  const [address, stubOrigin, total = '100', concurrency = '16'] = process.argv.slice(2);
-  if (!address || !stubOrigin) {
-    console.error('usage: node bench/grpc-driver.js <coordinator host:port> <stub origin> [transactions=100] [concurrency=16]');
+  const [address, stubOrigin, total = '100', concurrency = '16', mode = 'tcc'] = process.argv.slice(2);
+  if (!address || !stubOrigin || !['tcc', 'saga', 'message'].includes(mode)) {
+    console.error('usage: node bench/grpc-driver.js <coordinator host:port> <stub origin> [operations=100] [concurrency=16] [tcc|saga|message]');
     process.exit(2);
   }
-  const driver = createGrpcDriver({ address });
+  const driver = createGrpcDriver({ address, apiKey: process.env.BENCH_API_KEY });
+  const prefix = `grpc-driver-${Date.now().toString(36)}-${process.pid}-`;
+  let seq = 0;
+  const one = {
+    tcc: () => driver.oneTransaction(stubOrigin),
+    saga: () => driver.oneSaga(stubOrigin),
+    message: () => driver.oneMessage(stubOrigin, { gid: `${prefix}${++seq}` }),
+  }[mode];
   let left = Number(total);
   const failures = new Map();
   const started = Date.now();
   const worker = async () => {
     while (left-- > 0) {
-      await driver.oneTransaction(stubOrigin).catch((error) => failures.set(error.key || error.message, (failures.get(error.key || error.message) || 0) + 1));
+      await one().catch((error) => failures.set(error.key || error.message, (failures.get(error.key || error.message) || 0) + 1));
     }
   };
   Promise.all(Array.from({ length: Number(concurrency) }, worker)).then(() => {
     const seconds = (Date.now() - started) / 1000;
     const failed = [...failures.values()].reduce((a, b) => a + b, 0);
-    console.log(JSON.stringify({ transactions: Number(total), failed, seconds, perSecond: Math.round(Number(total) / seconds), failures: Object.fromEntries(failures) }));
+    console.log(JSON.stringify({ mode, operations: Number(total), failed, seconds, perSecond: Math.round(Number(total) / seconds), failures: Object.fromEntries(failures) }));
     driver.close();
     process.exit(failed ? 1 : 0);
   });

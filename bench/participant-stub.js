@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * Participant stub for the benchmark: answers 200 `{}` to every POST (try, confirm, cancel alike)
- * on 127.0.0.1, over keep-alive, and counts what it received by path so the benchmark can check
- * that every committed transaction had its branches confirmed. `GET /stats` answers the counts.
+ * Participant stub for the benchmark: answers 200 `{}` to every POST (try, confirm, cancel, saga
+ * action and compensate, message delivery alike) on 127.0.0.1, over keep-alive, and counts what it
+ * received by path so the benchmark can check that every committed transaction had its branches
+ * confirmed (saga: its actions, message: its deliveries). `GET /stats` answers the counts.
  *
  * Runs in its own process so that its CPU is not charged to the coordinator or the load driver.
  * Usage: node bench/participant-stub.js [--port N] (0, the default, picks a free port). Prints one

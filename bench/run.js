@@ -1,27 +1,44 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: throughput and cost of two-branch TCC transactions through the coordinator.
+ * `npm run bench`: throughput and cost of TCC transactions, sagas and reliable messages through
+ * the coordinator.
  *
  * Creates a fresh database (MariaDB, or PostgreSQL with --db postgres), applies the coordinator's
  * migrations, starts the built coordinator (dist/apps/coordinator/main.js) and a participant stub as
- * two child processes, then drives closed-loop load from this process: each virtual user runs
- * begin -> register b1 -> register b2 -> commit {wait: true} (expecting COMMITTED) back to back.
- * After a warm-up it measures a fixed window and prints throughput, latency of the whole
- * transaction, the database server's own counters per transaction and the CPU time of each process
- * (the database server's included), then one JSON line with the same figures. Talks to 127.0.0.1
- * only; bounded in time; stops its children and drops its database at the end, on error and on
+ * two child processes, then drives closed-loop load from this process, one mode after the other
+ * (--modes), against the same coordinator and database, each virtual user running one operation
+ * after another (bench/modes.js):
+ *   tcc      begin -> register b1 -> register b2 -> commit {wait: true}, expecting COMMITTED
+ *   saga     POST /v1/sagas with two http steps (action and compensate on the stub), wait: true,
+ *            expecting 201 COMMITTED
+ *   message  POST /v1/messages with a fresh gid and two http steps (delivered to the stub),
+ *            expecting 201 PREPARED, then POST /v1/messages/:gid/submit {wait: true}, expecting
+ *            200 COMMITTED
+ * For each mode, after its own warm-up, it measures its own window (the same warm-up, duration and
+ * concurrency for every mode) and prints throughput, latency of the whole operation (p50, p90, p95,
+ * p99, max), the database server's own counters per operation, the CPU time of each process (the
+ * database server's included) and a check that the stub received the two participant calls (confirms,
+ * actions, deliveries) of every committed operation; then a summary line and one JSON line with
+ * every mode's figures (under "tcc", "saga", "message"); it exits 1 when a mode completed nothing
+ * or its check failed. Talks to 127.0.0.1 only; bounded in time; stops its children and drops its database at the end, on error and on
  * SIGINT / SIGTERM. This file parses the options, picks the flow and cleans up; the flows are
  * bench/transactions-flow.js and bench/orders-flow.js, beside the machine's raw commit rate
  * (bench/raw-commits.js), --profile (bench/profile.js), the printing (bench/report.js), what they
  * share (bench/harness.js) and the database-specific parts (bench/databases.js).
  *
  * Options (flag, or environment variable):
- *   --concurrency N    BENCH_CONCURRENCY  virtual users, each with one transaction in flight (64)
+ *   --concurrency N    BENCH_CONCURRENCY  virtual users, each with one operation in flight (64)
  *   --duration S       BENCH_DURATION     measured window in seconds (20)
  *   --warmup S         BENCH_WARMUP       load before the window, not counted (3)
  *   --connections N    BENCH_CONNECTIONS  HTTP connections to the coordinator (= concurrency)
- *   --transport T      BENCH_TRANSPORT    http | grpc (the coordinator API the load uses)
- *   --timeout-ms N     BENCH_TX_TIMEOUT_MS  timeoutMs of each transaction (30000)
+ *   --modes LIST       BENCH_MODES        which of tcc,saga,message to measure, comma-separated
+ *                                        (all three); they always run in that order, each in its
+ *                                        own window. Only for the default flow (--flow orders
+ *                                        ignores it)
+ *   --transport T      BENCH_TRANSPORT    http | grpc (the coordinator API the load uses, in every
+ *                                        mode: Begin/RegisterBranch/Commit, StartSaga,
+ *                                        PrepareMessage/SubmitMessage; participants stay HTTP)
+ *   --timeout-ms N     BENCH_TX_TIMEOUT_MS  timeoutMs of each transaction, saga and message (30000)
  *   --redis            BENCH_REDIS=1      give the coordinator TCC_REDIS_URL=redis://127.0.0.1:6379
  *   --db ENGINE        BENCH_DB           mariadb (default) or postgres: the server the coordinator
  *                                        (and with --flow orders, the services) run on
@@ -34,7 +51,7 @@
  *   --json-out FILE    BENCH_JSON_OUT     also write the JSON figures to FILE
  *   --profile          BENCH_PROFILE=1    run the coordinator under --cpu-prof (profile in
  *                                        .bench/profiles/) and print its 25 hottest functions
- *   --flow F           BENCH_FLOW         transactions (default: the two-branch transactions above)
+ *   --flow F           BENCH_FLOW         transactions (default: the modes above)
  *                                        or orders: the whole order flow, POST /orders through the
  *                                        built order service, account service and coordinator, each
  *                                        on its own fresh database (bench/orders-flow.js)
@@ -58,6 +75,7 @@
 const fs = require('node:fs');
 
 const { ENGINES, openDatabase } = require('./databases');
+const { MODE_NAMES } = require('./modes');
 const harness = require('./harness');
 const { children, log, stopChild } = harness;
 const { printProfile } = require('./profile');
@@ -89,6 +107,7 @@ function parseOptions(argv, env) {
     jsonOut: env.BENCH_JSON_OUT,
     profile: env.BENCH_PROFILE === '1' || env.BENCH_PROFILE === 'true',
     flow: env.BENCH_FLOW ?? 'transactions',
+    modes: env.BENCH_MODES ?? MODE_NAMES.join(','),
   };
   const valued = {
     '--concurrency': 'concurrency',
@@ -103,6 +122,7 @@ function parseOptions(argv, env) {
     '--database': 'database',
     '--json-out': 'jsonOut',
     '--flow': 'flow',
+    '--modes': 'modes',
   };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -155,6 +175,15 @@ function parseOptions(argv, env) {
   if (o.transport !== 'http' && o.transport !== 'grpc') {
     usageError(`--transport ${o.transport} is not supported: "http" or "grpc"`);
   }
+  const modes = String(o.modes)
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  const unknown = modes.filter((m) => !MODE_NAMES.includes(m));
+  if (unknown.length || modes.length === 0) {
+    usageError(`--modes must list one or more of ${MODE_NAMES.join(',')} (comma-separated), got "${o.modes}"`);
+  }
+  o.modes = MODE_NAMES.filter((m) => modes.includes(m));
   if (!/^[A-Za-z0-9_]{1,64}$/.test(o.database)) usageError(`--database must be 1-64 of [A-Za-z0-9_], got "${o.database}"`);
   // The orders flow appends _coordinator (12 characters); PostgreSQL names are at most 63 bytes.
   const longest = o.database.length + (o.flow === 'orders' ? '_coordinator'.length : 0);

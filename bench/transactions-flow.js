@@ -1,10 +1,14 @@
 'use strict';
 /**
- * The default flow of `npm run bench`: closed-loop two-branch transactions straight against the
- * coordinator (begin -> register b1 -> register b2 -> commit {wait: true}, expecting COMMITTED),
- * over HTTP or gRPC, with a participant stub as the branches. A fresh database, migrations, the
- * built coordinator and the stub as child processes, an idle baseline, warm-up, the measured
- * window, a sanity check, the figures (see the header of bench/run.js).
+ * The default flow of `npm run bench`: closed-loop load straight against the coordinator, over HTTP
+ * or gRPC, with a participant stub as every participant, in up to three modes one after the other
+ * (--modes, default all three; what each runs is in bench/modes.js): two-branch TCC transactions
+ * (begin -> register b1 -> register b2 -> commit {wait: true}), two-step sagas (POST /v1/sagas
+ * {wait: true}) and two-step reliable messages (POST /v1/messages, then submit {wait: true}), each
+ * expected to end COMMITTED. A fresh database, migrations, the built coordinator and the stub as
+ * child processes, an idle baseline, then for each mode in turn on the same coordinator and
+ * database: warm-up, the measured window, the drain, a sanity check; then the figures of every
+ * mode and one JSON line with all of them (see the header of bench/run.js).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -13,6 +17,7 @@ const { performance } = require('node:perf_hooks');
 const readline = require('node:readline');
 const { openDatabase } = require('./databases');
 const { createGrpcDriver, GrpcTxError } = require('./grpc-driver');
+const { MODES, BENCH_API_KEY, API_HEADERS, TxError, stubCheck } = require('./modes');
 const { ROOT, HOST, sleep, log, freePort, cpuTicks, clockTicksPerSecond, percentile, round, tail, startChild, stopChild, runToCompletion } = require('./harness');
 const { newProfileDir, profileArgs, printProfile } = require('./profile');
 const { measureRawCommits, rawCommitsLine } = require('./raw-commits');
@@ -20,68 +25,6 @@ const { pad, formatSummary, printReport } = require('./report');
 
 const COORDINATOR_MAIN = path.join(ROOT, 'dist/apps/coordinator/main.js');
 const STUB = path.join(__dirname, 'participant-stub.js');
-
-class TxError extends Error {
-  constructor(step, detail) {
-    super(`${step}: ${detail}`);
-    this.key = `${step}: ${String(detail).slice(0, 120)}`;
-  }
-}
-
-/** The load authenticates as a deployment would: one named API key (TCC_API_KEYS) sent with every v1 call. */
-const BENCH_API_KEY = 'bench-api-key-0123456789abcdef';
-const API_HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_API_KEY}` };
-
-async function call(pool, step, method, urlPath, body, expect) {
-  let res;
-  try {
-    res = await pool.request({
-      method,
-      path: urlPath,
-      headers: API_HEADERS,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new TxError(step, err.code || err.message);
-  }
-  let json;
-  try {
-    json = await res.body.json();
-  } catch {
-    json = undefined;
-  }
-  if (!expect.includes(res.statusCode)) {
-    const detail = json && typeof json === 'object' ? json.message || json.error || json.status : '';
-    throw new TxError(step, `HTTP ${res.statusCode}${detail ? ` ${JSON.stringify(detail)}` : ''}`);
-  }
-  return json;
-}
-
-async function oneTransaction(pool, o, stubOrigin) {
-  const begun = await call(pool, 'begin', 'POST', '/v1/transactions', { timeoutMs: o.timeoutMs }, [201]);
-  const gid = begun && begun.gid;
-  if (typeof gid !== 'string') throw new TxError('begin', 'no gid in the response');
-  const base = `/v1/transactions/${encodeURIComponent(gid)}`;
-  for (const branchId of ['b1', 'b2']) {
-    await call(
-      pool,
-      'register',
-      'POST',
-      `${base}/branches`,
-      {
-        branchId,
-        protocol: 'http',
-        confirm: `${stubOrigin}/confirm`,
-        cancel: `${stubOrigin}/cancel`,
-        payload: { amount: 1 },
-      },
-      [201],
-    );
-  }
-  const done = await call(pool, 'commit', 'POST', `${base}/commit`, { wait: true }, [200]);
-  if (!done || done.status !== 'COMMITTED') throw new TxError('commit', `status ${done && done.status}`);
-  return gid;
-}
 
 /**
  * Runs the flow with options `o` (bench/run.js); `h.state` is what run.js cleans up on every way out,
@@ -93,8 +36,9 @@ async function run(o, h) {
   if (!fs.existsSync(COORDINATOR_MAIN)) {
     throw new Error(`${path.relative(ROOT, COORDINATOR_MAIN)} is missing: run "npm run build" first (npm run bench does)`);
   }
-  // Whatever happens below, nothing outlives this bound.
-  const hardLimitS = o.warmup + o.duration + 240;
+  // Whatever happens below, nothing outlives this bound (start-up, then each mode's warm-up, window
+  // and drain).
+  const hardLimitS = o.modes.length * (o.warmup + o.duration + 60) + 180;
   const hardLimit = setTimeout(() => {
     log(`still running after ${hardLimitS} s: giving up`);
     h.shutdown(1);
@@ -199,7 +143,8 @@ async function run(o, h) {
   const idleDelta = db.counterDelta(idleBefore, await db.counters(counted));
   const idleCpuAfter = cpuTicks(coordinator.pid);
 
-  // 5. Load: closed loop, `concurrency` virtual users over a pool of keep-alive connections.
+  // 5. Load: closed loop, `concurrency` virtual users over a pool of keep-alive connections (or
+  // with gRPC one shared channel), shared by every mode.
   const pool = new Pool(coordinatorOrigin, {
     connections: o.connections,
     pipelining: 1,
@@ -208,110 +153,190 @@ async function run(o, h) {
     bodyTimeout: 60_000,
   });
   h.state.pool = pool;
-  const latencies = [];
-  const errors = new Map();
-  let warmupCompleted = 0;
-  let warmupErrors = 0;
-  let allCommitted = 0;
-  let measuring = null; // { start, end } in performance.now() time once the window opens
-  let stopping = false;
-  let lastGid = null;
-
-  // gRPC: the same two-branch transaction over the coordinator's gRPC API, one shared channel.
   const grpcDriver = o.transport === 'grpc' ? createGrpcDriver({ address: `127.0.0.1:${grpcPort}`, apiKey: BENCH_API_KEY }) : null;
   h.state.grpcDriver = grpcDriver;
-  const runOne = grpcDriver
-    ? () => grpcDriver.oneTransaction(stubOrigin, { timeoutMs: o.timeoutMs })
-    : () => oneTransaction(pool, o, stubOrigin);
 
-  const worker = async () => {
-    while (!stopping) {
-      const started = performance.now();
+  const cpuMs = (a, b) => (a === null || b === null || a === undefined || b === undefined ? null : ((b - a) * 1000) / clockTicksPerSecond);
+  const idlePerSecond = {};
+  for (const [k, v] of Object.entries(idleDelta)) idlePerSecond[k] = round(v / idleSeconds, 1);
+  const idleCoordinatorCpuMs = cpuMs(idleCpuBefore, idleCpuAfter);
+  const idleCoordinatorCpuMsPerSecond = idleCoordinatorCpuMs === null ? null : round(idleCoordinatorCpuMs / idleSeconds, 1);
+  const stubCounts = async () => (await fetch(`${stubOrigin}/stats`, { signal: AbortSignal.timeout(10_000) })).json();
+  const unrefSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+  /** One mode: warm-up, measured window, drain, sanity check; its figures and report lines. */
+  async function measure(mode) {
+    const m = MODES[mode];
+    const runOne = grpcDriver ? () => m.grpc(grpcDriver, o, stubOrigin) : () => m.http(pool, o, stubOrigin);
+    const latencies = [];
+    const errors = new Map();
+    let warmupCompleted = 0;
+    let warmupErrors = 0;
+    let allCommitted = 0;
+    let measuring = null; // { start, end } in performance.now() time once the window opens
+    let stopping = false;
+    let lastGid = null;
+    let stubBefore = null;
+    let stubBeforeError = null;
+    try {
+      stubBefore = await stubCounts();
+    } catch (err) {
+      stubBeforeError = String(err.message);
+    }
+
+    const worker = async () => {
+      while (!stopping) {
+        const started = performance.now();
+        try {
+          lastGid = await runOne();
+          allCommitted++;
+          const ended = performance.now();
+          // An operation counts in the window it ends in, as throughput is measured in steady state.
+          if (measuring && ended >= measuring.start && ended <= measuring.end) latencies.push(ended - started);
+          else if (!measuring) warmupCompleted++;
+        } catch (err) {
+          const ended = performance.now();
+          if (measuring && ended >= measuring.start && ended <= measuring.end) {
+            const key = err instanceof TxError || err instanceof GrpcTxError ? err.key : String(err && err.message);
+            errors.set(key, (errors.get(key) || 0) + 1);
+          } else if (!measuring) warmupErrors++;
+          // A failing coordinator must not be hammered in a tight loop.
+          await sleep(10);
+        }
+      }
+    };
+
+    log(`${mode}: ${o.concurrency} virtual users over ${o.transport === 'grpc' ? 'one gRPC channel' : `${o.connections} connections`}; warm-up ${o.warmup} s, measuring ${o.duration} s`);
+    const workers = Array.from({ length: o.concurrency }, worker);
+    await sleep(o.warmup * 1000);
+
+    const before = await db.counters(counted);
+    const cpuBefore = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), database: db.cpuTicks() };
+    const benchCpuBefore = process.cpuUsage();
+    measuring = { start: performance.now(), end: Infinity };
+    await sleep(o.duration * 1000);
+    measuring.end = performance.now();
+    const cpuAfter = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), database: db.cpuTicks() };
+    const after = await db.counters(counted);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const elapsedS = (measuring.end - measuring.start) / 1000;
+
+    stopping = true;
+    const drained = await Promise.race([Promise.all(workers).then(() => true), unrefSleep(o.timeoutMs + 15_000).then(() => false)]);
+    if (!drained) log(`${mode}: some operations were still in flight after the window; not waiting for them`);
+
+    // Sanity: the last operation reads back COMMITTED, and the stub received the two participant
+    // calls of every operation answered COMMITTED in this mode (warm-up, window and drain).
+    const check = {};
+    if (lastGid) {
       try {
-        lastGid = await runOne();
-        allCommitted++;
-        const ended = performance.now();
-        // A transaction counts in the window it ends in, as throughput is measured in steady state.
-        if (measuring && ended >= measuring.start && ended <= measuring.end) latencies.push(ended - started);
-        else if (!measuring) warmupCompleted++;
+        const res = await pool.request({ method: 'GET', path: `/v1/transactions/${encodeURIComponent(lastGid)}`, headers: API_HEADERS });
+        const view = await res.body.json();
+        check.last = { gid: lastGid, mode: view.mode, status: view.status, branches: (view.branches || []).map((b) => b.status) };
       } catch (err) {
-        const ended = performance.now();
-        if (measuring && ended >= measuring.start && ended <= measuring.end) {
-          const key = err instanceof TxError || err instanceof GrpcTxError ? err.key : String(err && err.message);
-          errors.set(key, (errors.get(key) || 0) + 1);
-        } else if (!measuring) warmupErrors++;
-        // A failing coordinator must not be hammered in a tight loop.
-        await sleep(10);
+        check.last = { gid: lastGid, error: String(err.message) };
       }
     }
-  };
-
-  log(`load: ${o.concurrency} virtual users over ${o.connections} connections; warm-up ${o.warmup} s, measuring ${o.duration} s`);
-  const workers = Array.from({ length: o.concurrency }, worker);
-  await sleep(o.warmup * 1000);
-
-  const before = await db.counters(counted);
-  const cpuBefore = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), database: db.cpuTicks() };
-  const benchCpuBefore = process.cpuUsage();
-  measuring = { start: performance.now(), end: Infinity };
-  await sleep(o.duration * 1000);
-  measuring.end = performance.now();
-  const cpuAfter = { coordinator: cpuTicks(coordinator.pid), stub: cpuTicks(stub.pid), database: db.cpuTicks() };
-  const after = await db.counters(counted);
-  const benchCpu = process.cpuUsage(benchCpuBefore);
-  const elapsedS = (measuring.end - measuring.start) / 1000;
-
-  stopping = true;
-  const drained = await Promise.race([Promise.all(workers).then(() => true), sleep(o.timeoutMs + 15_000).then(() => false)]);
-  if (!drained) log('some transactions were still in flight after the window; not waiting for them');
-
-  // 6. Sanity: the last transaction reads back COMMITTED, and the stub saw one confirm per branch of
-  // every committed transaction (a few may still be arriving for transactions answered COMMITTING).
-  let check = {};
-  if (lastGid) {
     try {
-      const res = await pool.request({ method: 'GET', path: `/v1/transactions/${encodeURIComponent(lastGid)}`, headers: API_HEADERS });
-      const view = await res.body.json();
-      check.lastTransaction = { gid: lastGid, status: view.status, branches: (view.branches || []).map((b) => b.status) };
+      if (stubBeforeError) throw new Error(stubBeforeError);
+      const stubAfter = await stubCounts();
+      const counts = {};
+      for (const k of Object.keys(stubAfter)) counts[k] = stubAfter[k] - (stubBefore[k] || 0);
+      check.stub = stubCheck(mode, counts, allCommitted);
     } catch (err) {
-      check.lastTransaction = { gid: lastGid, error: String(err.message) };
+      check.stub = { error: String(err.message), ok: false };
     }
+    check.ok = check.stub.ok === true && (!check.last || check.last.status === 'COMMITTED');
+
+    // Figures.
+    latencies.sort((a, b) => a - b);
+    const completed = latencies.length;
+    const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
+    const delta = db.counterDelta(before, after);
+    const perTx = {};
+    for (const [k, v] of Object.entries(delta)) perTx[k] = completed ? round(v / completed, 2) : null;
+    const summary = Object.fromEntries(
+      Object.entries(db.summary(delta)).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 2) : null]),
+    );
+    const cpu = {
+      coordinatorMs: cpuMs(cpuBefore.coordinator, cpuAfter.coordinator),
+      participantStubMs: cpuMs(cpuBefore.stub, cpuAfter.stub),
+      databaseMs: cpuMs(cpuBefore.database, cpuAfter.database),
+      loadDriverMs: (benchCpu.user + benchCpu.system) / 1000,
+    };
+    const result = {
+      bench: m.bench(o.transport),
+      durationS: round(elapsedS, 3),
+      completed,
+      errors: errorCount,
+      warmupCompleted,
+      warmupErrors,
+      txPerSecond: round(completed / elapsedS, 1),
+      latencyMs: {
+        p50: round(percentile(latencies, 50)),
+        p90: round(percentile(latencies, 90)),
+        p95: round(percentile(latencies, 95)),
+        p99: round(percentile(latencies, 99)),
+        max: round(latencies[latencies.length - 1] ?? null),
+        mean: round(completed ? latencies.reduce((a, b) => a + b, 0) / completed : null),
+      },
+      databaseWorkPerTransaction: summary,
+      databasePerTransaction: perTx,
+      databaseDelta: delta,
+      cpuMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v, 0)])),
+      cpuMsPerTransaction: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 3) : null])),
+      coordinatorCpuUtilisation: cpu.coordinatorMs === null ? null : round(cpu.coordinatorMs / 1000 / elapsedS, 2),
+      errorKinds: Object.fromEntries([...errors.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)),
+      check,
+    };
+
+    const noun = m.noun;
+    const lines = [
+      '',
+      `${m.title} over ${o.transport}: concurrency ${o.concurrency}, ${round(elapsedS, 1)} s measured after ${o.warmup} s warm-up`,
+      `  ${pad(`${noun}s completed`)}${completed}`,
+      `  ${pad('errors')}${errorCount}${warmupErrors ? ` (and ${warmupErrors} during warm-up)` : ''}`,
+      `  ${pad('throughput')}${result.txPerSecond} tx/s`,
+      rawCommitsLine(pad, rawCommitsPerSecond, result.txPerSecond),
+      `  ${pad(`latency (${m.latency})`)}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p95 ${result.latencyMs.p95} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
+      `  ${pad(`database work per ${noun}`)}${formatSummary(summary)}`,
+      '',
+      `  ${db.label} ${version}, ${db.counterSource(counted)} deltas over the window, per ${noun}:`,
+      ...(db.counterNote ? [`    (${db.counterNote})`] : []),
+      ...(db.counterNames.some((k) => !(k in delta))
+        ? [`    (not counted by this server: ${db.counterNames.filter((k) => !(k in delta)).join(', ')})`]
+        : []),
+      ...Object.keys(delta).map(
+        (k) => `    ${pad(k, 30)}${pad(perTx[k] ?? '-', 10)} per ${noun}   (delta ${delta[k]}; idle: ${idlePerSecond[k] ?? '-'}/s)`,
+      ),
+      '',
+      `  CPU time over the window (ms total, ms per ${noun}):`,
+      ...Object.entries(cpu).map(
+        ([k, v]) =>
+          `    ${pad(k === 'databaseMs' ? `${k} (${db.engine})` : k, 30)}${v === null ? 'n/a' : `${pad(Math.round(v), 10)}${result.cpuMsPerTransaction[k]} ms per ${noun}`}`,
+      ),
+      `    coordinator utilisation       ${result.coordinatorCpuUtilisation ?? 'n/a'} cores (idle before load: ${idleCoordinatorCpuMsPerSecond ?? 'n/a'} ms/s)`,
+    ];
+    if (errors.size) {
+      lines.push('', '  errors by kind:');
+      for (const [k, v] of Object.entries(result.errorKinds)) lines.push(`    ${v} x ${k}`);
+    }
+    lines.push('', `  check (${check.ok ? 'ok' : 'FAILED'}): ${JSON.stringify({ last: check.last, stub: check.stub })}`);
+    return { result, lines };
   }
-  try {
-    const res = await fetch(`${stubOrigin}/stats`);
-    const counts = await res.json();
-    check.stub = { confirms: counts['/confirm'] || 0, cancels: counts['/cancel'] || 0, expectedConfirms: 2 * allCommitted };
-  } catch (err) {
-    check.stub = { error: String(err.message) };
-  }
+
+  // 6. Each mode in turn, on the same coordinator and database.
+  const measured = {};
+  for (const mode of o.modes) measured[mode] = await measure(mode);
+
   await pool.close().catch(() => {});
   h.state.pool = null;
   if (grpcDriver) grpcDriver.close();
   h.state.grpcDriver = null;
 
-  // 7. Figures.
-  latencies.sort((a, b) => a - b);
-  const completed = latencies.length;
-  const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
-  const delta = db.counterDelta(before, after);
-  const perTx = {};
-  for (const [k, v] of Object.entries(delta)) perTx[k] = completed ? round(v / completed, 2) : null;
-  const summary = Object.fromEntries(
-    Object.entries(db.summary(delta)).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 2) : null]),
-  );
-  const idlePerSecond = {};
-  for (const [k, v] of Object.entries(idleDelta)) idlePerSecond[k] = round(v / idleSeconds, 1);
-  const cpuMs = (a, b) => (a === null || b === null || a === undefined || b === undefined ? null : ((b - a) * 1000) / clockTicksPerSecond);
-  const cpu = {
-    coordinatorMs: cpuMs(cpuBefore.coordinator, cpuAfter.coordinator),
-    participantStubMs: cpuMs(cpuBefore.stub, cpuAfter.stub),
-    databaseMs: cpuMs(cpuBefore.database, cpuAfter.database),
-    loadDriverMs: (benchCpu.user + benchCpu.system) / 1000,
-  };
-  const idleCoordinatorCpuMs = cpuMs(idleCpuBefore, idleCpuAfter);
-
+  // 7. Figures: each mode's, a one-line summary, then the JSON line with all of them.
   const result = {
-    bench: `tcc-2-branch-${o.transport}`,
+    bench: `coordinator-${o.modes.join('-')}-${o.transport}`,
     at: new Date().toISOString(),
     node: process.version,
     database: { engine: db.engine, version },
@@ -320,64 +345,32 @@ async function run(o, h) {
     concurrency: o.concurrency,
     connections: o.connections,
     warmupS: o.warmup,
-    durationS: round(elapsedS, 3),
+    durationS: o.duration,
     redis: o.redis,
     rawCommitsPerSecond,
-    completed,
-    errors: errorCount,
-    warmupCompleted,
-    warmupErrors,
-    txPerSecond: round(completed / elapsedS, 1),
-    latencyMs: {
-      p50: round(percentile(latencies, 50)),
-      p90: round(percentile(latencies, 90)),
-      p99: round(percentile(latencies, 99)),
-      max: round(latencies[latencies.length - 1] ?? null),
-      mean: round(completed ? latencies.reduce((a, b) => a + b, 0) / completed : null),
-    },
-    databaseWorkPerTransaction: summary,
-    databasePerTransaction: perTx,
-    databaseDelta: delta,
+    modes: o.modes,
+    txPerSecondByMode: Object.fromEntries(o.modes.map((mode) => [mode, measured[mode].result.txPerSecond])),
+    latencyMsByMode: Object.fromEntries(
+      o.modes.map((mode) => {
+        const { p50, p95, p99 } = measured[mode].result.latencyMs;
+        return [mode, { p50, p95, p99 }];
+      }),
+    ),
     databaseIdlePerSecond: idlePerSecond,
-    cpuMs: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v, 0)])),
-    cpuMsPerTransaction: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, completed && v !== null ? round(v / completed, 3) : null])),
-    coordinatorCpuUtilisation: cpu.coordinatorMs === null ? null : round(cpu.coordinatorMs / 1000 / elapsedS, 2),
-    idleCoordinatorCpuMsPerSecond: idleCoordinatorCpuMs === null ? null : round(idleCoordinatorCpuMs / idleSeconds, 1),
-    errorKinds: Object.fromEntries([...errors.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10)),
-    check,
+    idleCoordinatorCpuMsPerSecond,
+    ...Object.fromEntries(o.modes.map((mode) => [mode, measured[mode].result])),
   };
-
-  const lines = [
+  const lines = o.modes.flatMap((mode) => measured[mode].lines);
+  lines.push(
     '',
-    `TCC two-branch transactions over ${o.transport}: concurrency ${o.concurrency}, ${round(elapsedS, 1)} s measured after ${o.warmup} s warm-up`,
-    `  ${pad('transactions completed')}${completed}`,
-    `  ${pad('errors')}${errorCount}${warmupErrors ? ` (and ${warmupErrors} during warm-up)` : ''}`,
-    `  ${pad('throughput')}${result.txPerSecond} tx/s`,
-    rawCommitsLine(pad, rawCommitsPerSecond, result.txPerSecond),
-    `  ${pad('latency (whole transaction)')}p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
-    `  ${pad('database work per transaction')}${formatSummary(summary)}`,
-    '',
-    `  ${db.label} ${version}, ${db.counterSource(counted)} deltas over the window, per transaction:`,
-    ...(db.counterNote ? [`    (${db.counterNote})`] : []),
-    ...(db.counterNames.some((k) => !(k in delta))
-      ? [`    (not counted by this server: ${db.counterNames.filter((k) => !(k in delta)).join(', ')})`]
-      : []),
-    ...Object.keys(delta).map(
-      (k) => `    ${pad(k, 30)}${pad(perTx[k] ?? '-', 10)} per transaction   (delta ${delta[k]}; idle: ${idlePerSecond[k] ?? '-'}/s)`,
-    ),
-    '',
-    `  CPU time over the window (ms total, ms per transaction):`,
-    ...Object.entries(cpu).map(
-      ([k, v]) =>
-        `    ${pad(k === 'databaseMs' ? `${k} (${db.engine})` : k, 30)}${v === null ? 'n/a' : `${pad(Math.round(v), 10)}${result.cpuMsPerTransaction[k]} ms per transaction`}`,
-    ),
-    `    coordinator utilisation       ${result.coordinatorCpuUtilisation ?? 'n/a'} cores (idle before load: ${result.idleCoordinatorCpuMsPerSecond ?? 'n/a'} ms/s)`,
-  ];
-  if (errors.size) {
-    lines.push('', '  errors by kind:');
-    for (const [k, v] of Object.entries(result.errorKinds)) lines.push(`    ${v} x ${k}`);
-  }
-  lines.push('', `  check: ${JSON.stringify(check)}`);
+    `summary (${o.transport}, concurrency ${o.concurrency}, ${o.duration} s each): ` +
+      o.modes
+        .map((mode) => {
+          const r = measured[mode].result;
+          return `${mode} ${r.txPerSecond} tx/s (p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms, ${r.errors} errors, check ${r.check.ok ? 'ok' : 'FAILED'})`;
+        })
+        .join('; '),
+  );
   const note = db.idleNote(idlePerSecond);
   if (note) lines.push(`  ${note}`);
   printReport(lines, result, o.jsonOut);
@@ -386,7 +379,9 @@ async function run(o, h) {
     await stopChild(coordinator);
     printProfile(profileDir);
   }
-  return completed > 0 ? 0 : 1;
+  const failed = o.modes.filter((mode) => measured[mode].result.completed === 0 || !measured[mode].result.check.ok);
+  if (failed.length) log(`no operation completed, or the sanity check failed, in: ${failed.join(', ')}`);
+  return failed.length ? 1 : 0;
 }
 
 module.exports = { run };

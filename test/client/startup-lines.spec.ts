@@ -18,6 +18,8 @@ import { createDatabase, type TestDatabase } from './support/databases';
 const ROOT = resolve(__dirname, '../..');
 const DB_PASSWORD = 'Db-Pa55word-never-printed';
 const REDIS_PASSWORD = 'Redis-Pa55word-never-printed';
+const BROKER_PASSWORD = 'Rabbit-Pa55word-never-printed';
+const BROKER_TOKEN = 'Nats-T0ken-never-printed';
 const API_KEY = 'api-key-never-printed-0123456789';
 
 interface RunningApp {
@@ -144,7 +146,15 @@ const built = ['coordinator', 'account-service', 'order-service'].every((app) =>
     // A relative TCC_SQLITE_PATH is printed as the absolute file it names.
     const coordinator = await startApp(
       'coordinator',
-      { TCC_HTTP_PORT: '0', TCC_GRPC_PORT: '0', TCC_SQLITE_PATH: 'here/coordinator.sqlite', TCC_REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379`, TCC_LOG_LEVEL: 'info' },
+      {
+        TCC_HTTP_PORT: '0',
+        TCC_GRPC_PORT: '0',
+        TCC_SQLITE_PATH: 'here/coordinator.sqlite',
+        TCC_REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:6379`,
+        TCC_LOG_LEVEL: 'info',
+        // Nothing is published at start: the brokers need not be there.
+        TCC_BROKERS: `rabbit=amqp://guest:${BROKER_PASSWORD}@127.0.0.1:7599/vh,js=nats://${BROKER_TOKEN}@127.0.0.1:7598`,
+      },
       dir,
     );
     expect(coordinator.settings()).toEqual(
@@ -154,8 +164,12 @@ const built = ['coordinator', 'account-service', 'order-service'].every((app) =>
         expect.stringMatching(/^gRPC port: \d+ \(from TCC_GRPC_PORT=0\)$/),
         `store: SQLite file ${join(dir, 'here/coordinator.sqlite')} (from TCC_SQLITE_PATH)`,
         'Redis: redis://:***@127.0.0.1:6379 (from TCC_REDIS_URL)',
+        'broker rabbit (amqp): amqp://guest:***@127.0.0.1:7599/vh (from TCC_BROKERS)',
+        'broker js (nats): nats://***@127.0.0.1:7598 (from TCC_BROKERS)',
       ]),
     );
     expect(coordinator.output()).not.toContain(REDIS_PASSWORD);
+    expect(coordinator.output()).not.toContain(BROKER_PASSWORD);
+    expect(coordinator.output()).not.toContain(BROKER_TOKEN);
   });
 });

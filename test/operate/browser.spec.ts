@@ -2,9 +2,11 @@
  * The admin page at /admin in a real browser: headless Chromium (Debian's `chromium`) driven by
  * playwright-core against the built coordinator on MariaDB. Load the page, enter the token, see
  * the list, filter and page it, open a COMMITTING transaction whose participant failed, press
- * retry and see the audit row; force a TRYING one to roll back; data is shown as text, never HTML.
- * Screenshots are left at /tmp/tcc-admin-page.png (after the retry) and
- * /tmp/tcc-admin-page-actions.png (a COMMITTING transaction with its actions).
+ * retry and see the audit row; force a TRYING one to roll back; data is shown as text, never HTML;
+ * filter by mode, force a saga waiting between retries to compensate and ask a PREPARED message's
+ * initiator now. Screenshots are left at /tmp/tcc-admin-page.png (after the retry),
+ * /tmp/tcc-admin-page-actions.png (a COMMITTING transaction with its actions) and
+ * /tmp/tcc-admin-page-saga.png (a saga waiting between retries, with its steps and actions).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { TEST_CLIENT } from '../support/api-keys';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/tcc-admin-page.png';
 const SCREENSHOT_ACTIONS = '/tmp/tcc-admin-page-actions.png';
+const SCREENSHOT_SAGA = '/tmp/tcc-admin-page-saga.png';
 const TOKEN = newAdminToken();
 const HOUR = 3_600_000;
 
@@ -37,7 +40,7 @@ if (!haveChromium) {
   let page: Page;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
-  const gids = { stuck: '', wedged: '', trying: '', hostile: '', committed: '' };
+  const gids = { stuck: '', wedged: '', trying: '', hostile: '', committed: '', saga: '', message: '' };
 
   async function begin(label: string, participants: string[], metadata?: Record<string, string>): Promise<string> {
     const gid = `${label}-${randomSuffix(8)}`;
@@ -58,6 +61,13 @@ if (!haveChromium) {
   const detailOf = (gid: string): Promise<void> => page.locator('#detail-gid').filter({ hasText: exactly(gid) }).waitFor();
 
   const auditCount = (): Promise<number> => page.locator('[data-testid="audit-row"]').count();
+  const listed = (): Promise<(string | null)[][]> =>
+    page.locator('[data-testid="tx-row"]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-gid'), r.getAttribute('data-mode')]));
+  /** Waits until the list shows exactly these rows ([gid, mode]): a count alone would match the page before the filter applied. */
+  const listShows = (expected: string[][]): Promise<true> =>
+    eventually(async () => JSON.stringify(await listed()) === JSON.stringify(expected) || undefined, { timeoutMs: 10_000, what: `the list to show ${JSON.stringify(expected)}` });
+  const stepStatuses = (): Promise<(string | null)[][]> =>
+    page.locator('[data-testid="branch-row"]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-branch-id'), r.getAttribute('data-status')]));
 
   beforeAll(async () => {
     participant = await ParticipantServer.start();
@@ -303,6 +313,185 @@ if (!haveChromium) {
     await page.locator(row(late)).waitFor({ timeout: 12_000 });
     expect(await page.locator(row(gid)).getAttribute('data-status')).toBe('COMMITTED');
     await page.uncheck('#auto-refresh');
+  });
+
+  it('filters by mode: each row shows its mode; only sagas, only messages, only TCC transactions', async () => {
+    // A saga whose second action keeps failing, waiting a minute for its next round.
+    gids.saga = `saga-${randomSuffix(8)}`;
+    participant!.behave(`/${gids.saga}/s2/action`, { kind: 'fail', status: 503, times: 1_000_000 });
+    const steps = ['s1', 's2', 's3'].map((id) => ({
+      branchId: id,
+      participant: `svc-${id}`,
+      protocol: 'http',
+      action: participant!.url(`/${gids.saga}/${id}/action`),
+      compensate: participant!.url(`/${gids.saga}/${id}/compensate`),
+    }));
+    expect((await coordinator!.api.startSaga({ gid: gids.saga, timeoutMs: HOUR, steps })).body.status).toBe('COMMITTING');
+    await eventually(
+      async () => {
+        const view = await coordinator!.admin.view(gids.saga);
+        return view.owner === null && view.branches[1].attempts === 1;
+      },
+      { timeoutMs: 10_000, what: `the failed round of ${gids.saga} to end` },
+    );
+    // A message asked about only by hand (its timeout is an hour away).
+    gids.message = `msg-${randomSuffix(8)}`;
+    const prepared = await coordinator!.api.prepareMessage({
+      gid: gids.message,
+      timeoutMs: HOUR,
+      queryPrepared: participant!.url(`/${gids.message}/query`),
+      steps: [{ branchId: 'a', participant: 'mailer', protocol: 'http', action: participant!.url(`/${gids.message}/a/deliver`) }],
+    });
+    expect(prepared.body.status).toBe('PREPARED');
+
+    await page.selectOption('#filter-mode', 'saga');
+    await page.click('#apply-filters');
+    await listShows([[gids.saga, 'saga']]);
+    expect(await page.locator(`${row(gids.saga)} [data-testid="mode"]`).textContent()).toBe('saga');
+    expect(await page.locator(row(gids.saga)).getAttribute('data-status')).toBe('COMMITTING');
+
+    await page.selectOption('#filter-mode', 'message');
+    await page.click('#apply-filters');
+    await listShows([[gids.message, 'message']]);
+    expect(await page.locator(row(gids.message)).getAttribute('data-status')).toBe('PREPARED');
+
+    const tcc = (await coordinator!.admin.listAll({ mode: 'tcc' })).items.length;
+    await page.selectOption('#filter-mode', 'tcc');
+    await page.click('#apply-filters');
+    await rowCount(tcc);
+    const tccRows = await listed();
+    expect(tccRows.every(([, mode]) => mode === 'tcc')).toBe(true);
+    expect(tccRows.map(([gid]) => gid)).toContain(gids.stuck);
+
+    // With status: a PREPARED message is found by either filter.
+    await page.selectOption('#filter-mode', '');
+    await page.selectOption('#filter-status', 'PREPARED');
+    await page.click('#apply-filters');
+    await listShows([[gids.message, 'message']]);
+
+    await page.click('#reset-filters');
+    await rowCount(tcc + 2);
+    expect(await page.locator(`${row(gids.stuck)} [data-testid="mode"]`).textContent()).toBe('tcc');
+  });
+
+  it('forces a saga waiting between retries to compensate, only with a reason', async () => {
+    await page.click(`${row(gids.saga)} [data-testid="open-tx"]`);
+    await detailOf(gids.saga);
+    await detailStatus('COMMITTING');
+    expect(await page.locator('#detail-mode').textContent()).toBe('saga');
+    expect(await page.locator('[data-testid="detail-field-mode"]').textContent()).toMatch(/^saga/);
+    expect(await page.locator('#branches-heading').textContent()).toBe('Steps (3)');
+    expect(await stepStatuses()).toEqual([
+      ['s1', 'SUCCEEDED'],
+      ['s2', 'REGISTERED'],
+      ['s3', 'REGISTERED'],
+    ]);
+    const s2 = page.locator('[data-testid="branch-row"][data-branch-id="s2"]');
+    expect(await s2.locator('[data-testid="attempts"]').textContent()).toBe('1');
+    expect(await s2.locator('[data-testid="last-error"]').textContent()).toMatch(/503/);
+    expect(await page.locator('[data-testid="failure-row"][data-branch-id="s2"][data-phase="action"]').count()).toBe(1);
+    // What a COMMITTING saga offers: retry and force compensate; no step is resolved by hand.
+    expect(await page.locator('#retry').textContent()).toBe('Retry now');
+    expect(await page.locator('#force-compensate').textContent()).toBe('Force compensate');
+    expect(await page.locator('#force-rollback').count()).toBe(0);
+    expect(await page.locator('#abort-message').count()).toBe(0);
+    expect(await page.locator('[data-testid="resolve-branch"]').count()).toBe(0);
+    await page.locator('#detail').screenshot({ path: SCREENSHOT_SAGA });
+
+    await page.click('#force-compensate');
+    expect(await page.locator('#detail-error').textContent()).toMatch(/needs a reason/);
+    expect((await coordinator!.admin.view(gids.saga)).status).toBe('COMMITTING');
+
+    await page.fill('#force-compensate-reason', 'supplier closed');
+    await page.click('#force-compensate');
+    await page.locator('[data-testid="audit-row"][data-action="force-rollback"]').waitFor();
+    await coordinator!.api.waitForStatus(gids.saga, ['ROLLED_BACK']);
+    await page.click('#detail-reload');
+    await detailStatus('ROLLED_BACK');
+    expect(await stepStatuses()).toEqual([
+      ['s1', 'COMPENSATED'],
+      ['s2', 'COMPENSATED'],
+      ['s3', 'SKIPPED'],
+    ]);
+    expect(await page.locator('[data-testid="branch-row"][data-branch-id="s3"] .badge.s-SKIPPED').count()).toBe(1);
+    expect(await page.locator('#no-actions').textContent()).toMatch(/finished/);
+    expect(await page.locator('[data-testid="audit-row"] td').allTextContents()).toEqual(expect.arrayContaining(['force-rollback', 'dave', 'supplier closed']));
+    expect(participant!.callsFor(gids.saga, 's2', 'action')).toHaveLength(1);
+    expect(participant!.callsFor(gids.saga, 's3')).toEqual([]);
+  });
+
+  it('asks a PREPARED message\'s initiator now: queryPrepared answers COMMITTED and the step is delivered', async () => {
+    participant!.behave(`/${gids.message}/query`, { kind: 'ok', body: '{"status":"COMMITTED"}' });
+    await page.click(`${row(gids.message)} [data-testid="open-tx"]`);
+    await detailOf(gids.message);
+    await detailStatus('PREPARED');
+    expect(await page.locator('#detail-mode').textContent()).toBe('message');
+    expect(await page.locator('#branches-heading').textContent()).toBe('Steps (1)');
+    // What a PREPARED message offers: ask now and abort; nothing to resolve yet.
+    expect(await page.locator('#retry').textContent()).toBe('Ask now');
+    expect(await page.locator('#abort-message').textContent()).toBe('Abort');
+    expect(await page.locator('#force-rollback').count()).toBe(0);
+    expect(await page.locator('#force-compensate').count()).toBe(0);
+    expect(await page.locator('[data-testid="resolve-branch"]').count()).toBe(0);
+    expect(participant!.callsFor(gids.message)).toEqual([]);
+
+    await page.click('#retry');
+    await page.locator('[data-testid="audit-row"][data-action="retry"]').waitFor();
+    expect(await page.locator('#detail-notice').textContent()).toMatch(/Ask now done: .* is now COMMITTED/);
+    await detailStatus('COMMITTED');
+    expect(await stepStatuses()).toEqual([['a', 'SUCCEEDED']]);
+    expect(await page.locator('#no-actions').textContent()).toMatch(/finished/);
+    expect(participant!.callsFor(gids.message, 'prepared', 'query')).toHaveLength(1);
+    expect(participant!.callsFor(gids.message, 'a', 'message').map((c) => c.answer)).toEqual([200]);
+  });
+
+  it('a compensating saga: resolves the step whose compensation keeps failing by hand, then retries the one it held up', async () => {
+    const gid = `saga-rb-${randomSuffix(8)}`;
+    participant!.behave(`/${gid}/s2/action`, { kind: 'fail', status: 409, times: 1 });
+    participant!.behave(`/${gid}/s2/compensate`, { kind: 'fail', status: 503, times: 1_000_000 });
+    const steps = ['s1', 's2', 's3'].map((id) => ({ branchId: id, protocol: 'http', action: participant!.url(`/${gid}/${id}/action`), compensate: participant!.url(`/${gid}/${id}/compensate`) }));
+    await coordinator!.api.startSaga({ gid, timeoutMs: HOUR, steps });
+    await eventually(
+      async () => {
+        const view = await coordinator!.admin.view(gid);
+        return view.status === 'ROLLING_BACK' && view.owner === null && participant!.callsFor(gid, 's2', 'compensate').length === 1;
+      },
+      { timeoutMs: 10_000, what: `the first compensation round of ${gid} to fail and end` },
+    );
+    await page.click('#refresh');
+    await page.click(`${row(gid)} [data-testid="open-tx"]`);
+    await detailOf(gid);
+    await detailStatus('ROLLING_BACK');
+    expect(await stepStatuses()).toEqual([
+      ['s1', 'SUCCEEDED'],
+      ['s2', 'FAILED'],
+      ['s3', 'SKIPPED'],
+    ]);
+    // Owed a compensation: s1 (its action succeeded) and s2 (refused); s3 was never sent.
+    const resolvable = await page.locator('[data-testid="branch-row"]:has([data-testid="resolve-branch"])').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-branch-id')));
+    expect(resolvable).toEqual(['s1', 's2']);
+    const s2 = page.locator('[data-testid="branch-row"][data-branch-id="s2"]');
+    expect(await s2.locator('[data-testid="resolve-branch"]').textContent()).toBe('Mark compensated');
+    expect(await page.locator('#retry').textContent()).toBe('Retry now');
+    expect(await page.locator('#force-compensate').count()).toBe(0);
+
+    await s2.locator('[data-testid="resolve-reason"]').fill('refund made by hand');
+    await s2.locator('[data-testid="resolve-branch"]').click();
+    await page.locator('[data-testid="audit-row"][data-action="resolve-branch"]').waitFor();
+    await page.locator('[data-testid="branch-row"][data-branch-id="s2"][data-status="COMPENSATED"]').waitFor();
+    await detailStatus('ROLLING_BACK');
+    expect(await page.locator('[data-testid="resolve-branch"]').count()).toBe(1);
+
+    await page.click('#retry');
+    await page.locator('[data-testid="audit-row"][data-action="retry"]').waitFor();
+    await detailStatus('ROLLED_BACK');
+    expect(await stepStatuses()).toEqual([
+      ['s1', 'COMPENSATED'],
+      ['s2', 'COMPENSATED'],
+      ['s3', 'SKIPPED'],
+    ]);
+    expect(participant!.callsFor(gid, 's1', 'compensate').map((c) => c.answer)).toEqual([200]);
+    expect(participant!.callsFor(gid, 's2', 'compensate')).toHaveLength(1);
   });
 
   it('raised no script error and no console error', () => {

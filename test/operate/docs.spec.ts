@@ -45,6 +45,10 @@ describe('OpenAPI document and UI', () => {
         '/v1/transactions/{gid}/branches',
         '/v1/transactions/{gid}/commit',
         '/v1/transactions/{gid}/rollback',
+        '/v1/sagas',
+        '/v1/messages',
+        '/v1/messages/{gid}/submit',
+        '/v1/messages/{gid}/abort',
         '/admin/v1/transactions',
         '/admin/v1/transactions/{gid}',
         '/admin/v1/transactions/{gid}/retry',
@@ -53,6 +57,7 @@ describe('OpenAPI document and UI', () => {
       ]),
     );
     expect(Object.keys(doc.paths['/v1/transactions'])).toContain('post');
+    for (const path of ['/v1/sagas', '/v1/messages', '/v1/messages/{gid}/submit', '/v1/messages/{gid}/abort']) expect(Object.keys(doc.paths[path])).toContain('post');
     expect(Object.keys(doc.paths['/admin/v1/transactions'])).toContain('get');
     expect(Object.keys(doc.paths['/admin/v1/transactions/{gid}/retry'])).toContain('post');
     expect(Object.values(doc.components?.securitySchemes ?? {})).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'http', scheme: 'bearer' })]));

@@ -82,7 +82,9 @@ describe('metrics on MariaDB', () => {
     for (const sample of m.samples) expect(sample.name).toMatch(/^tcc_/);
     expect(m.samples.some((s) => s.name.startsWith('tcc_process_'))).toBe(true);
     // Nothing is open in a fresh database; without Redis this replica scans on its own.
-    for (const status of ['TRYING', 'COMMITTING', 'ROLLING_BACK']) expect(m.find('tcc_open_transactions', { status })).toBe(0);
+    for (const status of ['TRYING', 'COMMITTING', 'ROLLING_BACK']) expect(m.find('tcc_open_transactions', { mode: 'tcc', status })).toBe(0);
+    for (const status of ['COMMITTING', 'ROLLING_BACK']) expect(m.find('tcc_open_transactions', { mode: 'saga', status })).toBe(0);
+    for (const status of ['PREPARED', 'COMMITTING']) expect(m.find('tcc_open_transactions', { mode: 'message', status })).toBe(0);
     expect(m.find('tcc_oldest_open_transaction_age_seconds')).toBe(0);
     expect(m.find('tcc_attention_transactions')).toBe(0);
     expect(m.find('tcc_redis_up')).toBe(0);
@@ -96,7 +98,7 @@ describe('metrics on MariaDB', () => {
     const before = await scrape();
     const gid = await begin('commit', ['ok-a', 'ok-b']);
     const open = await scrape();
-    expect(open.value('tcc_open_transactions', { status: 'TRYING' })).toBe(before.value('tcc_open_transactions', { status: 'TRYING' }) + 1);
+    expect(open.value('tcc_open_transactions', { mode: 'tcc', status: 'TRYING' })).toBe(before.value('tcc_open_transactions', { mode: 'tcc', status: 'TRYING' }) + 1);
     expect(open.value('tcc_oldest_open_transaction_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(open.value('tcc_oldest_open_transaction_age_seconds')).toBeLessThan(60);
 
@@ -114,7 +116,7 @@ describe('metrics on MariaDB', () => {
     expect(buckets.length).toBeGreaterThan(3);
     for (let k = 1; k < buckets.length; k++) expect(buckets[k].value).toBeGreaterThanOrEqual(buckets[k - 1].value);
     expect(buckets[buckets.length - 1]).toMatchObject({ labels: expect.objectContaining({ le: '+Inf' }), value: after.value(count, confirm('success')) });
-    expect(after.value('tcc_open_transactions', { status: 'TRYING' })).toBe(before.value('tcc_open_transactions', { status: 'TRYING' }));
+    expect(after.value('tcc_open_transactions', { mode: 'tcc', status: 'TRYING' })).toBe(before.value('tcc_open_transactions', { mode: 'tcc', status: 'TRYING' }));
   });
 
   it('a rollback: rolled_back outcome +1, one successful cancel', async () => {
@@ -139,7 +141,7 @@ describe('metrics on MariaDB', () => {
       const m = await scrape();
       return failures(m) >= failures(before) + 1 ? m : undefined;
     }, { timeoutMs: 5_000, what: 'the first failed confirm to be counted' });
-    expect(early.value('tcc_open_transactions', { status: 'COMMITTING' })).toBe(1);
+    expect(early.value('tcc_open_transactions', { mode: 'tcc', status: 'COMMITTING' })).toBe(1);
     // Not flagged yet, unless this machine took longer than the attention delay to get here.
     if (Date.now() - committedAt < ATTENTION_AFTER_MS - 500) expect(early.value('tcc_attention_transactions')).toBe(0);
 
@@ -150,17 +152,18 @@ describe('metrics on MariaDB', () => {
     }, { timeoutMs: 10_000, what: 'three more failed confirms' });
     expect(later.value('tcc_phase_two_call_duration_seconds_count', confirm('failure'))).toBe(failures(later) - failures(before) + before.value('tcc_phase_two_call_duration_seconds_count', confirm('failure')));
     expect(later.value('tcc_recovery_claims_total', { kind: 'retry' })).toBeGreaterThan(before.value('tcc_recovery_claims_total', { kind: 'retry' }));
-    expect(later.value('tcc_open_transactions', { status: 'COMMITTING' })).toBe(1);
+    expect(later.value('tcc_open_transactions', { mode: 'tcc', status: 'COMMITTING' })).toBe(1);
     expect(later.value('tcc_transactions_total', { outcome: 'committed' })).toBe(before.value('tcc_transactions_total', { outcome: 'committed' }));
     expect(participant!.callsFor(gid, 'b1', 'confirm').length).toBeGreaterThanOrEqual(4);
 
+    // The flag is written before the alert counter moves: wait for both, then check the counter moved once.
     const flagged = await eventually(async () => {
       const m = await scrape();
-      return m.value('tcc_attention_transactions') === 1 ? m : undefined;
-    }, { timeoutMs: ATTENTION_AFTER_MS + 5_000, what: 'the attention gauge to reach 1' });
+      return m.value('tcc_attention_transactions') === 1 && m.value('tcc_attention_alerts_total') > before.value('tcc_attention_alerts_total') ? m : undefined;
+    }, { timeoutMs: ATTENTION_AFTER_MS + 5_000, what: 'the attention gauge to reach 1 and the alert to be counted' });
     expect(Date.now() - committedAt).toBeGreaterThanOrEqual(ATTENTION_AFTER_MS);
     expect(flagged.value('tcc_attention_alerts_total')).toBe(before.value('tcc_attention_alerts_total') + 1);
-    expect(flagged.value('tcc_open_transactions', { status: 'COMMITTING' })).toBe(1);
+    expect(flagged.value('tcc_open_transactions', { mode: 'tcc', status: 'COMMITTING' })).toBe(1);
     expect(flagged.value('tcc_oldest_open_transaction_age_seconds')).toBeGreaterThanOrEqual(ATTENTION_AFTER_MS / 1000);
 
     // An operator counts the branch as confirmed: nothing is open or flagged any more, and the
@@ -168,7 +171,7 @@ describe('metrics on MariaDB', () => {
     const resolved = await coordinator!.admin.resolve(gid, 'b1', { reason: 'booked by hand' });
     expect(resolved.body).toEqual({ gid, status: 'COMMITTED' });
     const after = await scrape();
-    expect(after.value('tcc_open_transactions', { status: 'COMMITTING' })).toBe(0);
+    expect(after.value('tcc_open_transactions', { mode: 'tcc', status: 'COMMITTING' })).toBe(0);
     expect(after.value('tcc_attention_transactions')).toBe(0);
     expect(after.value('tcc_oldest_open_transaction_age_seconds')).toBe(0);
     const calls = participant!.callsFor(gid, 'b1', 'confirm').length;

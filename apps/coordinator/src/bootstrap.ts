@@ -10,6 +10,7 @@ import { PROTO_PACKAGE, protoFiles } from '@tcc/client/protocol';
 import { PROTO_LOADER_OPTIONS } from '@tcc/client/caller';
 import { AppModule } from './app.module';
 import { loadCoordinatorConfig, type CoordinatorConfig } from './config/coordinator.config';
+import { brokerUrlForLog } from './config/brokers.parser';
 import { createValidationPipe } from './common/validation.pipe';
 import { applyHttpServerLimits, databaseValue, logStartupSettings, signingKeysValue, withoutPassword } from '@tcc/service-kit';
 import { Logger } from '@nestjs/common';
@@ -100,6 +101,11 @@ export async function createCoordinator(env: Record<string, string | undefined> 
       { what: `gRPC port${config.grpc.tls ? ' (TLS)' : ''}`, value: grpcPort, variable: 'TCC_GRPC_PORT' },
       { what: 'store', value: databaseValue(config.db.url, config.db.sqlitePath), variable: config.db.url ? 'TCC_DB_URL' : 'TCC_SQLITE_PATH' },
       { what: 'Redis', value: config.redis.url ? withoutPassword(config.redis.url) : 'none (database leases alone)', variable: 'TCC_REDIS_URL' },
+      // One line per broker: each URL masked on its own (a joined list is not a URL withoutPassword can parse).
+      ...(config.brokers.length === 0
+        ? [{ what: 'brokers', value: 'none (message steps over http and grpc only)', variable: 'TCC_BROKERS' }]
+        : config.brokers.map((b) => ({ what: `broker ${b.name} (${b.kind})`, value: brokerUrlForLog(b.url), variable: 'TCC_BROKERS' }))),
+      // Last: test/client/startup-lines.spec.ts waits for this line as the end of the list.
       { what: 'signing keys', value: signingKeysValue(config.signingKeys), variable: 'TCC_SIGNING_KEYS' },
     ],
     env,

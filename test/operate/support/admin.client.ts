@@ -17,6 +17,8 @@ export interface Answer<T = unknown> {
 
 export interface AdminSummary {
   gid: string;
+  /** tcc, saga or message. */
+  mode: string;
   status: string;
   createdAt: string;
   updatedAt: string;
@@ -45,7 +47,7 @@ export interface AdminDetail extends TransactionView {
   audit: { action: string; actor: string; reason: string | null; branchId: string | null; createdAt: string }[];
 }
 
-export type ListQuery = Partial<Record<'status' | 'participant' | 'attention' | 'createdFrom' | 'createdTo' | 'limit' | 'cursor', string | number | boolean>> &
+export type ListQuery = Partial<Record<'mode' | 'status' | 'participant' | 'attention' | 'createdFrom' | 'createdTo' | 'limit' | 'cursor', string | number | boolean>> &
   Record<string, string | number | boolean | undefined>;
 
 export class OperateClient {

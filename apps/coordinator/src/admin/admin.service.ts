@@ -94,7 +94,7 @@ export class AdminService implements OnModuleInit {
     const { branchDone } = phaseTwoOf(tx.status, tx.mode);
     if (!(await this.operator.resolveBranch(gid, branchId, branchDone, tx.status, actor, reason))) {
       const now = await this.store.findTransaction(gid);
-      throw transactionConflict(gid, now?.status ?? tx.status, `branch ${branchId} is no longer waiting for its ${tx.status === 'COMMITTING' ? 'confirm' : 'cancel'}`);
+      throw transactionConflict(gid, now?.status ?? tx.status, `branch ${branchId} is no longer waiting for its ${phaseTwoOf(tx.status, tx.mode).phase}`);
     }
     this.logger.warn({ gid, branchId, msg: `resolved by hand by ${actor}: ${reason}` });
     const finish = decide(tx.status, 'finish', tx.mode);

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { DATABASE_URL } from '@tcc/service-kit';
 import { TargetPolicy } from '../domain/target.policy';
 import { parseApiKeys, type ApiKey } from './api-keys.parser';
+import { parseBrokers, type BrokerConfig } from './brokers.parser';
 
 const toInt = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -140,6 +141,10 @@ class CoordinatorEnvironment {
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
   TCC_MAX_BRANCHES = 100;
 
+  /** Brokers message steps are published to: `name=url,...` (amqp://, amqps://, nats://, tls://); see brokers.parser.ts. */
+  @IsOptional() @IsString()
+  TCC_BROKERS?: string;
+
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   TCC_HTTP_HEADERS_TIMEOUT_MS = 10_000;
 
@@ -191,6 +196,8 @@ export interface CoordinatorConfig {
   adminToken?: string;
   /** Keys of signed participant calls; confirms and cancels are signed with the first. Empty: unsigned. */
   signingKeys: string[];
+  /** Brokers message steps may be published to (TCC_BROKERS); empty: only http and grpc steps. */
+  brokers: BrokerConfig[];
 }
 
 export class ConfigError extends Error {}
@@ -264,6 +271,12 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   } catch (error) {
     problems.push((error as Error).message);
   }
+  let brokers: BrokerConfig[] = [];
+  try {
+    brokers = parseBrokers(parsed.TCC_BROKERS);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
   if (problems.length) throw new ConfigError(`invalid coordinator configuration:\n  ${problems.join('\n  ')}`);
   const embedded = !parsed.TCC_DB_URL;
   return {
@@ -306,6 +319,7 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
     shutdownGraceMs: parsed.TCC_SHUTDOWN_GRACE_MS,
     adminToken: parsed.TCC_ADMIN_TOKEN,
     signingKeys,
+    brokers,
   };
 }
 

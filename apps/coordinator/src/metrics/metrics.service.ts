@@ -6,6 +6,13 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { QueryStore } from '../store/query.store';
 
+/** The statuses in which each mode is unfinished (docs/contract.md §2, §9, §10). */
+const OPEN_STATUSES: [string, string[]][] = [
+  ['tcc', ['TRYING', 'COMMITTING', 'ROLLING_BACK']],
+  ['saga', ['COMMITTING', 'ROLLING_BACK']],
+  ['message', ['PREPARED', 'COMMITTING']],
+];
+
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
@@ -102,13 +109,15 @@ export class MetricsService {
     });
     new Gauge({
       name: 'tcc_open_transactions',
-      help: 'Unfinished transactions, by status',
-      labelNames: ['status'] as const,
+      help: 'Unfinished transactions, by mode (tcc, saga, message) and status',
+      labelNames: ['mode', 'status'] as const,
       registers: [this.registry],
       async collect() {
         const summary = await openSummary();
         this.reset();
-        for (const status of ['TRYING', 'COMMITTING', 'ROLLING_BACK']) this.set({ status }, summary.byStatus[status] ?? 0);
+        for (const [mode, statuses] of OPEN_STATUSES) {
+          for (const status of statuses) this.set({ mode, status }, summary.byStatus[`${mode}/${status}`] ?? 0);
+        }
       },
     });
     new Gauge({

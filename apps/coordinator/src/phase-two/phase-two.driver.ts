@@ -29,6 +29,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from './attention.notifier';
 import { CompletionNotifier } from './completion.notifier';
 import { retryDelayMs } from './retry.policy';
+import { BrokerPublisher } from './brokers/broker.publisher';
+import { brokerMessage } from './brokers/broker-message';
 
 /** What the caller already knows about the transaction, saving a read. */
 export interface KnownState {
@@ -56,6 +58,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     private readonly replica: ReplicaIdentity,
     private readonly metrics: MetricsService,
     private readonly attention: AttentionNotifier,
+    private readonly brokers: BrokerPublisher,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -244,6 +247,15 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       retryDelayMs: retryDelayMs(state.rounds + 1, this.config.retry),
       leaseMs: this.config.leaseMs,
     });
+    if (status === null) {
+      // Lost: the initiator's submit (or abort) won meanwhile. A submit on this replica joined this
+      // round instead of starting its own (one drive per gid), so the delivery is this round's to make.
+      const now = await this.store.findTransaction(gid);
+      if (now && now.owner === this.replica.id && now.status === GlobalStatus.COMMITTING) {
+        return this.round(gid, { mode: TransactionMode.MESSAGE, status: now.status, rounds: now.rounds, traceparent: now.traceparent });
+      }
+      return now?.status ?? null;
+    }
     if (status === GlobalStatus.ROLLED_BACK) this.finished(gid, GlobalStatus.ROLLED_BACK, TransactionMode.MESSAGE);
     if (status === GlobalStatus.COMMITTING) {
       this.logger.log({ gid, msg: 'queryPrepared answered COMMITTED: delivering' });
@@ -275,11 +287,10 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     return result;
   }
 
-  private async publish(protocol: 'amqp' | 'nats', action: string, body: BranchCallBody, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
-    void action;
-    void body;
-    void traceparent;
-    return { outcome: 'failed', error: `no ${protocol} publisher in this build` };
+  /** A message step published to its broker (docs/contract.md §10), signed like a participant call. */
+  private publish(protocol: 'amqp' | 'nats', action: string, body: BranchCallBody, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
+    const message = brokerMessage(body, { signingKey: this.config.signingKeys[0], traceparent: traceparent ?? undefined });
+    return this.brokers.publish({ protocol, action, ...message, timeoutMs: this.config.requestTimeoutMs });
   }
 
   private async afterFailedRound(gid: string, status: GlobalStatus, worst: { branchId: string; error?: string; attempts: number; notTried: boolean }): Promise<void> {

@@ -6,8 +6,10 @@ import { AttentionNotifier } from './attention.notifier';
 import { CompletionNotifier } from './completion.notifier';
 import { PhaseTwoDriver } from './phase-two.driver';
 import { BrokerTargets } from './brokers/broker.targets';
+import { BrokersModule } from './brokers/brokers.module';
 
 @Module({
+  imports: [BrokersModule],
   providers: [
     { provide: TCC_CLIENT_TLS, inject: [COORDINATOR_CONFIG], useFactory: (config: CoordinatorConfig) => config.participantTls },
     GrpcChannels,

@@ -50,17 +50,17 @@ export class QueryStore extends StoreBase {
     return rows.map(toTransaction);
   }
 
-  /** Open transactions by status and the creation time of the oldest unfinished one, for metrics. */
+  /** Open transactions by mode and status (`<mode>/<status>`) and the creation time of the oldest unfinished one, for metrics. */
   async openSummary(): Promise<{ byStatus: Record<string, number>; oldestCreatedAt: number | null; now: number }> {
     const rows = await this.db.select(
-      `SELECT status, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(${this.now}) AS now_ms FROM tcc_transactions
-       WHERE next_attempt_at IS NOT NULL GROUP BY status`,
+      `SELECT mode, status, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(${this.now}) AS now_ms FROM tcc_transactions
+       WHERE next_attempt_at IS NOT NULL GROUP BY mode, status`,
     );
     const byStatus: Record<string, number> = {};
     let oldest: number | null = null;
     let now = Date.now();
     for (const r of rows) {
-      byStatus[String(r.status)] = num(r.n);
+      byStatus[`${String(r.mode)}/${String(r.status)}`] = num(r.n);
       const o = num(r.oldest);
       oldest = oldest === null ? o : Math.min(oldest, o);
       now = num(r.now_ms);

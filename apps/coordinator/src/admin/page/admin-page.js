@@ -6,12 +6,15 @@
  * text nodes, never parsed as HTML.
  *
  * Stable hooks for tests: ids on the controls and data-testid on repeated rows (tx-row with
- * data-gid, branch-row with data-branch-id, failure-row, audit-row).
+ * data-gid and data-mode, branch-row with data-branch-id, failure-row, audit-row).
+ *
+ * One page for the three modes (docs/contract.md §2, §9, §10): a saga's or message's steps are its
+ * branches, and the actions offered depend on mode and status (offerFor).
  */
 
 /**
  * The admin API's answers, as far as the page reads them.
- * @typedef {{ gid: string, status: string, createdAt: string, updatedAt: string, expiresAt: string,
+ * @typedef {{ gid: string, mode: string, status: string, createdAt: string, updatedAt: string, expiresAt: string,
  *   decidedAt: string | null, attentionAt: string | null, owner: string | null, nextAttemptAt: string | null,
  *   rounds: number, reason: string | null }} Summary
  * @typedef {{ items: Summary[], nextCursor: string | null }} Page
@@ -22,6 +25,10 @@
  * @typedef {Summary & { client?: string | null, attentionReason?: string | null, metadata?: unknown,
  *   branches: Branch[], failures: Failure[], audit: AuditEntry[] }} Detail
  * @typedef {{ status: string }} ActionResult
+ * @typedef {{ label: string, title: string, hint: string }} RetryOffer
+ * @typedef {{ id: string, label: string, title: string, hint: string, why: string }} ForceOffer
+ * @typedef {{ statuses: string[], verb: string }} ResolveOffer
+ * @typedef {{ retry: RetryOffer | null, force: ForceOffer | null, resolve: ResolveOffer | null }} Offer
  * @typedef {{ message?: unknown, error?: string, fields?: unknown }} ErrorBody
  */
 
@@ -42,6 +49,15 @@
   var AUTO_KEY = 'tcc.admin.autoRefresh';
   var REFRESH_MS = 5000;
   var PHASE_TWO = ['COMMITTING', 'ROLLING_BACK'];
+  var LIST_COLUMNS = 10;
+  /** @type {Record<string, string>} */
+  var MODE_NAMES = { tcc: 'tcc (try, confirm, cancel)', saga: 'saga (actions, compensations)', message: 'message (prepared, then delivered)' };
+  /**
+   * What a transaction's expiry means in each mode: the try deadline, the saga's deadline, when a
+   * prepared message is asked about.
+   * @type {Record<string, string>}
+   */
+  var EXPIRES_LABELS = { tcc: 'Expires', saga: 'Actions retried until', message: 'Asked about from' };
 
   /**
    * @type {{ cursors: (string | null)[], nextCursor: string | null, query: Record<string, string>,
@@ -144,6 +160,11 @@
   function badge(status) {
     return el('span', { class: 'badge s-' + String(status).replace(/[^A-Z_]/g, ''), testid: 'status' }, status);
   }
+  /** @param {string | undefined} mode */
+  function modeTag(mode) {
+    var m = mode || 'tcc';
+    return el('span', { class: 'mode m-' + m.replace(/[^a-z]/g, '') }, m);
+  }
 
   // ---- errors and notices --------------------------------------------------------------------
 
@@ -220,11 +241,13 @@
   function readFilters() {
     /** @type {Record<string, string>} */
     var q = {};
+    var mode = $select('filter-mode').value;
     var status = $select('filter-status').value;
     var participant = $input('filter-participant').value.trim();
     var attention = $select('filter-attention').value;
     var from = $input('filter-created-from').value;
     var to = $input('filter-created-to').value;
+    if (mode) q.mode = mode;
     if (status) q.status = status;
     if (participant) q.participant = participant;
     if (attention) q.attention = attention;
@@ -263,7 +286,7 @@
       show('list-error', 'Listing failed. ' + describe(err));
       $('page-info').textContent = 'page ' + state.cursors.length + ': not loaded';
       if (!quiet) {
-        $('tx-body').replaceChildren(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'Nothing loaded.')));
+        $('tx-body').replaceChildren(el('tr', {}, el('td', { colspan: LIST_COLUMNS, class: 'empty' }, 'Nothing loaded.')));
         state.nextCursor = null;
       }
     }
@@ -273,18 +296,19 @@
   /** @param {Summary[]} items */
   function renderList(items) {
     var rows = items.map(function (t) {
-      return el('tr', { testid: 'tx-row', 'data-gid': t.gid, 'data-status': t.status, class: t.gid === state.selected ? 'selected' : '' },
+      return el('tr', { testid: 'tx-row', 'data-gid': t.gid, 'data-mode': t.mode, 'data-status': t.status, class: t.gid === state.selected ? 'selected' : '' },
         el('td', {}, el('button', { type: 'button', class: 'link', testid: 'open-tx', title: 'Open ' + t.gid, onclick: function () { openDetail(t.gid); } }, t.gid)),
+        el('td', { testid: 'mode' }, modeTag(t.mode)),
         el('td', {}, badge(t.status)),
         timeCell(t.createdAt),
         timeCell(t.updatedAt),
         el('td', { class: 'mono' }, t.rounds),
-        el('td', { class: 'nowrap', title: fmtTime(t.nextAttemptAt) }, t.nextAttemptAt ? (t.status === 'TRYING' ? 'times out ' : '') + ago(t.nextAttemptAt) : ''),
+        el('td', { class: 'nowrap', title: fmtTime(t.nextAttemptAt) }, t.nextAttemptAt ? (t.status === 'TRYING' ? 'times out ' : t.status === 'PREPARED' ? 'asked ' : '') + ago(t.nextAttemptAt) : ''),
         el('td', { class: 'mono' }, t.owner || ''),
         el('td', {}, attentionOf(t)),
         el('td', {}, t.reason || ''));
     });
-    if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No transaction matches these filters.'))];
+    if (!rows.length) rows = [el('tr', {}, el('td', { colspan: LIST_COLUMNS, class: 'empty' }, 'No transaction matches these filters.'))];
     $('tx-body').replaceChildren.apply($('tx-body'), rows);
     $('page-info').textContent = 'page ' + state.cursors.length + ' · ' + items.length + ' shown' + (state.nextCursor ? ', more after' : '');
   }
@@ -324,6 +348,7 @@
     $('detail').hidden = false;
     $('detail-gid').textContent = gid;
     $('detail-status').replaceChildren();
+    $('detail-mode').textContent = '';
     $('detail-body').replaceChildren(el('p', { class: 'muted' }, 'loading...'));
     show('detail-error', '');
     show('detail-notice', '');
@@ -372,13 +397,18 @@
       if (input instanceof HTMLInputElement) kept[input.id] = input.value;
     });
 
+    var mode = modeOf(tx);
+    var steps = mode === 'tcc' ? 'Branches' : 'Steps';
     $('detail-status').replaceChildren(badge(tx.status));
+    $('detail-mode').className = 'mode m-' + mode;
+    $('detail-mode').textContent = mode;
     var summary = el('dl', { class: 'summary', id: 'detail-summary' },
       field('Status', tx.status, 'detail-field-status'),
-      field('Rounds of phase two', tx.rounds),
+      field('Mode', MODE_NAMES[mode] || mode, 'detail-field-mode'),
+      field(mode === 'tcc' ? 'Rounds of phase two' : 'Rounds', tx.rounds),
       field('Created', fmtTime(tx.createdAt) + '  (' + ago(tx.createdAt) + ')'),
       field('Updated', fmtTime(tx.updatedAt)),
-      field('Expires', fmtTime(tx.expiresAt)),
+      field(EXPIRES_LABELS[mode] || 'Expires', fmtTime(tx.expiresAt)),
       field('Decided', tx.decidedAt ? fmtTime(tx.decidedAt) + '  (' + ago(tx.decidedAt) + ')' : 'not yet'),
       field('Next attempt', tx.nextAttemptAt ? fmtTime(tx.nextAttemptAt) + '  (' + ago(tx.nextAttemptAt) + ')' : 'none'),
       field('Client', tx.client || 'not recorded', 'detail-field-client'),
@@ -391,10 +421,10 @@
     body.replaceChildren(
       summary,
       renderActions(tx),
-      el('h3', {}, 'Branches (' + tx.branches.length + ')'),
+      el('h3', { id: 'branches-heading' }, steps + ' (' + tx.branches.length + ')'),
       renderBranches(tx),
       el('h3', {}, 'Failed attempts, newest first (' + tx.failures.length + ')'),
-      renderFailures(tx.failures),
+      renderFailures(tx),
       el('h3', {}, 'Audit trail (' + tx.audit.length + ')'),
       renderAudit(tx.audit));
 
@@ -417,49 +447,138 @@
     return [el('dt', {}, label), el('dd', { testid: testid }, value)];
   }
 
+  // ---- what may be done, by mode and status ----------------------------------------------------
+
+  /** @param {{ mode?: string }} tx */
+  function modeOf(tx) {
+    return tx.mode === 'saga' || tx.mode === 'message' ? tx.mode : 'tcc';
+  }
+
+  /**
+   * The branch statuses still owed a call (docs/contract.md §2, §9): in phase two the REGISTERED
+   * ones, and while a saga rolls back also its steps whose action succeeded or was refused.
+   * @param {Detail} tx
+   * @returns {string[]}
+   */
+  function owedStatuses(tx) {
+    if (PHASE_TWO.indexOf(tx.status) < 0) return [];
+    if (modeOf(tx) === 'saga' && tx.status === 'ROLLING_BACK') return ['REGISTERED', 'SUCCEEDED', 'FAILED'];
+    return ['REGISTERED'];
+  }
+
+  /**
+   * What the page offers for a transaction, by mode and status (docs/contract.md §7, §9, §10). The
+   * API still decides: an action pressed on a stale page gets its 409, shown as it is.
+   * @param {Detail} tx
+   * @returns {Offer}
+   */
+  function offerFor(tx) {
+    var mode = modeOf(tx);
+    var owed = owedStatuses(tx);
+    /** @type {Offer} */
+    var offer = { retry: null, force: null, resolve: null };
+    if (mode === 'tcc') {
+      if (tx.status === 'TRYING') {
+        offer.force = { id: 'force-rollback', label: 'Force rollback', title: 'Decide rollback now and cancel every branch',
+          hint: 'Still TRYING: rolling back cancels every registered branch.',
+          why: 'Force rollback needs a reason: say why this transaction is being rolled back.' };
+      } else if (PHASE_TWO.indexOf(tx.status) >= 0) {
+        var confirming = tx.status === 'COMMITTING';
+        offer.retry = { label: 'Retry now', title: 'Run a round of ' + (confirming ? 'confirms' : 'cancels') + ' now instead of waiting for the next retry',
+          hint: 'Calls every pending participant now; the scheduler keeps retrying anyway.' };
+        offer.resolve = { statuses: owed, verb: confirming ? 'confirmed' : 'cancelled' };
+      }
+    } else if (mode === 'saga') {
+      if (tx.status === 'COMMITTING') {
+        offer.retry = { label: 'Retry now', title: 'Send the actions whose turn it is now instead of waiting for the next retry',
+          hint: 'Sends the actions due now, between rounds (409 while a replica is in the middle of one); the scheduler keeps retrying anyway.' };
+        offer.force = { id: 'force-compensate', label: 'Force compensate', title: 'Stop the actions and compensate every step whose action was sent',
+          hint: 'Steps never sent are skipped; every step whose action was sent is compensated, in reverse order. Refused (409) while a replica is in the middle of a round: try again when it ends.',
+          why: 'Force compensate needs a reason: say why this saga is being undone.' };
+      } else if (tx.status === 'ROLLING_BACK') {
+        offer.retry = { label: 'Retry now', title: 'Send the compensations whose turn it is now instead of waiting for the next retry',
+          hint: 'Compensations go out in reverse order; one marked compensated by hand lets those it held up go out at the next round (press Retry now).' };
+        offer.resolve = { statuses: owed, verb: 'compensated' };
+      }
+    } else if (tx.status === 'PREPARED') {
+      offer.retry = { label: 'Ask now', title: "Call the initiator's queryPrepared now instead of at the next retry",
+        hint: 'Asks the initiator whether its local transaction committed: COMMITTED delivers every step, ROLLED_BACK aborts, anything else asks again later.' };
+      offer.force = { id: 'abort-message', label: 'Abort', title: 'Abort the message: no step is delivered',
+        hint: "Only while PREPARED: the message ends ROLLED_BACK and nothing is delivered. Abort only when the initiator's local transaction did not commit.",
+        why: 'Abort needs a reason: say why this message must not be delivered.' };
+    } else if (tx.status === 'COMMITTING') {
+      offer.retry = { label: 'Retry now', title: 'Run a round of deliveries now instead of waiting for the next retry',
+        hint: 'Delivers every pending step now; the scheduler keeps retrying anyway.' };
+      offer.resolve = { statuses: owed, verb: 'delivered' };
+    }
+    return offer;
+  }
+
   /** @param {Detail} tx */
   function renderActions(tx) {
+    var offer = offerFor(tx);
     var box = el('div', { class: 'actions', id: 'actions' });
-    if (PHASE_TWO.indexOf(tx.status) >= 0) {
-      var reason = el('input', { type: 'text', id: 'retry-reason', 'data-keep': '1', maxlength: 1024, placeholder: 'reason (optional)' });
-      var button = el('button', { type: 'button', id: 'retry', class: 'primary', title: 'Run a round of ' + (tx.status === 'COMMITTING' ? 'confirms' : 'cancels') + ' now instead of waiting for the next retry' }, 'Retry now');
-      button.addEventListener('click', function () {
-        var body = reason.value.trim() ? { reason: reason.value.trim() } : {};
-        act(button, 'Retry', tx.gid, txPath(tx.gid) + '/retry', body, function () { reason.value = ''; });
-      });
-      append(box, [button, reason, el('span', { class: 'hint' }, 'Calls every pending participant now; the scheduler keeps retrying anyway.')]);
-    } else if (tx.status === 'TRYING') {
-      var rbReason = el('input', { type: 'text', id: 'force-rollback-reason', 'data-keep': '1', maxlength: 1024, required: 'required', placeholder: 'reason (required)' });
-      var rb = el('button', { type: 'button', id: 'force-rollback', class: 'danger', title: 'Decide rollback now and cancel every branch' }, 'Force rollback');
-      rb.addEventListener('click', function () {
-        var why = rbReason.value.trim();
-        if (!why) {
-          show('detail-error', 'Force rollback needs a reason: say why this transaction is being rolled back.');
-          rbReason.focus();
-          return;
-        }
-        act(rb, 'Force rollback', tx.gid, txPath(tx.gid) + '/force-rollback', { reason: why }, function () { rbReason.value = ''; });
-      });
-      append(box, [rb, rbReason, el('span', { class: 'hint' }, 'Still TRYING: rolling back cancels every registered branch.')]);
-    } else {
-      append(box, el('span', { class: 'muted', id: 'no-actions' }, 'This transaction is finished (' + tx.status + '): nothing to do.'));
+    if (offer.retry) append(box, retryControls(tx, offer.retry));
+    if (offer.force) append(box, forceControls(tx, offer.force));
+    if (!offer.retry && !offer.force) {
+      var text = PHASE_TWO.indexOf(tx.status) >= 0 || tx.status === 'PREPARED' || tx.status === 'TRYING'
+        ? 'Nothing to do by hand for a ' + modeOf(tx) + ' in ' + tx.status + '.'
+        : 'This transaction is finished (' + tx.status + '): nothing to do.';
+      append(box, el('span', { class: 'muted', id: 'no-actions' }, text));
     }
     return box;
   }
 
+  /**
+   * Retry now (or, for a prepared message, ask now): the reason is optional.
+   * @param {Detail} tx
+   * @param {RetryOffer} offer
+   */
+  function retryControls(tx, offer) {
+    var reason = el('input', { type: 'text', id: 'retry-reason', 'data-keep': '1', maxlength: 1024, placeholder: 'reason (optional)' });
+    var button = el('button', { type: 'button', id: 'retry', class: 'primary', title: offer.title }, offer.label);
+    button.addEventListener('click', function () {
+      var body = reason.value.trim() ? { reason: reason.value.trim() } : {};
+      act(button, offer.label, tx.gid, txPath(tx.gid) + '/retry', body, function () { reason.value = ''; });
+    });
+    return el('div', { class: 'action' }, button, reason, el('span', { class: 'hint' }, offer.hint));
+  }
+
+  /**
+   * Force rollback, force compensate or abort (one API route, force-rollback): the reason is required.
+   * @param {Detail} tx
+   * @param {ForceOffer} offer
+   */
+  function forceControls(tx, offer) {
+    var reason = el('input', { type: 'text', id: offer.id + '-reason', 'data-keep': '1', maxlength: 1024, required: 'required', placeholder: 'reason (required)' });
+    var button = el('button', { type: 'button', id: offer.id, class: 'danger', title: offer.title }, offer.label);
+    button.addEventListener('click', function () {
+      var why = reason.value.trim();
+      if (!why) {
+        show('detail-error', offer.why);
+        reason.focus();
+        return;
+      }
+      act(button, offer.label, tx.gid, txPath(tx.gid) + '/force-rollback', { reason: why }, function () { reason.value = ''; });
+    });
+    return el('div', { class: 'action' }, button, reason, el('span', { class: 'hint' }, offer.hint));
+  }
+
   /** @param {Detail} tx */
   function renderBranches(tx) {
-    var resolvable = PHASE_TWO.indexOf(tx.status) >= 0;
-    var verb = tx.status === 'COMMITTING' ? 'confirmed' : 'cancelled';
+    var resolve = offerFor(tx).resolve;
+    var owed = owedStatuses(tx);
+    var noun = modeOf(tx) === 'tcc' ? 'branch' : 'step';
     var rows = tx.branches.map(function (b, index) {
       var cell = el('td', {});
-      if (resolvable && b.status === 'REGISTERED') {
+      if (resolve && resolve.statuses.indexOf(b.status) >= 0) {
+        var verb = resolve.verb;
         var input = el('input', { type: 'text', id: 'resolve-reason-' + index, 'data-keep': '1', testid: 'resolve-reason', maxlength: 1024, required: 'required', placeholder: 'reason (required)' });
-        var button = el('button', { type: 'button', testid: 'resolve-branch', title: 'Count this branch as ' + verb + ' without calling its participant: only after checking by hand that it really is' }, 'Mark ' + verb);
+        var button = el('button', { type: 'button', testid: 'resolve-branch', title: 'Count this ' + noun + ' as ' + verb + ' without calling its participant: only after checking by hand that it really is' }, 'Mark ' + verb);
         button.addEventListener('click', function () {
           var why = input.value.trim();
           if (!why) {
-            show('detail-error', 'Resolving branch ' + b.branchId + ' needs a reason: say how you checked it.');
+            show('detail-error', 'Resolving ' + noun + ' ' + b.branchId + ' needs a reason: say how you checked it.');
             input.focus();
             return;
           }
@@ -467,31 +586,35 @@
         });
         append(cell, el('div', { class: 'resolve' }, input, button));
       }
+      // A refused action's error stays current until it is compensated; other errors are history once the call succeeded.
+      var current = b.status === 'REGISTERED' || b.status === 'FAILED' || owed.indexOf(b.status) >= 0;
       return el('tr', { testid: 'branch-row', 'data-branch-id': b.branchId, 'data-status': b.status },
         el('td', { class: 'mono' }, b.branchId),
         el('td', {}, b.participant || ''),
         el('td', {}, b.protocol),
         el('td', {}, badge(b.status)),
         el('td', { class: 'mono', testid: 'attempts' }, b.attempts),
-        el('td', { class: b.status === 'REGISTERED' ? 'error-text' : 'error-text done', testid: 'last-error', title: b.status === 'REGISTERED' ? '' : 'from an earlier attempt; the branch is ' + b.status }, b.lastError || ''),
+        el('td', { class: current ? 'error-text' : 'error-text done', testid: 'last-error', title: current ? '' : 'from an earlier attempt; the ' + noun + ' is ' + b.status }, b.lastError || ''),
         cell);
     });
-    if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 7, class: 'empty' }, 'No branch registered.'))];
-    return table(['branch', 'participant', 'protocol', 'status', 'attempts', 'last error', resolvable ? 'resolve by hand' : ''], rows, 'branches');
+    if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 7, class: 'empty' }, noun === 'branch' ? 'No branch registered.' : 'No step.'))];
+    return table([noun, 'participant', 'protocol', 'status', 'attempts', 'last error', resolve ? 'resolve by hand' : ''], rows, 'branches');
   }
 
-  /** @param {Failure[]} failures */
-  function renderFailures(failures) {
-    var rows = failures.map(function (f) {
-      return el('tr', { testid: 'failure-row' },
+  /** @param {Detail} tx */
+  function renderFailures(tx) {
+    var rows = tx.failures.map(function (f) {
+      // A message's queryPrepared call has no step of its own: it is recorded as branch "prepared", phase "query".
+      var query = modeOf(tx) === 'message' && f.phase === 'query';
+      return el('tr', { testid: 'failure-row', 'data-branch-id': f.branchId, 'data-phase': f.phase },
         timeCell(f.createdAt),
-        el('td', { class: 'mono' }, f.branchId),
+        el('td', { class: 'mono', title: query ? "the initiator's queryPrepared" : '' }, query ? f.branchId + ' (queryPrepared)' : f.branchId),
         el('td', {}, f.phase),
         el('td', { class: 'mono' }, f.attempt),
         el('td', { class: 'error-text' }, f.error));
     });
     if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'No failed attempt.'))];
-    return table(['when (UTC)', 'branch', 'phase', 'attempt', 'error'], rows, 'failures');
+    return table(['when (UTC)', modeOf(tx) === 'tcc' ? 'branch' : 'step', 'phase', 'attempt', 'error'], rows, 'failures');
   }
 
   /** @param {AuditEntry[]} audit */
@@ -575,7 +698,7 @@
   $('forget-token').addEventListener('click', function () {
     sessionStorage.removeItem(TOKEN_KEY);
     $input('token').value = '';
-    $('tx-body').replaceChildren(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'Token forgotten. Enter it again to continue.')));
+    $('tx-body').replaceChildren(el('tr', {}, el('td', { colspan: LIST_COLUMNS, class: 'empty' }, 'Token forgotten. Enter it again to continue.')));
     closeDetail();
     state.nextCursor = null;
     state.cursors = [null];

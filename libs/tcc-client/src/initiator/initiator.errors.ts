@@ -120,3 +120,11 @@ export class MessageAbortedError extends Error {
     super(`message ${gid}: the local transaction committed but the coordinator had rolled the message back; its steps will not be delivered`);
   }
 }
+
+/** TccMessages.sendInTransaction was called outside a local transaction of the participant database. */
+export class NoLocalTransactionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoLocalTransactionError';
+  }
+}

@@ -19,9 +19,9 @@ import { CoordinatorClient } from '../client/coordinator.client';
 import { CoordinatorError } from '../client/coordinator.errors';
 import { ParticipantDatabase } from '../participant/participant-database.provider';
 import { GlobalStatus, REASON_MAX_LENGTH, type JsonValue, type MessageProtocol, type MessageStep, type Protocol } from '../protocol';
-import { runLocalTransaction } from '../sql/local-transaction.runner';
+import { currentLocalTransaction, runLocalTransaction } from '../sql/local-transaction.runner';
 import { newGid } from './gid';
-import { MessageAbortedError } from './initiator.errors';
+import { MessageAbortedError, NoLocalTransactionError } from './initiator.errors';
 import { waitForOutcome, type FinalStatus, type WaitForOutcomeOptions } from './outcome.waiter';
 import { ParticipantTargets } from './participant-targets';
 import { currentTraceparent } from './trace-context';
@@ -144,6 +144,44 @@ export class TccMessages {
       });
       return { gid, result, submitted: false };
     }
+  }
+
+  /**
+   * Sends a message from inside the local transaction the caller already runs in: a participant
+   * method's (say, the confirm that marks an order paid) or TccMessages.send's. Prepares it at the
+   * coordinator, writes its prepared row in that transaction, and submits it once that transaction
+   * has committed; if it rolls back, nothing is submitted and queryPrepared answers ROLLED_BACK.
+   * The prepare is a call to the coordinator made while the transaction is open. A transaction
+   * run again (a deadlock victim) sends a new message (a new gid); the first is aborted by its
+   * query. Throws NoLocalTransactionError outside a local transaction.
+   */
+  async sendInTransaction(options: Omit<MessageOptions, 'wait'>): Promise<{ gid: string }> {
+    const local = currentLocalTransaction();
+    if (!local) throw new NoLocalTransactionError('TccMessages.sendInTransaction runs inside a participant method or TccMessages.send');
+    const gid = options.gid ?? newGid();
+    const traceparent = currentTraceparent();
+    const barrier = (this.barrier ??= new BranchBarrier(local.database.dialect));
+    this.cleanup.ensureStarted();
+    await this.coordinator.prepareMessage(
+      {
+        gid,
+        steps: options.steps.map((step) => this.stepOf(step)),
+        queryPrepared: this.targets.queryPrepared(options.queryPrepared ?? 'http'),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(options.metadata ? { metadata: options.metadata } : {}),
+      },
+      traceparent,
+    );
+    await barrier.prepare(local.sql, gid);
+    local.afterCommit.push(async () => {
+      try {
+        await this.coordinator.submitMessage(gid, { wait: false }, traceparent);
+      } catch (error) {
+        // Committed: the coordinator asks queryPrepared past timeoutMs, finds the row, and delivers.
+        this.logger.warn({ gid, msg: 'submit unanswered after the local commit: queryPrepared will settle it', error: error instanceof Error ? error.message : String(error) });
+      }
+    });
+    return { gid };
   }
 
   /**

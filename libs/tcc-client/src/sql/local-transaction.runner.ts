@@ -5,6 +5,7 @@
  * times, because the database already rolled its work back. `runInLocalTransaction` and `runRead`
  * are the same runner for TypeORM users who pass their DataSource.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { BarrierDatabase, BarrierRead, BarrierSql } from '../barrier/barrier.adapter';
 import { typeormDatabase } from '../barrier/adapters/typeorm.adapter';
@@ -29,13 +30,49 @@ export function serialised<T>(database: object, work: () => Promise<T>): Promise
   return next;
 }
 
-/** One local transaction of `database`: queued on SQLite, a deadlock victim retried elsewhere. */
+/**
+ * The local transaction the current code runs in (a participant method's, TccMessages.send's):
+ * its barrier SQL, and what is to run once it has committed. Lets a participant method send a
+ * reliable message whose prepared row commits with its own change (TccMessages.sendInTransaction).
+ */
+export interface CurrentLocalTransaction {
+  database: BarrierDatabase<unknown>;
+  sql: BarrierSql;
+  /** Run, in order, after the transaction committed; never after a rollback. Errors are the hook's own. */
+  afterCommit: (() => Promise<void>)[];
+}
+
+const current = new AsyncLocalStorage<CurrentLocalTransaction>();
+
+/** The local transaction the caller runs in, if any (see CurrentLocalTransaction). */
+export function currentLocalTransaction(): CurrentLocalTransaction | undefined {
+  return current.getStore();
+}
+
+/** One attempt: `work` inside the transaction, with its context; answers the result and the after-commit hooks. */
+async function once<T, Tx>(database: BarrierDatabase<Tx>, work: (sql: BarrierSql, tx: Tx) => Promise<T>): Promise<{ result: T; afterCommit: (() => Promise<void>)[] }> {
+  const afterCommit: (() => Promise<void>)[] = [];
+  const result = await database.transaction((sql, tx) => current.run({ database: database as BarrierDatabase<unknown>, sql, afterCommit }, () => work(sql, tx)));
+  return { result, afterCommit };
+}
+
+/**
+ * One local transaction of `database`: queued on SQLite, a deadlock victim retried elsewhere. The
+ * after-commit hooks of the attempt that committed run after it (outside SQLite's queue, since they
+ * may talk to the coordinator, which may call back into this service).
+ */
 export async function runLocalTransaction<T, Tx>(database: BarrierDatabase<Tx>, work: (sql: BarrierSql, tx: Tx) => Promise<T>): Promise<T> {
+  const committed = await runAttempts(database, work);
+  for (const hook of committed.afterCommit) await hook();
+  return committed.result;
+}
+
+async function runAttempts<T, Tx>(database: BarrierDatabase<Tx>, work: (sql: BarrierSql, tx: Tx) => Promise<T>): Promise<{ result: T; afterCommit: (() => Promise<void>)[] }> {
   const dialect = database.dialect;
-  if (dialect.name === 'sqlite') return serialised(database, () => database.transaction(work));
+  if (dialect.name === 'sqlite') return serialised(database, () => once(database, work));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await database.transaction(work);
+      return await once(database, work);
     } catch (error) {
       // InnoDB already rolled the victim back; PostgreSQL aborted its transaction (sql.dialect.ts).
       if (attempt > DEADLOCK_RETRIES || !dialect.isDeadlock(error)) throw error;

@@ -46,10 +46,20 @@ describe(`money over gRPC: ${ORDERS} concurrent orders over ${ACCOUNTS} accounts
         },
         accountGrpcAddressFor: async (account) =>
           keep(
-            await startFaultyGrpcProxy(account.grpcAddress, participantGrpcService('account-freeze'), 0.1, {
-              server: { cert: certificates.serverCert, key: certificates.serverKey, clientCa: certificates.ca },
-              upstream: { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey },
-            }),
+            await startFaultyGrpcProxy(
+              account.grpcAddress,
+              participantGrpcService('account-freeze'),
+              0.1,
+              {
+                server: { cert: certificates.serverCert, key: certificates.serverKey, clientCa: certificates.ca },
+                upstream: { ca: certificates.ca, cert: certificates.clientCert, key: certificates.clientKey },
+              },
+              // The refund saga's credit step and the loyalty-points consumer, over gRPC too.
+              [
+                { service: participantGrpcService('refund-credit'), methods: ['Action', 'Compensate'] },
+                { service: participantGrpcService('loyalty-points'), methods: ['Message'] },
+              ],
+            ),
           ).address,
       };
     },

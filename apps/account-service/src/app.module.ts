@@ -1,9 +1,14 @@
-/** The account service: accounts over HTTP and the "account-freeze" TCC participant, over HTTP and gRPC. */
+/**
+ * The account service: accounts over HTTP; the "account-freeze" TCC participant, the "refund-credit"
+ * saga step and the "loyalty-points" message consumer, over HTTP and gRPC.
+ */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule } from '@tcc/client';
 import { ServiceHealthController, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
 import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
+import { LoyaltyPointsParticipant } from './accounts/loyalty-points.participant';
+import { RefundCreditParticipant } from './accounts/refund-credit.participant';
 import { AccountStore } from './accounts/account.store';
 import { AccountsController } from './accounts/accounts.controller';
 import { AccountsService } from './accounts/accounts.service';
@@ -38,7 +43,7 @@ export class AccountServiceModule {
         }),
       ],
       controllers: [AccountsController, ServiceHealthController],
-      providers: [AccountStore, AccountsService, AccountFreezeParticipant],
+      providers: [AccountStore, AccountsService, AccountFreezeParticipant, RefundCreditParticipant, LoyaltyPointsParticipant],
     };
   }
 }

@@ -1,4 +1,7 @@
-/** The order service: places orders as global transactions and hosts the "order" TCC participant. */
+/**
+ * The order service: places orders as global transactions (the "order" TCC participant), refunds
+ * them as sagas (the "order-refund" step), and sends paid orders' loyalty points as reliable messages.
+ */
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule } from '@tcc/client';
@@ -7,6 +10,7 @@ import type { OrderConfig } from './config/order.config';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { ORDER_CONFIG } from './orders/order.config.token';
 import { OrderParticipant } from './orders/order.participant';
+import { OrderRefundParticipant } from './orders/order-refund.participant';
 import { OrderStore } from './orders/order.store';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService } from './orders/orders.service';
@@ -47,7 +51,7 @@ export class OrderServiceModule {
         }),
       ],
       controllers: [OrdersController, ServiceHealthController],
-      providers: [{ provide: ORDER_CONFIG, useValue: config }, OrderStore, OrdersService, OrderParticipant],
+      providers: [{ provide: ORDER_CONFIG, useValue: config }, OrderStore, OrdersService, OrderParticipant, OrderRefundParticipant],
     };
   }
 }

@@ -84,8 +84,11 @@ async function eventually<T>(probe: () => Promise<T | undefined>, what: string, 
 
 /**
  * Opens the accounts, places the orders concurrently (a few beyond any balance), waits for every
- * transaction to finish, and checks: each answer, order, freeze and transaction agree; every
- * balance is its opening balance minus its PAID orders, to the cent, nothing frozen;
+ * transaction to finish, and checks: each answer, order, freeze and transaction agree; then
+ * refunds a third of the paid orders (one of them twice at once) through the refund saga, and
+ * checks the books: every balance is its opening balance minus its PAID orders (REFUNDED ones
+ * came back), to the cent, nothing frozen; every order ever paid (PAID or REFUNDED) has its
+ * loyalty points awarded exactly once, no other order any, and each account's points are the sum;
  * `0 <= frozen <= balance` held throughout; no deadlock victim; both kinds of fault happened and
  * were retried to success.
  */
@@ -168,16 +171,60 @@ export async function placeOrdersAndCheckBooks({ stack, proxy, http }: MoneyStac
     run.checkTransaction?.(views[i]);
   });
 
-  // The books: opening balance minus PAID orders, to the cent, and nothing frozen.
-  const accounts = await accountDb.query('SELECT id, balance, frozen FROM accounts');
+  // Refunds: a third of the paid orders, concurrently, one of them asked twice at once.
+  const paidOrders = orders.filter((o) => o.status === 'PAID');
+  const toRefund = paidOrders.filter((_, i) => i % 3 === 0).map((o) => String(o.id));
+  const twice = toRefund[0];
+  const asked = [...toRefund, twice];
+  const refundAnswers = await Promise.all(asked.map((id) => http.post(`${stack.order.url}/orders/${id}/refund`, {})));
+  // 200 REFUNDED, or 202 UNKNOWN when the saga outlived the wait bound (its retries under the
+  // faults); 409 only for the order asked twice, whose second refund finds it REFUNDED.
+  for (const [i, answer] of refundAnswers.entries()) {
+    if (answer.status === 409) expect({ id: asked[i], body: answer.body }).toMatchObject({ id: twice, body: { reason: 'ORDER_NOT_REFUNDABLE' } });
+    else if (answer.status === 202) expect(answer.body).toMatchObject({ status: 'UNKNOWN' });
+    else expect({ status: answer.status, body: answer.body }).toMatchObject({ status: 200, body: { status: 'REFUNDED' } });
+  }
+  const refundSagas = await eventually(async () => {
+    const all = await Promise.all(refundAnswers.map((a) => http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(a.body.gid)}`, bearer())));
+    return all.every((v) => v.body.status === 'COMMITTED' || v.body.status === 'ROLLED_BACK') ? all.map((v) => v.body) : undefined;
+  }, 'every refund saga to finish');
+  // Every saga is one; the order asked twice was refunded by exactly one of its two.
+  expect(refundSagas.every((s) => s.mode === 'saga')).toBe(true);
+  expect(refundSagas.map((s, i) => [asked[i], s.status]).filter(([id]) => id !== twice).every(([, status]) => status === 'COMMITTED')).toBe(true);
+  expect(refundSagas.filter((_, i) => asked[i] === twice).map((s) => s.status).sort()).toEqual(['COMMITTED', 'ROLLED_BACK']);
+  const refundedIds = new Set(toRefund);
+  const settled = await orderDb.query('SELECT id, account_id, amount, status FROM orders');
+  for (const order of settled) {
+    const was = byId.get(String(order.id))!.status;
+    expect({ id: order.id, status: order.status }).toEqual({ id: order.id, status: refundedIds.has(String(order.id)) ? 'REFUNDED' : was });
+  }
+  const credits = await accountDb.query('SELECT order_id, amount, status FROM account_credits');
+  expect(credits.map((c) => [String(c.order_id), String(c.status)]).sort()).toEqual([...refundedIds].map((id) => [id, 'CREDITED']).sort());
+
+  // Loyalty points: delivered as reliable messages, each paid order's exactly once.
+  const everPaid = settled.filter((o) => o.status === 'PAID' || o.status === 'REFUNDED');
+  const awards = await eventually(async () => {
+    const rows = await accountDb.query('SELECT order_id, account_id, points FROM points_awards');
+    return rows.length >= everPaid.length ? rows : undefined;
+  }, 'every paid order to get its points');
+  expect(awards.map((a) => String(a.order_id)).sort()).toEqual(everPaid.map((o) => String(o.id)).sort());
+  for (const award of awards) {
+    const order = everPaid.find((o) => o.id === award.order_id)!;
+    expect({ order: award.order_id, points: Number(award.points) }).toEqual({ order: award.order_id, points: Math.floor(Number(order.amount) / 100) });
+  }
+
+  // The books: opening balance minus PAID orders (refunded ones came back), to the cent, nothing
+  // frozen, and the points of every order ever paid.
+  const accounts = await accountDb.query('SELECT id, balance, frozen, points FROM accounts');
   for (const account of accounts) {
-    const paid = orders
-      .filter((o) => o.account_id === account.id && o.status === 'PAID')
-      .reduce((sum, o) => sum + Number(o.amount), 0);
-    expect({ id: account.id, balance: Number(account.balance), frozen: Number(account.frozen) }).toEqual({
+    const mine = settled.filter((o) => o.account_id === account.id);
+    const paid = mine.filter((o) => o.status === 'PAID').reduce((sum, o) => sum + Number(o.amount), 0);
+    const points = mine.filter((o) => o.status === 'PAID' || o.status === 'REFUNDED').reduce((sum, o) => sum + Math.floor(Number(o.amount) / 100), 0);
+    expect({ id: account.id, balance: Number(account.balance), frozen: Number(account.frozen), points: Number(account.points) }).toEqual({
       id: account.id,
       balance: opening.get(String(account.id))! - paid,
       frozen: 0,
+      points,
     });
   }
   const freezes = await accountDb.query('SELECT gid, status FROM account_freezes');
@@ -198,7 +245,7 @@ export async function placeOrdersAndCheckBooks({ stack, proxy, http }: MoneyStac
   const retried = views.filter((v) => v.branches.some((b) => (run.faultyBranch === undefined || b.branchId === run.faultyBranch) && b.attempts > 1)).length;
   expect(retried).toBeGreaterThan(0);
   console.log(
-    `${run.label}: ${paidCount} paid, ${ORDERS - paidCount} refused in ${placedMs} ms; ` +
+    `${run.label}: ${paidCount} paid, ${ORDERS - paidCount} refused in ${placedMs} ms; ${toRefund.length} refunded, ${awards.length} points awards; ` +
       `faults: ${proxy.stats.droppedBefore} dropped before, ${proxy.stats.droppedAfter} lost after; ${retried} transactions retried`,
   );
 }

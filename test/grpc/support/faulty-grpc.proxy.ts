@@ -3,7 +3,9 @@
  * cancel calls on their first attempt: half with UNAVAILABLE without forwarding (the participant
  * never saw it) and half with UNAVAILABLE after forwarding (the participant did the work but its
  * answer is lost), so the coordinator's retries must be idempotent. Tries pass through untouched,
- * and so do the participant's own statuses and trailers.
+ * and so do the participant's own statuses and trailers. `also`: more services of the same
+ * participant process (a saga step's Action and Compensate, a message consumer's Message), proxied
+ * with the same faults on their calls.
  */
 import {
   Client,
@@ -35,7 +37,13 @@ export interface ProxyTls {
   upstream: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
-export async function startFaultyGrpcProxy(target: string, service: string, failureRate: number, tls?: ProxyTls): Promise<FaultyGrpcProxy> {
+export async function startFaultyGrpcProxy(
+  target: string,
+  service: string,
+  failureRate: number,
+  tls?: ProxyTls,
+  also: { service: string; methods: readonly string[] }[] = [],
+): Promise<FaultyGrpcProxy> {
   const every = Math.round(1 / failureRate);
   let firstAttempts = 0;
   let faults = 0;
@@ -49,12 +57,16 @@ export async function startFaultyGrpcProxy(target: string, service: string, fail
   const unavailable = (details: string): ServiceError =>
     Object.assign(new Error(details), { code: GrpcStatus.UNAVAILABLE, details, metadata: new Metadata() });
 
-  const definition: Record<string, ServiceDefinition[string]> = {};
-  const implementation: UntypedServiceImplementation = {};
-  for (const method of ['Try', 'Confirm', 'Cancel'] as const) {
-    const path = `/${service}/${method}`;
-    definition[method] = { ...methods[method], path };
-    implementation[method] = (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>) => {
+  const server = new Server();
+  for (const proxied of [{ service, methods: ['Try', 'Confirm', 'Cancel'] }, ...also]) {
+    const definition: Record<string, ServiceDefinition[string]> = {};
+    const implementation: UntypedServiceImplementation = {};
+    for (const method of proxied.methods) {
+      const path = `/${proxied.service}/${method}`;
+      // Every branch method has the shape of tcc.v1.Participant's.
+      const shape = methods.Confirm;
+      definition[method] = { ...shape, path };
+      implementation[method] = (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>) => {
       let fault: 'before' | 'after' | undefined;
       if (method !== 'Try') {
         const key = `${call.request.gid}/${call.request.branchId}/${method}`;
@@ -70,8 +82,8 @@ export async function startFaultyGrpcProxy(target: string, service: string, fail
       }
       upstream.makeUnaryRequest(
         path,
-        methods[method].requestSerialize,
-        methods[method].responseDeserialize,
+        shape.requestSerialize,
+        shape.responseDeserialize,
         call.request,
         call.metadata,
         { deadline: Date.now() + 10_000 },
@@ -87,9 +99,9 @@ export async function startFaultyGrpcProxy(target: string, service: string, fail
         },
       );
     };
+    }
+    server.addService(definition as ServiceDefinition, implementation);
   }
-  const server = new Server();
-  server.addService(definition as ServiceDefinition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
       '127.0.0.1:0',

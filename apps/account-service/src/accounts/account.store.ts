@@ -11,6 +11,15 @@ export interface AccountRow {
   id: string;
   balance: number;
   frozen: number;
+  points: number;
+}
+
+export type CreditStatus = 'CREDITED' | 'REVERSED';
+
+export interface CreditRow {
+  accountId: string;
+  amount: number;
+  status: CreditStatus;
 }
 
 export type FreezeStatus = 'FROZEN' | 'CONFIRMED' | 'RELEASED';
@@ -35,9 +44,9 @@ export class AccountStore {
   }
 
   async find(manager: EntityManager, id: string): Promise<AccountRow | undefined> {
-    const rows = await select<AccountRow>(manager, 'SELECT id, balance, frozen FROM accounts WHERE id = ?', [id]);
+    const rows = await select<AccountRow>(manager, 'SELECT id, balance, frozen, points FROM accounts WHERE id = ?', [id]);
     const row = rows[0];
-    return row && { id: row.id, balance: Number(row.balance), frozen: Number(row.frozen) };
+    return row && { id: row.id, balance: Number(row.balance), frozen: Number(row.frozen), points: Number(row.points) };
   }
 
   /** Freezes `amount` if that much is available; false otherwise (or when there is no such account). */
@@ -81,5 +90,52 @@ export class AccountStore {
   async settleFreeze(manager: EntityManager, gid: string, branchId: string, status: Exclude<FreezeStatus, 'FROZEN'>): Promise<boolean> {
     const sql = "UPDATE account_freezes SET status = ?, updated_at = ? WHERE gid = ? AND branch_id = ? AND status = 'FROZEN'";
     return (await execute(manager, sql, [status, Date.now(), gid, branchId])) === 1;
+  }
+
+  /** A refund's credit, recorded with the money it moves, so its compensation takes back exactly that. */
+  async credit(manager: EntityManager, gid: string, branchId: string, accountId: string, orderId: string, amount: number): Promise<boolean> {
+    const now = Date.now();
+    await execute(
+      manager,
+      'INSERT INTO account_credits (gid, branch_id, account_id, order_id, amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [gid, branchId, accountId, orderId, amount, 'CREDITED', now, now],
+    );
+    return (await execute(manager, 'UPDATE accounts SET balance = balance + ? WHERE id = ?', [amount, accountId])) === 1;
+  }
+
+  async findCredit(manager: EntityManager, gid: string, branchId: string): Promise<CreditRow | undefined> {
+    const rows = await select<{ account_id: string; amount: number | string; status: CreditStatus }>(
+      manager,
+      'SELECT account_id, amount, status FROM account_credits WHERE gid = ? AND branch_id = ?',
+      [gid, branchId],
+    );
+    const row = rows[0];
+    return row && { accountId: row.account_id, amount: Number(row.amount), status: row.status };
+  }
+
+  /**
+   * Takes a credit back (the refund saga compensating): false when it was reversed already, or when
+   * the account no longer has that much available (the compensation is then retried until it has).
+   */
+  async reverseCredit(manager: EntityManager, gid: string, branchId: string, credit: CreditRow): Promise<boolean> {
+    const settled = await execute(
+      manager,
+      "UPDATE account_credits SET status = 'REVERSED', updated_at = ? WHERE gid = ? AND branch_id = ? AND status = 'CREDITED'",
+      [Date.now(), gid, branchId],
+    );
+    if (settled !== 1) return false;
+    const sql = 'UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance - frozen >= ?';
+    return (await execute(manager, sql, [credit.amount, credit.accountId, credit.amount])) === 1;
+  }
+
+  /** Awards an order's points once: false when that order's points were awarded already. */
+  async awardPoints(manager: EntityManager, orderId: string, accountId: string, points: number, gid: string): Promise<boolean> {
+    const insert = {
+      mysql: 'INSERT IGNORE INTO points_awards (order_id, account_id, points, gid, created_at) VALUES (?, ?, ?, ?, ?)',
+      sqlite: 'INSERT OR IGNORE INTO points_awards (order_id, account_id, points, gid, created_at) VALUES (?, ?, ?, ?, ?)',
+      postgres: 'INSERT INTO points_awards (order_id, account_id, points, gid, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
+    }[dialectOf(manager)];
+    if ((await execute(manager, insert, [orderId, accountId, points, gid, Date.now()])) !== 1) return false;
+    return (await execute(manager, 'UPDATE accounts SET points = points + ? WHERE id = ?', [points, accountId])) === 1;
   }
 }

@@ -10,6 +10,8 @@ export interface AccountView {
   balance: number;
   frozen: number;
   available: number;
+  /** Loyalty points: one per 100 of every paid order, awarded once (a reliable message from the order service). */
+  points: number;
 }
 
 @Injectable()
@@ -24,7 +26,7 @@ export class AccountsService {
     if (!created) {
       throw new ConflictException({ statusCode: 409, error: AccountErrorCode.ACCOUNT_EXISTS, message: `account ${id} already exists` });
     }
-    return { id, balance, frozen: 0, available: balance };
+    return { id, balance, frozen: 0, available: balance, points: 0 };
   }
 
   async get(id: string): Promise<AccountView> {

@@ -57,6 +57,13 @@ class OrderEnvironment {
   @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
   ORDER_DECISION_TIMEOUT_MS = 60_000;
 
+  /**
+   * How long a paid order's loyalty-points message may stay PREPARED (its submit lost, say) before
+   * the coordinator asks this service whether the payment committed.
+   */
+  @Transform(toInt) @IsInt() @Min(100) @Max(MAX_TIMEOUT_MS)
+  ORDER_POINTS_MESSAGE_TIMEOUT_MS = 5_000;
+
   /** Time a client has to send its request headers, and its whole request (see applyHttpServerLimits). */
   @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
   ORDER_HTTP_HEADERS_TIMEOUT_MS = 10_000;
@@ -117,6 +124,8 @@ export interface OrderConfig {
   transactionTimeoutMs: number;
   requestTimeoutMs: number;
   decisionTimeoutMs: number;
+  /** ORDER_POINTS_MESSAGE_TIMEOUT_MS. */
+  pointsMessageTimeoutMs: number;
   barrierCleanup: Partial<BarrierCleanupSettings>;
   /** TCC_SIGNING_KEYS: signed participant calls (see TccModuleOptions.signingKeys). */
   signingKeys: string[];
@@ -170,6 +179,7 @@ export function loadOrderConfig(env: Record<string, string | undefined>): OrderC
     transactionTimeoutMs: parsed.ORDER_TRANSACTION_TIMEOUT_MS,
     requestTimeoutMs: parsed.ORDER_REQUEST_TIMEOUT_MS,
     decisionTimeoutMs: parsed.ORDER_DECISION_TIMEOUT_MS,
+    pointsMessageTimeoutMs: parsed.ORDER_POINTS_MESSAGE_TIMEOUT_MS,
     signingKeys,
     tls,
     barrierCleanup: { retentionMs: parsed.ORDER_BARRIER_RETENTION_MS, intervalMs: parsed.ORDER_BARRIER_CLEANUP_INTERVAL_MS },

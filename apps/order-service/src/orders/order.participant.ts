@@ -1,8 +1,20 @@
-/** The TCC branch "order": try writes the order PENDING, confirm marks it PAID, cancel CANCELLED. */
-import { Injectable } from '@nestjs/common';
+/**
+ * The TCC branch "order": try writes the order PENDING, confirm marks it PAID, cancel CANCELLED.
+ * Paying an order also sends it loyalty points, as a reliable message from inside the confirm's own
+ * local transaction: the message is delivered if, and only if, the order was marked PAID.
+ */
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { BranchCall, BranchRefusal, TccCancel, TccConfirm, TccParticipant, TccTry } from '@tcc/client';
+import { BranchCall, BranchRefusal, TccCancel, TccConfirm, TccMessages, TccParticipant, TccTry } from '@tcc/client';
+import type { OrderConfig } from '../config/order.config';
+import { ORDER_CONFIG } from './order.config.token';
 import { OrderStore } from './order.store';
+
+/** The account service's message consumer of paid orders' points. */
+export const LOYALTY_POINTS = 'loyalty-points';
+
+/** One loyalty point per 100 of an order's amount. */
+export const pointsOf = (amount: number): number => Math.floor(amount / 100);
 
 export const ORDER_BRANCH = 'order';
 
@@ -23,7 +35,11 @@ function parsePayload(payload: unknown): OrderPayload {
 @TccParticipant(ORDER_BRANCH)
 @Injectable()
 export class OrderParticipant {
-  constructor(private readonly store: OrderStore) {}
+  constructor(
+    private readonly store: OrderStore,
+    private readonly messages: TccMessages,
+    @Inject(ORDER_CONFIG) private readonly config: OrderConfig,
+  ) {}
 
   @TccTry()
   async create(call: BranchCall, manager: EntityManager): Promise<void> {
@@ -33,7 +49,25 @@ export class OrderParticipant {
 
   @TccConfirm()
   async pay(call: BranchCall, manager: EntityManager): Promise<void> {
-    if (await this.store.settle(manager, call.gid, 'PAID')) return;
+    if (await this.store.settle(manager, call.gid, 'PAID')) {
+      const paid = await this.store.findByGid(manager, call.gid);
+      if (!paid) throw new Error(`confirm of ${call.gid}: the order it paid is gone`);
+      const grpc = this.config.accountBranchProtocol === 'grpc';
+      await this.messages.sendInTransaction({
+        steps: [
+          {
+            participant: LOYALTY_POINTS,
+            branchId: 'points',
+            protocol: this.config.accountBranchProtocol,
+            service: grpc ? this.config.accountServiceGrpcAddress : this.config.accountServiceUrl,
+            payload: { orderId: paid.id, accountId: paid.accountId, points: pointsOf(paid.amount) },
+          },
+        ],
+        timeoutMs: this.config.pointsMessageTimeoutMs,
+        metadata: { orderId: paid.id },
+      });
+      return;
+    }
     const order = await this.store.findByGid(manager, call.gid);
     if (order?.status !== 'PAID') throw new Error(`confirm of ${call.gid}: order is ${order?.status ?? 'missing'}, not PENDING`);
   }

@@ -1,12 +1,13 @@
 /**
- * The only code that writes order SQL. Status moves only out of PENDING, by conditional UPDATEs,
- * so a repeated or late confirm or cancel can never flip a settled order.
+ * The only code that writes order SQL. Status moves only by conditional UPDATEs (PENDING -> PAID or
+ * CANCELLED; PAID <-> REFUNDED for a refund and its compensation), so a repeated or late call can
+ * never flip a settled order.
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { execute, select } from '@tcc/client';
 
-export type OrderStatus = 'PENDING' | 'PAID' | 'CANCELLED';
+export type OrderStatus = 'PENDING' | 'PAID' | 'CANCELLED' | 'REFUNDED';
 
 export interface OrderRow {
   id: string;
@@ -54,8 +55,14 @@ export class OrderStore {
   }
 
   /** Settles the PENDING order of `gid`; false when there is none (already settled, or never tried). */
-  async settle(manager: EntityManager, gid: string, status: Exclude<OrderStatus, 'PENDING'>): Promise<boolean> {
+  async settle(manager: EntityManager, gid: string, status: 'PAID' | 'CANCELLED'): Promise<boolean> {
     const sql = "UPDATE orders SET status = ?, updated_at = ? WHERE gid = ? AND status = 'PENDING'";
     return (await execute(manager, sql, [status, Date.now(), gid])) === 1;
+  }
+
+  /** Moves order `id` from `from` to `to` (a refund: PAID -> REFUNDED; its compensation back); false when it is not in `from`. */
+  async move(manager: EntityManager, id: string, from: 'PAID' | 'REFUNDED', to: 'PAID' | 'REFUNDED'): Promise<boolean> {
+    const sql = 'UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?';
+    return (await execute(manager, sql, [to, Date.now(), id, from])) === 1;
   }
 }

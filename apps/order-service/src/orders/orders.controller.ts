@@ -4,21 +4,28 @@
  * transaction begun is rolled back), 202 `{ id, status: "UNKNOWN", gid }` when whether it committed
  * cannot be known yet (GET /orders/:id shows the real status once phase two finished). It says
  * only what it knows: CANCELLED only when the transaction is known not to commit, `created: false`
- * only when the order is known not to have been written.
+ * only when the order is known not to have been written. `POST /orders/:id/refund`: a saga (below).
  */
-import { Body, ConflictException, Controller, Get, HttpException, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, ConflictException, Controller, Get, HttpCode, HttpException, HttpStatus, Param, Post, Res } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   BranchFailedError,
   BranchRefusedError,
   CoordinatorError,
   CoordinatorUnavailableError,
+  SagaRolledBackError,
   TransactionAbortedError,
   TransactionOutcomeUnknownError,
 } from '@tcc/client';
 import type { OrderRow } from './order.store';
 import { OrdersService } from './orders.service';
 import { PlaceOrderDto } from './place-order.dto';
+
+export interface RefundedOrder {
+  id: string;
+  status: 'REFUNDED';
+  gid: string;
+}
 
 export interface PlacedOrder {
   id: string;
@@ -101,6 +108,35 @@ export class OrdersController {
       return new HttpException({ ...about(), reason: 'COORDINATOR_REFUSED', message: error.message }, HttpStatus.BAD_GATEWAY);
     }
     return error;
+  }
+
+  /**
+   * `POST /orders/:id/refund`: 200 `{ id, status: "REFUNDED", gid }` when the refund saga committed
+   * (the amount is back on the account); 409 `{ id, status, reason: "ORDER_NOT_REFUNDABLE", gid }`
+   * when it rolled back (the order is not PAID: never paid, cancelled, or refunded already); 202
+   * `{ id, status: "UNKNOWN", gid }` while its outcome is not known; 404 for an unknown order.
+   */
+  @Post(':id/refund')
+  @HttpCode(200)
+  async refund(@Param('id') id: string, @Res({ passthrough: true }) reply: StatusReply): Promise<RefundedOrder | UndecidedOrder> {
+    const order = await this.orders.get(id);
+    try {
+      const { gid } = await this.orders.refund(order);
+      return { id, status: 'REFUNDED', gid };
+    } catch (error) {
+      if (error instanceof SagaRolledBackError) {
+        const now = await this.orders.get(id);
+        throw new ConflictException({ id, status: now.status, reason: 'ORDER_NOT_REFUNDABLE', gid: error.gid, message: `order ${id} is ${now.status}: only a PAID order is refunded` });
+      }
+      if (error instanceof TransactionOutcomeUnknownError) {
+        reply.status(HttpStatus.ACCEPTED);
+        return { id, status: 'UNKNOWN', gid: error.gid, reason: 'OUTCOME_UNKNOWN', message: 'the refund may or may not have happened: look the order up' };
+      }
+      if (error instanceof CoordinatorError) {
+        throw new HttpException({ id, status: order.status, reason: 'COORDINATOR_REFUSED', message: error.message }, HttpStatus.BAD_GATEWAY);
+      }
+      throw error;
+    }
   }
 
   @Get(':id')

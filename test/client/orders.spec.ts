@@ -7,6 +7,7 @@ import { randomId } from './support/databases';
 import { Http } from './support/http';
 import { startStack, type Stack } from './support/stack';
 import { bearer } from '../support/api-keys';
+import { eventually } from '../support/wait';
 
 describe('orders paid from accounts (coordinator, account and order services on SQLite)', () => {
   let stack: Stack;
@@ -30,7 +31,15 @@ describe('orders paid from accounts (coordinator, account and order services on 
     expect(paid.body).toEqual({ id: expect.any(String), status: 'PAID', gid: expect.any(String) });
     const paidOrder = await http.get(`${stack.order.url}/orders/${String(paid.body.id)}`);
     expect(paidOrder.body).toEqual({ id: paid.body.id, accountId: account, amount: 2_500, status: 'PAID', gid: paid.body.gid });
-    expect((await http.get(`${stack.account.url}/accounts/${account}`)).body).toEqual({ id: account, balance: 7_500, frozen: 0, available: 7_500 });
+    // The paid order's 25 loyalty points arrive as a reliable message, right after the payment.
+    const afterPaying = await eventually(
+      async () => {
+        const body = (await http.get(`${stack.account.url}/accounts/${account}`)).body as { points?: number };
+        return body.points === 25 ? body : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the paid order’s loyalty points' },
+    );
+    expect(afterPaying).toEqual({ id: account, balance: 7_500, frozen: 0, available: 7_500, points: 25 });
     expect((await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(paid.body.gid)}`, bearer())).body.status).toBe('COMMITTED');
 
     const refused = await http.post(`${stack.order.url}/orders`, { accountId: account, amount: 9_000 });
@@ -39,7 +48,7 @@ describe('orders paid from accounts (coordinator, account and order services on 
     const refusedOrder = await http.get(`${stack.order.url}/orders/${String(refused.body.id)}`);
     expect(refusedOrder.body).toMatchObject({ status: 'CANCELLED', amount: 9_000 });
     expect((await http.get<TransactionView>(`${stack.coordinatorUrl}/v1/transactions/${String(refused.body.gid)}`, bearer())).body.status).toBe('ROLLED_BACK');
-    expect((await http.get(`${stack.account.url}/accounts/${account}`)).body).toEqual({ id: account, balance: 7_500, frozen: 0, available: 7_500 });
+    expect((await http.get(`${stack.account.url}/accounts/${account}`)).body).toEqual({ id: account, balance: 7_500, frozen: 0, available: 7_500, points: 25 });
 
     const nobody = await http.post(`${stack.order.url}/orders`, { accountId: 'no-such-account', amount: 1 });
     expect(nobody.status).toBe(409);

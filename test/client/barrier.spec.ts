@@ -24,6 +24,8 @@ interface Account {
   balance: number;
   frozen: number;
   available: number;
+  /** Loyalty points: none here, where no order is ever paid. */
+  points: number;
 }
 
 function barrierClient(http: Http, service: () => RunningAccountService) {
@@ -92,12 +94,12 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     expect(tries.map((t) => t.status)).toEqual([200, 200, 200]);
     expect(tries.map((t) => t.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect((await client.call('try', paid, 'freeze', { accountId: account, amount: 300 })).body.outcome).toBe('duplicate');
-    expect(await client.account(account)).toEqual({ id: account, balance: 1000, frozen: 300, available: 700 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 1000, frozen: 300, available: 700, points: 0 });
 
     const confirms = await Promise.all([1, 2, 3].map(() => client.call('confirm', paid, 'freeze')));
     expect(confirms.map((c) => c.status)).toEqual([200, 200, 200]);
     expect(confirms.map((c) => c.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
-    expect(await client.account(account)).toEqual({ id: account, balance: 700, frozen: 0, available: 700 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 700, frozen: 0, available: 700, points: 0 });
 
     const released = gid();
     expect((await client.call('try', released, 'freeze', { accountId: account, amount: 200 })).status).toBe(200);
@@ -105,7 +107,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     expect(cancels.map((c) => c.status)).toEqual([200, 200, 200]);
     expect(cancels.map((c) => c.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect((await client.call('cancel', released, 'freeze')).body.outcome).toBe('duplicate');
-    expect(await client.account(account)).toEqual({ id: account, balance: 700, frozen: 0, available: 700 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 700, frozen: 0, available: 700, points: 0 });
   });
 
   it('records a cancel with no try before it as an empty rollback and leaves balances untouched', async () => {
@@ -130,7 +132,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     expect(attempt.status).toBe(409);
     expect(attempt.body.error).toBe('BRANCH_CANCELLED');
     expect((await client.call('try', late, 'freeze', { accountId: account, amount: 100 })).status).toBe(409);
-    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500, points: 0 });
     expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [late])).toHaveLength(0);
   });
 
@@ -144,14 +146,14 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
       expect(confirm.body).toMatchObject({ statusCode: 409, error: BRANCH_NOT_TRIED });
       expect(await db.query(`SELECT phase FROM ${BARRIER_TABLE} WHERE gid = ?`, [early])).toHaveLength(0);
     }
-    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500, points: 0 });
     expect(await db.query('SELECT * FROM account_freezes WHERE gid = ?', [early])).toHaveLength(0);
     // The try arrives late; the confirm sent again applies once, then repeats are duplicates.
     expect((await client.call('try', early, 'freeze', payload)).body.outcome).toBe('applied');
     expect((await client.call('confirm', early, 'freeze', payload)).body).toMatchObject({ outcome: 'applied' });
     const again = await client.call('confirm', early, 'freeze', payload);
     expect([again.status, again.body.outcome]).toEqual([200, 'duplicate']);
-    expect(await client.account(account)).toEqual({ id: account, balance: 400, frozen: 0, available: 400 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 400, frozen: 0, available: 400, points: 0 });
   });
 
   it('answers a confirm after a cancel that was an empty rollback 409 BRANCH_NOT_TRIED, keeping only the cancel rows', async () => {
@@ -163,7 +165,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     expect(confirm.body.error).toBe(BRANCH_NOT_TRIED);
     const rows = await db.query(`SELECT phase, reason FROM ${BARRIER_TABLE} WHERE gid = ? ORDER BY phase`, [cancelled]);
     expect(rows.map((r) => `${r.phase}:${r.reason}`)).toEqual(['cancel:cancel', 'try:cancel']);
-    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 500, frozen: 0, available: 500, points: 0 });
   });
 
   it('serialises a concurrent try and cancel of one branch, 100 times: one consistent outcome each, no deadlock', async () => {
@@ -203,7 +205,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     }
     expect(outcomes.tryWon + outcomes.cancelWon).toBe(100);
     expect(localTransactionStats.deadlockRetries - deadlocksBefore).toBe(0);
-    expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000, points: 0 });
   });
 
   it('stays consistent when tries and cancels of one branch are duplicated and race each other', async () => {
@@ -232,7 +234,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
       }),
     );
     expect(localTransactionStats.deadlockRetries - deadlocksBefore).toBe(0);
-    expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 1_000_000, frozen: 0, available: 1_000_000, points: 0 });
   });
 
   it('confirms with the amount the try recorded, never one sent with the confirm', async () => {
@@ -240,7 +242,7 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
     const id = gid();
     expect((await client.call('try', id, 'freeze', { accountId: account, amount: 100 })).status).toBe(200);
     expect((await client.call('confirm', id, 'freeze', { accountId: account, amount: 999 })).status).toBe(200);
-    expect(await client.account(account)).toEqual({ id: account, balance: 900, frozen: 0, available: 900 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 900, frozen: 0, available: 900, points: 0 });
   });
 
   it('refuses a try for insufficient funds (409), unknown accounts (404) and bad amounts (400), holding nothing', async () => {
@@ -254,12 +256,12 @@ describe.each(['mariadb', 'postgres', 'sqlite'] as Array<Engine | 'sqlite'>)('ba
       const bad = await client.call('try', gid(), 'freeze', { accountId: account, amount });
       expect(bad.status).toBe(400);
     }
-    expect(await client.account(account)).toEqual({ id: account, balance: 100, frozen: 0, available: 100 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 100, frozen: 0, available: 100, points: 0 });
     // A refused try leaves no barrier row, so its cancel is an empty rollback.
     const refused = gid();
     expect((await client.call('try', refused, 'freeze', { accountId: account, amount: 500 })).status).toBe(409);
     expect((await client.call('cancel', refused, 'freeze')).body.outcome).toBe('empty-rollback');
-    expect(await client.account(account)).toEqual({ id: account, balance: 100, frozen: 0, available: 100 });
+    expect(await client.account(account)).toEqual({ id: account, balance: 100, frozen: 0, available: 100, points: 0 });
   });
 
   it('answers 400 naming the fields of a malformed call and 404 for an unknown participant or phase', async () => {

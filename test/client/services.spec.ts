@@ -73,7 +73,7 @@ describe('migrations on MariaDB', () => {
   });
 
   it('applies each schema once, barrier included, with binary collation on ids', async () => {
-    expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateAccounts1763900000100']);
+    expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateAccounts1763900000100', 'CreditsAndPoints1763900000300']);
     expect(await migrateAccountDatabase({ ACCOUNT_DB_URL: account.url })).toEqual([]);
     expect(await migrateOrderDatabase({ ORDER_DB_URL: order.url })).toEqual(['CreateTccBarrier1763900000000', 'CreateOrders1763900000200']);
     const service = await createAccountService({ ACCOUNT_DB_URL: account.url, ACCOUNT_HTTP_PORT: '0', ACCOUNT_GRPC_PORT: '0', ACCOUNT_HOST: '127.0.0.1', ACCOUNT_LOG_LEVEL: 'error' });
@@ -85,7 +85,7 @@ describe('migrations on MariaDB', () => {
       await http.close();
     }
     const tables = (await account.query('SHOW TABLES')).map((row) => String(Object.values(row)[0])).sort();
-    expect(tables).toEqual(['account_freezes', 'account_migrations', 'accounts', 'tcc_barrier']);
+    expect(tables).toEqual(['account_credits', 'account_freezes', 'account_migrations', 'accounts', 'points_awards', 'tcc_barrier']);
     const collations = await account.query(
       "SELECT table_name AS t, column_name AS c, collation_name AS k FROM information_schema.columns WHERE table_schema = ? AND column_name IN ('id', 'gid', 'branch_id') AND data_type = 'varchar'",
       [account.name],
@@ -150,7 +150,7 @@ const built = existsSync(join(ROOT, 'dist/apps/account-service/main.js')) && exi
       });
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect((await http.post(`${url}/accounts`, { id: 'carol', balance: 5 })).status).toBe(201);
-      expect((await http.get(`${url}/accounts/carol`)).body).toEqual({ id: 'carol', balance: 5, frozen: 0, available: 5 });
+      expect((await http.get(`${url}/accounts/carol`)).body).toEqual({ id: 'carol', balance: 5, frozen: 0, available: 5, points: 0 });
     } finally {
       const exited = new Promise((done) => child.on('exit', done));
       child.kill('SIGTERM');

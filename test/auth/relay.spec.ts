@@ -135,7 +135,7 @@ describe('an on-path relay without a key cannot decide a transaction (signing on
     expect(relay!.commits.get(gid)).toBe(401);
     expect((await http.get(`${stack.order.url}/orders/${String(placed.body.id)}`)).body).toMatchObject({ status: 'CANCELLED' });
     expect((await api.waitForStatus(gid, ['ROLLED_BACK'])).branches.every((b) => b.status === 'CANCELLED')).toBe(true);
-    expect((await http.get(`${stack.account.url}/accounts/${id}`)).body).toMatchObject({ id, balance: 1_000, frozen: 0, available: 1_000 });
+    expect((await http.get(`${stack.account.url}/accounts/${id}`)).body).toEqual({ id, balance: 1_000, frozen: 0, available: 1_000, points: 0 });
   });
 
   it('an order within the balance is still PAID exactly once while the relay keeps trying', async () => {
@@ -145,6 +145,7 @@ describe('an on-path relay without a key cannot decide a transaction (signing on
     expect(placed.status).toBe(201);
     expect(placed.body).toMatchObject({ status: 'PAID' });
     expect(relay!.commits.get(String(placed.body.gid))).toBe(401);
+    // Its loyalty points arrive as a message after the payment: the balance is exact at once.
     expect((await http.get(`${stack.account.url}/accounts/${id}`)).body).toMatchObject({ id, balance: 600, frozen: 0, available: 600 });
   });
 
@@ -174,7 +175,7 @@ describe('an on-path relay without a key cannot decide a transaction (signing on
     await eventually(async () => alerts.find((a) => a.gid === gid), { timeoutMs: 15_000, intervalMs: 100, what: 'the attention webhook' });
     expect(alerts.find((a) => a.gid === gid)).toMatchObject({ gid, status: 'COMMITTING', branchId: 'freeze', reason: expect.stringMatching(/^BRANCH_NOT_TRIED/) });
     // Nothing ran: no money moved, and the coordinator is not hammering the participant (slowest retry pace).
-    expect((await http.get(`${stack.account.url}/accounts/${id}`)).body).toMatchObject({ id, balance: 1_000, frozen: 0, available: 1_000 });
+    expect((await http.get(`${stack.account.url}/accounts/${id}`)).body).toEqual({ id, balance: 1_000, frozen: 0, available: 1_000, points: 0 });
     const metrics = await request(`${stack.coordinatorUrl}/metrics`);
     expect(await metrics.body.text()).toMatch(/tcc_attention_alerts_total\{reason="BRANCH_NOT_TRIED"\} [1-9]/);
   });

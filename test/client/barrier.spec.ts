@@ -24,6 +24,8 @@ interface Account {
   balance: number;
   frozen: number;
   available: number;
+  /** Loyalty points: none here, where no order is ever paid. */
+  points: number;
 }
 
 function barrierClient(http: Http, service: () => RunningAccountService) {

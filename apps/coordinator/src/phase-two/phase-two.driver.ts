@@ -8,7 +8,7 @@
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ParticipantCaller } from '@tcc/client/caller';
-import { ParticipantCallResult } from '@tcc/client/caller';
+import type { ParticipantCallResult } from '@tcc/client/caller';
 import {
   BRANCH_NOT_TRIED,
   BranchStatus,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client/protocol';
-import { BRANCH_DONE_FROM as BRANCH_LEAVES, INITIAL_STATUS, type BranchDoneStatus, type DecisionEvent } from '../domain/transaction.state-machine';
+import { BRANCH_DONE_FROM, INITIAL_STATUS, type BranchDoneStatus, type DecisionEvent } from '../domain/transaction.state-machine';
 import { branchesDone, inList, registrationCondition, transition } from './transition.sql';
 import type { Database, Executor, Row } from './database';
 import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
@@ -311,7 +311,7 @@ export class LifecycleStore extends StoreBase {
       }
       const failed = outcomes.filter((o) => o.result === 'failed' || (!acting && o.result === 'refused'));
       const owed: BranchDoneStatus = acting ? BranchStatus.SUCCEEDED : BranchStatus.COMPENSATED;
-      for (const f of failed) await this.recordFailure(tx, gid, f.branchId, phase, f.error, BRANCH_LEAVES[owed]);
+      for (const f of failed) await this.recordFailure(tx, gid, f.branchId, phase, f.error, BRANCH_DONE_FROM[owed]);
 
       if (acting && (refused.length > 0 || failed.length > 0)) {
         const event = refused.length > 0 ? 'compensate' : 'expire';

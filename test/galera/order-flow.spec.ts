@@ -52,6 +52,8 @@ interface NodeBooks {
   freezes: Record<string, number>;
   /** Order status against its transaction's status, `PAID/COMMITTED` and so on. */
   orderVsTransaction: Record<string, number>;
+  messages: Record<string, number>;
+  pointsAwards: number;
 }
 
 async function readBooks(node: GaleraNode): Promise<NodeBooks> {
@@ -65,7 +67,11 @@ async function readBooks(node: GaleraNode): Promise<NodeBooks> {
     accounts: accounts.map((r) => ({ id: String(r.id), balance: Number(r.balance), frozen: Number(r.frozen) })),
     orders: Object.fromEntries(orders.map((r) => [String(r.status), { count: Number(r.n), sum: Number(r.s) }])),
     paidPerAccount: Object.fromEntries(paid.map((r) => [String(r.account_id), Number(r.s)])),
-    transactions: await count(`SELECT status AS k, COUNT(*) AS n FROM ${tcc}.tcc_transactions GROUP BY status ORDER BY status`),
+    // The orders' own TCC transactions; each paid order's loyalty-points message is a transaction of
+    // mode 'message' of its own, counted apart.
+    transactions: await count(`SELECT status AS k, COUNT(*) AS n FROM ${tcc}.tcc_transactions WHERE mode = 'tcc' GROUP BY status ORDER BY status`),
+    messages: await count(`SELECT status AS k, COUNT(*) AS n FROM ${tcc}.tcc_transactions WHERE mode = 'message' GROUP BY status ORDER BY status`),
+    pointsAwards: Number((await node.query(`SELECT COUNT(*) AS n FROM ${account}.points_awards`))[0].n),
     branches: await count(`SELECT status AS k, COUNT(*) AS n FROM ${tcc}.tcc_branches GROUP BY status ORDER BY status`),
     freezes: await count(`SELECT status AS k, COUNT(*) AS n FROM ${account}.account_freezes GROUP BY status ORDER BY status`),
     orderVsTransaction: await count(
@@ -332,6 +338,9 @@ describe('the order flow on a three-node Galera cluster with one writer behind a
       // An order is PAID exactly when its transaction COMMITTED.
       expect(Object.keys(b.orderVsTransaction).filter((k) => k !== 'PAID/COMMITTED' && k !== 'CANCELLED/ROLLED_BACK')).toEqual([]);
       expect(b.transactions.COMMITTED ?? 0).toBe(b.orders.PAID?.count ?? 0);
+      // Every paid order sent its points message, delivered once: one award per paid order.
+      expect(b.messages).toEqual(b.orders.PAID ? { COMMITTED: b.orders.PAID.count } : {});
+      expect(b.pointsAwards).toBe(b.orders.PAID?.count ?? 0);
     }
     // What the buyers were told matches the books: every 201 is among the PAID orders.
     expect(figures.answers['201'] ?? 0).toBeLessThanOrEqual(books[0].orders.PAID?.count ?? 0);

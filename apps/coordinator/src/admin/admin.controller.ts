@@ -1,6 +1,7 @@
 /** Admin REST for inspection (docs/contract.md §7): every route needs the admin token. */
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { BRANCH_ID_MAX_LENGTH, ID_PATTERN, type DecisionResponse, type TransactionView } from '@tcc/client/protocol';
 import { invalidArgument } from '../domain/transaction.errors';
 import { AdminService } from './admin.service';
@@ -76,6 +77,7 @@ export class AdminController {
     private readonly operator: OperatorStore,
     private readonly queries: QueryStore,
     private readonly admin: AdminService,
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
   ) {}
 
   @Get('transactions')
@@ -124,7 +126,7 @@ export class AdminController {
       this.operator.findAudit(gid),
     ]);
     return {
-      ...toView(tx, branches),
+      ...toView(tx, branches, this.config.retryBudget),
       reason: tx.reason,
       decidedAt: isoOrNull(tx.decidedAt),
       attentionAt: isoOrNull(tx.attentionAt),

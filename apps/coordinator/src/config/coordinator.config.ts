@@ -4,7 +4,7 @@
  */
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
-import { DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
+import { DEFAULT_TIMEOUT_MS, MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS, MAX_TIMEOUT_MS } from '@tcc/client/protocol';
 import { checkCa, checkCertificateAndKey, parseSigningKeys, type TlsClientOptions, type TlsServerOptions } from '@tcc/client/caller';
 import { readFileSync } from 'node:fs';
 import { DATABASE_URL } from '@tcc/service-kit';
@@ -55,6 +55,13 @@ class CoordinatorEnvironment {
 
   @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
   TCC_SCAN_INTERVAL_MS = 1_000;
+
+  /** The default retry budget of a branch's phase-two work (docs/contract.md §2); unset: unlimited. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_RETRY_FOR_MS)
+  TCC_RETRY_FOR_MS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_ATTEMPTS_LIMIT)
+  TCC_MAX_ATTEMPTS?: number;
 
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
   TCC_SCAN_BATCH = 100;
@@ -181,6 +188,8 @@ export interface CoordinatorConfig {
   allowedTargets: string;
   requestTimeoutMs: number;
   retry: { baseMs: number; maxMs: number };
+  /** The default retry budget (TCC_RETRY_FOR_MS, TCC_MAX_ATTEMPTS); null: unlimited. */
+  retryBudget: { retryForMs: number | null; maxAttempts: number | null };
   scan: { intervalMs: number; batch: number };
   leaseMs: number;
   commitWaitMs: number;
@@ -305,6 +314,7 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
     allowedTargets: parsed.TCC_ALLOWED_TARGETS,
     requestTimeoutMs: parsed.TCC_REQUEST_TIMEOUT_MS,
     retry: { baseMs: parsed.TCC_RETRY_BASE_MS, maxMs: parsed.TCC_RETRY_MAX_MS },
+    retryBudget: { retryForMs: parsed.TCC_RETRY_FOR_MS ?? null, maxAttempts: parsed.TCC_MAX_ATTEMPTS ?? null },
     scan: { intervalMs: parsed.TCC_SCAN_INTERVAL_MS, batch: parsed.TCC_SCAN_BATCH },
     leaseMs: parsed.TCC_LEASE_MS,
     commitWaitMs: parsed.TCC_COMMIT_WAIT_MS,

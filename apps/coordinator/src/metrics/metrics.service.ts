@@ -66,8 +66,16 @@ export class MetricsService {
 
   readonly attentionAlerts = new Counter({
     name: 'tcc_attention_alerts_total',
-    help: 'Transactions flagged for attention by this replica, by reason (failing: phase two failing past TCC_ATTENTION_AFTER_MS; BRANCH_NOT_TRIED: a participant said the branch was never tried)',
+    help: 'Transactions flagged for attention by this replica, by reason (failing: phase two failing past TCC_ATTENTION_AFTER_MS; BRANCH_NOT_TRIED: a participant said the branch was never tried; budget: a branch spent its retry budget)',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** The exact name alert rules use (docs/contract.md §7). */
+  readonly retryBudgetSpent = new Counter({
+    name: 'tcc_retry_budget_spent_total',
+    help: 'Transactions parked for a person by this replica because a branch spent its retry budget (retryFor / maxAttempts), by mode',
+    labelNames: ['mode'] as const,
     registers: [this.registry],
   });
 

@@ -4,7 +4,7 @@
  * decision and the participant disagree, which no retry mends): it shows in the admin list with
  * its reason and in the `tcc_attention_transactions` gauge, and TCC_ALERT_WEBHOOK_URL (if set)
  * gets one POST `{ gid, status, branchId, lastError, attempts, reason }`. The transaction keeps
- * being retried.
+ * being retried, unless a branch spent its retry budget (budgetSpent): then it waits for a person.
  */
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { request } from 'undici';
@@ -44,6 +44,19 @@ export class AttentionNotifier {
     this.metrics.attentionAlerts.inc({ reason: notTried ? BRANCH_NOT_TRIED : 'failing' });
     this.logger.warn({ gid, branchId: worst.branchId, msg: `needs attention: ${reason}` });
     if (this.config.alertWebhookUrl) void this.sendWebhook(this.config.alertWebhookUrl, { gid, status, ...branch, reason });
+  }
+
+  /**
+   * A branch spent its retry budget and the store parked the transaction (flagged, no next attempt;
+   * that write happens once): counts it, logs it and sends the same webhook body as any flag.
+   */
+  budgetSpent(gid: string, status: GlobalStatus, mode: string, spent: { branchId: string; failures: number; lastError: string; reason: string }): void {
+    this.metrics.retryBudgetSpent.inc({ mode });
+    this.metrics.attentionAlerts.inc({ reason: 'budget' });
+    this.logger.warn({ gid, branchId: spent.branchId, msg: `needs attention: ${spent.reason}` });
+    if (this.config.alertWebhookUrl) {
+      void this.sendWebhook(this.config.alertWebhookUrl, { gid, status, branchId: spent.branchId, lastError: spent.lastError, attempts: spent.failures, reason: spent.reason });
+    }
   }
 
   private async sendWebhook(url: string, body: Record<string, unknown>): Promise<void> {

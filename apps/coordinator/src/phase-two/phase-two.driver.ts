@@ -136,7 +136,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
     );
     const allDone = outcomes.every((o) => o.ok);
     const notTried = outcomes.find((o) => o.notTried);
-    const finished = await this.store.completeRound({
+    const { finished, parked } = await this.store.completeRound({
       gid,
       owner,
       branchDone,
@@ -146,10 +146,15 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       // Not blindly: a branch that was never tried is asked again only at the slowest pace, until
       // its try lands late or an operator resolves it.
       retryDelayMs: notTried ? this.config.retry.maxMs : retryDelayMs(state.rounds + 1, this.config.retry),
+      budgetDefaults: this.config.retryBudget,
     });
     if (finished) {
       this.finished(gid, finalStatus, mode);
       return finalStatus;
+    }
+    if (parked) {
+      this.attention.budgetSpent(gid, state.status, mode, parked);
+      return state.status;
     }
     if (!allDone) {
       const worst = notTried ?? outcomes.filter((o) => !o.ok).sort((a, b) => b.attempts - a.attempts)[0];
@@ -192,8 +197,13 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
         outcomes,
         retryDelayMs: retryDelayMs(rounds + 1, this.config.retry),
         leaseMs: this.config.leaseMs,
+        budgetDefaults: this.config.retryBudget,
       });
       rounds += 1;
+      if (typeof next === 'object') {
+        this.attention.budgetSpent(gid, status, TransactionMode.SAGA, next.parked);
+        return status;
+      }
       switch (next) {
         case 'finished': {
           const final = status === GlobalStatus.COMMITTING ? GlobalStatus.COMMITTED : GlobalStatus.ROLLED_BACK;

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client/protocol';
 import { BRANCH_DONE_FROM, INITIAL_STATUS, type BranchDoneStatus, type DecisionEvent } from '../domain/transaction.state-machine';
+import { budgetSpent, budgetSpentReason, effectiveBudget, isLimited, type RetryBudget } from '../domain/retry.budget';
 import { branchesDone, inList, registrationCondition, transition } from './transition.sql';
 import type { Database, Executor, Row } from './database';
-import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
+import { BRANCH_COLUMNS, num, numOrNull, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type BudgetSpent, type NewBranch, type TransactionRecord } from './records';
 import { LAST_ERROR_MAX, LEASED, LEASED_STATUSES, StoreBase } from './store.sql';
 import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write.batcher';
 
@@ -22,6 +23,8 @@ export interface NewStepTransaction {
   /** A saga is driven at once by the replica that created it, under this lease. */
   owner: string;
   leaseMs: number;
+  /** The transaction's own retry budget, when it gave one. */
+  budget?: Partial<RetryBudget>;
 }
 
 /** One call of a saga round: done, refused (4xx) or failed (no usable answer). */
@@ -36,7 +39,13 @@ export interface SagaCallOutcome {
  * the compensations, still holding the lease); more calls due now (lease kept); released until
  * its next attempt; or the lease was lost to another replica.
  */
-export type SagaRoundResult = 'finished' | 'compensating' | 'continue' | 'released' | 'lost';
+export type SagaRoundResult = 'finished' | 'compensating' | 'continue' | 'released' | 'lost' | { parked: BudgetSpent };
+
+/** A recorded round of phase-two calls: whether it finished the transaction, or parked it because a branch spent its retry budget (null: it did not). */
+export interface RoundRecorded {
+  finished: boolean;
+  parked: BudgetSpent | null;
+}
 
 export interface DecisionOptions {
   owner: string;
@@ -88,9 +97,9 @@ export class LifecycleStore extends StoreBase {
    * Inserts a TRYING transaction. Created: answers its times without reading them back (the
    * batch's clock when batched). Not created (the gid exists): the caller reads what is there.
    */
-  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string): Promise<BeginOutcome> {
+  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string, budget: Partial<RetryBudget> = {}): Promise<BeginOutcome> {
     if (!this.batcher) {
-      return this.insertTransaction(gid, timeoutMs, metadata, traceparent, client).then(async (created): Promise<BeginOutcome> => {
+      return this.insertTransaction(gid, timeoutMs, metadata, traceparent, client, budget).then(async (created): Promise<BeginOutcome> => {
         const tx = created ? await this.findTransaction(gid) : null;
         return tx ? { created: true, createdAt: tx.createdAt, expiresAt: tx.expiresAt } : { created: false };
       });
@@ -100,9 +109,9 @@ export class LifecycleStore extends StoreBase {
       gid,
       statements: [
         {
-          sql: this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds)
-                VALUES (?, ?, ?, ?, ?, ?, ${now}, ${now}, ${now} + ?, ${now} + ?, 0)`),
-          params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs],
+          sql: this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds, retry_for_ms, max_attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ${now}, ${now}, ${now} + ?, ${now} + ?, 0, ?, ?)`),
+          params: [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs, budget.retryForMs ?? null, budget.maxAttempts ?? null],
         },
       ],
       read: ([inserted], nowMs): BeginOutcome => (inserted === 1 ? { created: true, createdAt: nowMs, expiresAt: nowMs + timeoutMs } : { created: false }),
@@ -110,12 +119,12 @@ export class LifecycleStore extends StoreBase {
   }
 
   /** Inserts a TRYING transaction; false when the gid exists already. */
-  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string): Promise<boolean> {
+  async insertTransaction(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string, budget: Partial<RetryBudget> = {}): Promise<boolean> {
     // One statement: the database's clock reads the same instant for every column of it.
     const affected = await this.db.execute(
-      this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds)
-       VALUES (?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, 0)`),
-      [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs],
+      this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds, retry_for_ms, max_attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, 0, ?, ?)`),
+      [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs, budget.retryForMs ?? null, budget.maxAttempts ?? null],
     );
     return affected === 1;
   }
@@ -154,10 +163,10 @@ export class LifecycleStore extends StoreBase {
         statements: [
           { sql: `UPDATE tcc_transactions SET branch_count = branch_count + 1 WHERE gid = ? AND ${open.sql}`, params: [gid, ...open.params] },
           {
-            sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at)
-                  SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now} FROM tcc_transactions
+            sql: this.insertIfAbsent(`INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at, retry_for_ms, max_attempts)
+                  SELECT gid, ?, ?, ?, ?, ?, ?, ?, 0, ${now}, ${now}, ?, ? FROM tcc_transactions
                   WHERE gid = ? AND ${open.sql} AND (SELECT COUNT(*) FROM tcc_branches c WHERE c.gid = ?) < ?${this.shareLock}`),
-            params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, gid, ...open.params, gid, maxBranches],
+            params: [b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, b.retryForMs ?? null, b.maxAttempts ?? null, gid, ...open.params, gid, maxBranches],
           },
           // The provisional count corrected (a duplicate or a full transaction inserted nothing);
           // written only when it differs, so that nothing depends on the deadline being read the same twice.
@@ -219,26 +228,61 @@ export class LifecycleStore extends StoreBase {
     outcomes: BranchOutcome[];
     allDone: boolean;
     retryDelayMs: number;
-  }): Promise<boolean> {
+    /** The coordinator's default retry budget (TCC_RETRY_FOR_MS, TCC_MAX_ATTEMPTS); every call here is budgeted. */
+    budgetDefaults?: Partial<RetryBudget>;
+  }): Promise<RoundRecorded> {
     const { gid, owner, outcomes } = args;
-    if (args.allDone) return this.finishRound(args);
+    if (args.allDone) return { finished: await this.finishRound(args), parked: null };
     return this.db.transaction(async (tx) => {
       const succeeded = outcomes.filter((o) => o.ok).map((o) => o.branchId);
       if (succeeded.length) {
         const done = branchesDone(gid, succeeded, args.branchDone, this.now, { attempt: true });
         await tx.execute(done.sql, done.params);
       }
-      for (const failed of outcomes.filter((o) => !o.ok)) await this.recordFailure(tx, gid, failed.branchId, args.phase, failed.error, [BranchStatus.REGISTERED]);
-      await this.release(tx, gid, owner, args.retryDelayMs);
-      return false;
+      let spent: BudgetSpent | null = null;
+      for (const failed of outcomes.filter((o) => !o.ok)) {
+        spent = (await this.recordFailure(tx, gid, failed.branchId, args.phase, failed.error, [BranchStatus.REGISTERED], args.budgetDefaults ?? {})) ?? spent;
+      }
+      const released = await this.release(tx, gid, owner, args.retryDelayMs);
+      return { finished: false, parked: released && spent && (await this.park(tx, gid, spent)) ? spent : null };
     });
   }
 
-  /** A failed call of a branch: its attempt and last error, and a row of its failure history. */
-  private async recordFailure(ex: Executor, gid: string, branchId: string, phase: BranchPhase, error: string | undefined, whileIn: readonly BranchStatus[]): Promise<void> {
+  /**
+   * A branch spent its retry budget (docs/contract.md §2): the transaction keeps its status (the
+   * decision stands) but gets no next attempt, so no scan claims it again, and is flagged for
+   * attention with why, until an operator's retry resets the budget. True only for the write
+   * that parked it, so the alert goes out once.
+   */
+  private async park(ex: Executor, gid: string, spent: BudgetSpent): Promise<boolean> {
+    const parked = await ex.execute(
+      `UPDATE tcc_transactions SET next_attempt_at = NULL, budget_spent_at = ${this.now}, attention_at = COALESCE(attention_at, ${this.now}),
+         attention_reason = ?, updated_at = ${this.now}
+       WHERE gid = ? AND owner IS NULL AND budget_spent_at IS NULL AND status ${LEASED}`,
+      [spent.reason.slice(0, LAST_ERROR_MAX), gid, ...LEASED_STATUSES],
+    );
+    return parked === 1;
+  }
+
+  /**
+   * A failed call of a branch: its attempt and last error, and a row of its failure history. With
+   * `budgetDefaults` (phase-two work that must converge; not a saga's actions) the failure also
+   * counts against the branch's retry budget (docs/contract.md §2), whose window opens at the first
+   * one; answers what was spent when the budget that applies (domain/retry.budget.ts) is used up.
+   */
+  private async recordFailure(
+    ex: Executor,
+    gid: string,
+    branchId: string,
+    phase: BranchPhase,
+    error: string | undefined,
+    whileIn: readonly BranchStatus[],
+    budgetDefaults?: Partial<RetryBudget>,
+  ): Promise<BudgetSpent | null> {
     const text = (error ?? 'failed').slice(0, LAST_ERROR_MAX);
-    await ex.execute(
-      `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?, updated_at = ${this.now}
+    const counted = budgetDefaults ? `, budget_failures = budget_failures + 1, first_failed_at = COALESCE(first_failed_at, ${this.now})` : '';
+    const failed = await ex.execute(
+      `UPDATE tcc_branches SET attempts = attempts + 1, last_error = ?${counted}, updated_at = ${this.now}
        WHERE gid = ? AND branch_id = ? AND status ${inList(whileIn)}`,
       [text, gid, branchId, ...whileIn],
     );
@@ -247,6 +291,25 @@ export class LifecycleStore extends StoreBase {
        SELECT gid, branch_id, ?, attempts, ?, ${this.now} FROM tcc_branches WHERE gid = ? AND branch_id = ?`,
       [phase, text, gid, branchId],
     );
+    if (!budgetDefaults || failed !== 1) return null;
+    const [row] = await ex.select(
+      `SELECT b.budget_failures, b.first_failed_at, b.retry_for_ms AS b_retry_for, b.max_attempts AS b_max_attempts,
+              t.retry_for_ms AS t_retry_for, t.max_attempts AS t_max_attempts, ${this.now} AS now_ms
+       FROM tcc_branches b JOIN tcc_transactions t ON t.gid = b.gid WHERE b.gid = ? AND b.branch_id = ?`,
+      [gid, branchId],
+    );
+    if (!row) return null;
+    const budget = effectiveBudget(
+      { retryForMs: numOrNull(row.b_retry_for), maxAttempts: numOrNull(row.b_max_attempts) },
+      { retryForMs: numOrNull(row.t_retry_for), maxAttempts: numOrNull(row.t_max_attempts) },
+      budgetDefaults,
+    );
+    const use = { failures: num(row.budget_failures), firstFailedAt: numOrNull(row.first_failed_at) };
+    const now = num(row.now_ms);
+    if (!isLimited(budget) || !budgetSpent(budget, use, now)) return null;
+    await ex.execute(`UPDATE tcc_branches SET budget_spent_at = ${this.now} WHERE gid = ? AND branch_id = ? AND budget_spent_at IS NULL`, [gid, branchId]);
+    const overMs = use.firstFailedAt === null ? 0 : Math.max(0, now - use.firstFailedAt);
+    return { branchId, failures: use.failures, overMs, lastError: text, reason: budgetSpentReason(branchId, use, now, text) };
   }
 
   /**
@@ -259,17 +322,18 @@ export class LifecycleStore extends StoreBase {
       const saga = t.mode === 'saga';
       const inserted = await tx.execute(
         this.insertIfAbsent(`INTO tcc_transactions (gid, mode, status, timeout_ms, metadata, traceparent, client, query_prepared, branch_count,
-                created_at, updated_at, expires_at, next_attempt_at, decided_at, owner, lease_expires_at, rounds)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, ${saga ? this.now : 'NULL'}, ?, ${saga ? `${this.now} + ?` : '?'}, 0)`),
+                created_at, updated_at, expires_at, next_attempt_at, decided_at, owner, lease_expires_at, rounds, retry_for_ms, max_attempts)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, ${saga ? this.now : 'NULL'}, ?, ${saga ? `${this.now} + ?` : '?'}, 0, ?, ?)`),
         [t.gid, t.mode, INITIAL_STATUS[t.mode], t.timeoutMs, t.metadata, t.traceparent, t.client, t.queryPrepared, t.steps.length, t.timeoutMs,
-          saga ? t.leaseMs : t.timeoutMs, saga ? t.owner : null, saga ? t.leaseMs : null],
+          saga ? t.leaseMs : t.timeoutMs, saga ? t.owner : null, saga ? t.leaseMs : null, t.budget?.retryForMs ?? null, t.budget?.maxAttempts ?? null],
       );
       if (inserted !== 1) return { created: false };
-      const row = `(?, ?, ?, ?, ?, ?, ?, ?, 0, ${this.now}, ${this.now}, ?, ?)`;
+      const row = `(?, ?, ?, ?, ?, ?, ?, ?, 0, ${this.now}, ${this.now}, ?, ?, ?, ?)`;
       await tx.execute(
-        `INSERT INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at, seq, after_ids)
+        `INSERT INTO tcc_branches (gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, created_at, updated_at, seq, after_ids, retry_for_ms, max_attempts)
          VALUES ${t.steps.map(() => row).join(', ')}`,
-        t.steps.flatMap((b, i) => [t.gid, b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, b.seq ?? i, b.after?.length ? b.after.join(',') : null]),
+        t.steps.flatMap((b, i) => [t.gid, b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, b.seq ?? i, b.after?.length ? b.after.join(',') : null,
+          b.retryForMs ?? null, b.maxAttempts ?? null]),
       );
       const [times] = await tx.select(`SELECT created_at, expires_at FROM tcc_transactions WHERE gid = ?`, [t.gid]);
       return { created: true, createdAt: num(times.created_at), expiresAt: num(times.expires_at) };
@@ -291,6 +355,8 @@ export class LifecycleStore extends StoreBase {
     outcomes: SagaCallOutcome[];
     retryDelayMs: number;
     leaseMs: number;
+    /** The coordinator's default retry budget; only compensations are budgeted (actions follow the saga's deadline). */
+    budgetDefaults?: Partial<RetryBudget>;
   }): Promise<SagaRoundResult> {
     const { gid, owner, status, outcomes } = args;
     const acting = status === GlobalStatus.COMMITTING;
@@ -311,7 +377,10 @@ export class LifecycleStore extends StoreBase {
       }
       const failed = outcomes.filter((o) => o.result === 'failed' || (!acting && o.result === 'refused'));
       const owed: BranchDoneStatus = acting ? BranchStatus.SUCCEEDED : BranchStatus.COMPENSATED;
-      for (const f of failed) await this.recordFailure(tx, gid, f.branchId, phase, f.error, BRANCH_DONE_FROM[owed]);
+      let spent: BudgetSpent | null = null;
+      for (const f of failed) {
+        spent = (await this.recordFailure(tx, gid, f.branchId, phase, f.error, BRANCH_DONE_FROM[owed], acting ? undefined : (args.budgetDefaults ?? {}))) ?? spent;
+      }
 
       if (acting && (refused.length > 0 || failed.length > 0)) {
         const event = refused.length > 0 ? 'compensate' : 'expire';
@@ -325,7 +394,8 @@ export class LifecycleStore extends StoreBase {
         if (refused.length > 0) return 'lost';
       }
       if (failed.length > 0) {
-        return (await this.release(tx, gid, owner, args.retryDelayMs)) ? 'released' : 'lost';
+        if (!(await this.release(tx, gid, owner, args.retryDelayMs))) return 'lost';
+        return spent && (await this.park(tx, gid, spent)) ? { parked: spent } : 'released';
       }
       const finish = transition('finish', [gid], this.now, { countRound: true }, { leaseHolder: owner, noPendingBranches: true });
       if ((await tx.execute(finish.sql, finish.params)) === 1) return 'finished';

@@ -39,13 +39,25 @@ export class OperatorStore extends StoreBase {
    */
   async retryNow(gid: string, actor: string, reason: string | null, owner: string, leaseMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      const [before] = await tx.select('SELECT budget_spent_at FROM tcc_transactions WHERE gid = ?', [gid]);
+      // A spent retry budget (docs/contract.md §2) is reset with the claim: the attention flag it set
+      // is cleared (MySQL assigns left to right, so budget_spent_at, which the CASEs read, comes last).
       const claimed = await tx.execute(
-        `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now}
+        `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now},
+           attention_at = CASE WHEN budget_spent_at IS NULL THEN attention_at ELSE NULL END,
+           attention_reason = CASE WHEN budget_spent_at IS NULL THEN attention_reason ELSE NULL END,
+           budget_spent_at = NULL
          WHERE gid = ? AND status ${LEASED} AND (owner IS NULL OR owner = ? OR lease_expires_at <= ${this.now})`,
         [owner, leaseMs, leaseMs, gid, ...LEASED_STATUSES, owner],
       );
-      if (claimed === 1) await this.audit(tx, gid, null, 'retry', actor, reason);
-      return claimed === 1;
+      if (claimed !== 1) return false;
+      await this.audit(tx, gid, null, 'retry', actor, reason);
+      // Every branch's budget starts again: its count, its window and its mark.
+      await tx.execute('UPDATE tcc_branches SET budget_failures = 0, first_failed_at = NULL, budget_spent_at = NULL WHERE gid = ? AND budget_failures > 0', [gid]);
+      if (before && before.budget_spent_at !== null && before.budget_spent_at !== undefined) {
+        await this.audit(tx, gid, null, 'reset-retry-budget', actor, reason);
+      }
+      return true;
     });
   }
 

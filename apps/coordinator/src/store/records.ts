@@ -27,6 +27,10 @@ export interface TransactionRecord {
   branchCount: number;
   /** A message's queryPrepared target (null for the other modes). */
   queryPrepared: string | null;
+  /** Its own retry budget (null: not set), and when a branch spent its budget: it then waits for a person. */
+  retryForMs: number | null;
+  maxAttempts: number | null;
+  budgetSpentAt: number | null;
 }
 
 export interface BranchRecord {
@@ -47,6 +51,12 @@ export interface BranchRecord {
   /** A saga step's position, and the steps whose actions must succeed before its own. */
   seq: number;
   after: string[];
+  /** Its own retry budget (null: not set); failed phase-two calls counted against it since its last reset, the first one's time, and when it was spent. */
+  retryForMs: number | null;
+  maxAttempts: number | null;
+  budgetFailures: number;
+  firstFailedAt: number | null;
+  budgetSpentAt: number | null;
 }
 
 export interface NewBranch {
@@ -59,6 +69,9 @@ export interface NewBranch {
   /** Saga steps only. */
   seq?: number;
   after?: readonly string[];
+  /** Its own retry budget, when it gave one. */
+  retryForMs?: number | null;
+  maxAttempts?: number | null;
 }
 
 export interface AuditRecord {
@@ -77,6 +90,18 @@ export interface FailureRecord {
   attempt: number;
   error: string;
   createdAt: number;
+}
+
+/** A branch that spent its retry budget in a round (docs/contract.md §2): what the attention reason and the alert say. */
+export interface BudgetSpent {
+  branchId: string;
+  /** Failed phase-two calls since the budget was last reset. */
+  failures: number;
+  /** Since the first of them. */
+  overMs: number;
+  lastError: string;
+  /** The attention reason written (budgetSpentReason). */
+  reason: string;
 }
 
 export type AdminOutcome = 'done' | 'not-found' | 'conflict' | 'busy';
@@ -122,9 +147,9 @@ export interface TransactionFilter {
  * result changed), and reads carry nothing unused.
  */
 export const TRANSACTION_COLUMNS =
-  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason, branch_count, mode, query_prepared';
+  'gid, status, timeout_ms, metadata, reason, created_at, updated_at, expires_at, next_attempt_at, owner, lease_expires_at, rounds, decided_at, attention_at, traceparent, client, attention_reason, branch_count, mode, query_prepared, retry_for_ms, max_attempts, budget_spent_at';
 export const BRANCH_COLUMNS =
-  'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at, seq, after_ids';
+  'gid, branch_id, participant, protocol, confirm_target, cancel_target, payload, status, attempts, last_error, created_at, updated_at, seq, after_ids, retry_for_ms, max_attempts, budget_failures, first_failed_at, budget_spent_at';
 export const AUDIT_COLUMNS = 'id, gid, branch_id, action, actor, reason, created_at';
 
 export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -153,6 +178,9 @@ export function toTransaction(r: Row): TransactionRecord {
     branchCount: num(r.branch_count),
     mode: (r.mode ?? 'tcc') as TransactionMode,
     queryPrepared: strOrNull(r.query_prepared),
+    retryForMs: numOrNull(r.retry_for_ms),
+    maxAttempts: numOrNull(r.max_attempts),
+    budgetSpentAt: numOrNull(r.budget_spent_at),
   };
 }
 
@@ -172,5 +200,10 @@ export function toBranch(r: Row): BranchRecord {
     updatedAt: num(r.updated_at),
     seq: num(r.seq ?? 0),
     after: r.after_ids ? String(r.after_ids).split(',') : [],
+    retryForMs: numOrNull(r.retry_for_ms),
+    maxAttempts: numOrNull(r.max_attempts),
+    budgetFailures: num(r.budget_failures ?? 0),
+    firstFailedAt: numOrNull(r.first_failed_at),
+    budgetSpentAt: numOrNull(r.budget_spent_at),
   };
 }

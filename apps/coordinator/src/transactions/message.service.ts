@@ -62,6 +62,8 @@ export class MessageService {
         cancelTarget: '',
         payload: this.checks.payload(`steps[${i}].payload`, step.payload),
         seq: i,
+        retryForMs: step.retryFor ?? null,
+        maxAttempts: step.maxAttempts ?? null,
       };
     });
     const created = await this.store.createWithSteps({
@@ -74,6 +76,7 @@ export class MessageService {
       steps,
       owner: this.replica.id,
       leaseMs: this.config.leaseMs,
+      budget: { retryForMs: body.retryFor, maxAttempts: body.maxAttempts },
     });
     if (created.created) {
       this.metrics.begun.inc({ client, mode: TransactionMode.MESSAGE });

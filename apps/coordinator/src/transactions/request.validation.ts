@@ -9,6 +9,8 @@ import {
   BRANCH_ID_MAX_LENGTH,
   GID_MAX_LENGTH,
   ID_PATTERN,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_RETRY_FOR_MS,
   MAX_TIMEOUT_MS,
   PARTICIPANT_MAX_LENGTH,
   REASON_MAX_LENGTH,
@@ -40,6 +42,12 @@ const ID_RULE = 'must contain only the characters A-Z a-z 0-9 _ . : -';
 // Optional fields also take null, which means "not given" (as the DTOs always allowed).
 const optional = <T extends object>(schema: T): T & { nullable: true } => ({ ...schema, nullable: true });
 
+/** A retry budget (docs/contract.md §2): on a transaction, a branch, a step. Bounded like every field a caller controls. */
+const budgetProperties = {
+  retryFor: optional({ type: 'integer', minimum: 1, maximum: MAX_RETRY_FOR_MS }),
+  maxAttempts: optional({ type: 'integer', minimum: 1, maximum: MAX_ATTEMPTS_LIMIT }),
+} as const;
+
 const beginSchema = {
   type: 'object',
   additionalProperties: false,
@@ -47,6 +55,7 @@ const beginSchema = {
     gid: optional({ type: 'string', minLength: 1, maxLength: GID_MAX_LENGTH, pattern: ID }),
     timeoutMs: optional({ type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS }),
     metadata: optional({ type: 'object' }),
+    ...budgetProperties,
   },
 } as const;
 
@@ -61,6 +70,7 @@ const registerSchema = {
     confirm: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
     cancel: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
     payload: {},
+    ...budgetProperties,
   },
 } as const;
 
@@ -85,6 +95,7 @@ const stepProperties = {
   participant: optional({ type: 'string', minLength: 1, maxLength: PARTICIPANT_MAX_LENGTH }),
   action: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
   payload: {},
+  ...budgetProperties,
 } as const;
 
 const sagaSchema = {
@@ -115,6 +126,7 @@ const sagaSchema = {
     }),
     wait: optional({ type: 'boolean' }),
     metadata: optional({ type: 'object' }),
+    ...budgetProperties,
   },
 } as const;
 
@@ -137,6 +149,7 @@ const messageSchema = {
     queryPrepared: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
     timeoutMs: optional({ type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS }),
     metadata: optional({ type: 'object' }),
+    ...budgetProperties,
   },
 } as const;
 
@@ -188,6 +201,8 @@ function compile<T>(schema: object): BodyValidator<T> {
       for (const key of Object.keys(value)) if (value[key] === null && key !== 'payload') delete value[key];
       for (const step of Array.isArray(value.steps) ? (value.steps as Record<string, unknown>[]) : []) {
         if (step.participant === null) delete step.participant;
+        if (step.retryFor === null) delete step.retryFor;
+        if (step.maxAttempts === null) delete step.maxAttempts;
       }
       return body;
     }

@@ -55,6 +55,8 @@ export class SagaService {
         payload: this.checks.payload(`steps[${i}].payload`, step.payload),
         seq: i,
         after: deps.after[i],
+        retryForMs: step.retryFor ?? null,
+        maxAttempts: step.maxAttempts ?? null,
       };
     });
     const gid = body.gid ?? uuidv7();
@@ -69,6 +71,7 @@ export class SagaService {
       steps,
       owner: this.replica.id,
       leaseMs: this.config.leaseMs,
+      budget: { retryForMs: body.retryFor, maxAttempts: body.maxAttempts },
     });
     if (created.created) {
       this.metrics.begun.inc({ client, mode: TransactionMode.SAGA });

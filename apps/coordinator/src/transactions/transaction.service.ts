@@ -10,6 +10,7 @@ import {
   GlobalStatus,
   type BeginRequest,
   type BeginResponse,
+  type BranchRetryBudget,
   type DecisionResponse,
   type JsonValue,
   type RegisterBranchRequest,
@@ -28,6 +29,7 @@ import { invalidArgument, notTheOwner, tooLarge, TccError, TccErrorCode, transac
 import { MetricsService } from '../metrics/metrics.service';
 import { parseTarget, TargetPolicy } from '../domain/target.policy';
 import { RegisteredBranches } from './registered-branches.cache';
+import { effectiveBudget, type RetryBudget } from '../domain/retry.budget';
 
 /** A begin, as the contract's BeginRequest. */
 export type BeginCommand = BeginRequest;
@@ -79,7 +81,7 @@ export class TransactionService {
     const metadata = cmd.metadata === undefined ? null : JSON.stringify(cmd.metadata);
     if (metadata !== null && Buffer.byteLength(metadata) > METADATA_MAX_BYTES) throw tooLarge('metadata', METADATA_MAX_BYTES);
     const gid = cmd.gid ?? uuidv7();
-    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent), client);
+    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent), client, { retryForMs: cmd.retryFor, maxAttempts: cmd.maxAttempts });
     if (begun.created) {
       this.metrics.begun.inc({ client, mode: 'tcc' });
       return { created: true, body: { gid, status: GlobalStatus.TRYING, createdAt: iso(begun.createdAt), expiresAt: iso(begun.expiresAt) } };
@@ -112,6 +114,8 @@ export class TransactionService {
       confirmTarget: cmd.confirm,
       cancelTarget: cmd.cancel,
       payload,
+      retryForMs: cmd.retryFor ?? null,
+      maxAttempts: cmd.maxAttempts ?? null,
     };
     if (await this.store.insertBranch(gid, branch, client, this.config.maxBranches)) {
       this.registered.add(gid, branch);
@@ -128,7 +132,9 @@ export class TransactionService {
         existing.protocol === branch.protocol &&
         existing.confirmTarget === branch.confirmTarget &&
         existing.cancelTarget === branch.cancelTarget &&
-        existing.payload === branch.payload;
+        existing.payload === branch.payload &&
+        existing.retryForMs === branch.retryForMs &&
+        existing.maxAttempts === branch.maxAttempts;
       if (same) return { created: false, body: { gid, branchId: existing.branchId, status: existing.status } };
       throw transactionConflict(gid, tx.status, `branch ${cmd.branchId} is already registered with different fields`);
     }
@@ -157,7 +163,7 @@ export class TransactionService {
     if (!tx) throw transactionNotFound(gid);
     if (!owns(tx, client)) throw this.notTheOwner(gid);
     const branches = await this.store.findBranches(gid);
-    return toView(tx, branches);
+    return toView(tx, branches, this.config.retryBudget);
   }
 
   /** Decides for `client` (write first: the compare-and-set includes the owner), then explains a loss. */
@@ -260,7 +266,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-export function toView(tx: TransactionRecord, branches: BranchRecord[]): TransactionView {
+/** `budgetDefaults`: the coordinator's default retry budget, to show the budget that applies to each branch. */
+export function toView(tx: TransactionRecord, branches: BranchRecord[], budgetDefaults?: Partial<RetryBudget>): TransactionView {
   return {
     gid: tx.gid,
     mode: tx.mode,
@@ -276,6 +283,14 @@ export function toView(tx: TransactionRecord, branches: BranchRecord[]): Transac
       status: b.status,
       attempts: b.attempts,
       lastError: b.lastError,
+      retryBudget: branchBudgetView(tx, b, budgetDefaults),
     })),
+    retryBudget: { retryFor: tx.retryForMs, maxAttempts: tx.maxAttempts, spentAt: tx.budgetSpentAt === null ? null : iso(tx.budgetSpentAt) },
   };
+}
+
+/** A branch's retry budget as it applies (docs/contract.md §2), what it has used, and when it was spent. */
+function branchBudgetView(tx: TransactionRecord, b: BranchRecord, defaults: Partial<RetryBudget> | undefined): BranchRetryBudget {
+  const budget = effectiveBudget(b, tx, defaults);
+  return { retryFor: budget.retryForMs, maxAttempts: budget.maxAttempts, failures: b.budgetFailures, spentAt: b.budgetSpentAt === null ? null : iso(b.budgetSpentAt) };
 }

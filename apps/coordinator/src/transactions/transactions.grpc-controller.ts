@@ -36,6 +36,14 @@ function traceparentOf(metadata: Metadata | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A retry budget's fields (docs/contract.md §2): proto3 sends 0 for "not set". */
+function budget(msg: { retryForMs?: number; maxAttempts?: number } | undefined): { retryFor?: number; maxAttempts?: number } {
+  return {
+    ...(msg?.retryForMs ? { retryFor: Number(msg.retryForMs) } : {}),
+    ...(msg?.maxAttempts ? { maxAttempts: msg.maxAttempts } : {}),
+  };
+}
+
 function json(field: string, text: string | undefined): JsonValue | undefined {
   if (text === undefined || text === '') return undefined;
   try {
@@ -60,6 +68,7 @@ export class TransactionsGrpcController {
       ...(msg.gid ? { gid: msg.gid } : {}),
       ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+      ...budget(msg),
     });
     const { created, body } = await this.transactions.begin(dto, clientOf(call), traceparentOf(metadata));
     return { ...body, created };
@@ -75,6 +84,7 @@ export class TransactionsGrpcController {
       confirm: msg.confirm,
       cancel: msg.cancel,
       ...(msg.payload ? { payload: json('payload', msg.payload) } : {}),
+      ...budget(msg),
     });
     const { created, body } = await this.transactions.registerBranch(gid, dto, clientOf(call));
     return { ...body, created };
@@ -103,7 +113,18 @@ export class TransactionsGrpcController {
     return {
       ...view,
       metadata: view.metadata === null ? '' : JSON.stringify(view.metadata),
-      branches: view.branches.map((b) => ({ ...b, participant: b.participant ?? '', lastError: b.lastError ?? '' })),
+      branches: view.branches.map(({ retryBudget, ...b }) => ({
+        ...b,
+        participant: b.participant ?? '',
+        lastError: b.lastError ?? '',
+        retryForMs: retryBudget?.retryFor ?? 0,
+        maxAttempts: retryBudget?.maxAttempts ?? 0,
+        budgetFailures: retryBudget?.failures ?? 0,
+        budgetSpentAt: retryBudget?.spentAt ?? '',
+      })),
+      retryForMs: view.retryBudget?.retryFor ?? 0,
+      maxAttempts: view.retryBudget?.maxAttempts ?? 0,
+      budgetSpentAt: view.retryBudget?.spentAt ?? '',
     };
   }
 
@@ -121,11 +142,13 @@ export class TransactionsGrpcController {
         action: s.action,
         compensate: s.compensate,
         ...(s.payload ? { payload: json(`steps[${i}].payload`, s.payload) } : {}),
+        ...budget(s),
       })),
       ...(msg.concurrent ? { concurrent: true } : {}),
       ...(Object.keys(after).length ? { after } : {}),
       ...(msg.wait === undefined ? {} : { wait: msg.wait }),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+      ...budget(msg),
     });
     const { body } = await this.sagas.start(dto, clientOf(call), traceparentOf(metadata));
     return body;
@@ -141,10 +164,12 @@ export class TransactionsGrpcController {
         protocol: s.protocol,
         action: s.action,
         ...(s.payload ? { payload: json(`steps[${i}].payload`, s.payload) } : {}),
+        ...budget(s),
       })),
       queryPrepared: msg.queryPrepared,
       ...(msg.timeoutMs ? { timeoutMs: Number(msg.timeoutMs) } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+      ...budget(msg),
     });
     const { created, body } = await this.messages.prepare(dto, clientOf(call), traceparentOf(metadata));
     return { ...body, created };

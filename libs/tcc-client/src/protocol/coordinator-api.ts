@@ -10,6 +10,10 @@ export interface BeginRequest {
   gid?: string;
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
+  /** Retry budget (docs/contract.md §2): how long, in ms from its first failed phase-two call, each branch is retried before a person is asked. Unset: the coordinator's TCC_RETRY_FOR_MS. */
+  retryFor?: number;
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. Unset: TCC_MAX_ATTEMPTS. */
+  maxAttempts?: number;
 }
 
 export interface BeginResponse {
@@ -26,6 +30,10 @@ export interface RegisterBranchRequest {
   confirm: string;
   cancel: string;
   payload?: JsonValue;
+  /** This branch's own retry budget (docs/contract.md §2), which replaces its transaction's: ms from its first failed phase-two call. */
+  retryFor?: number;
+  /** This branch's own retry budget: failed phase-two calls before a person is asked. */
+  maxAttempts?: number;
 }
 
 export interface RegisterBranchResponse {
@@ -55,6 +63,18 @@ export interface BranchView {
   status: BranchStatus;
   attempts: number;
   lastError: string | null;
+  /** The retry budget that applies to this branch, and whether it is spent (docs/contract.md §2). */
+  retryBudget?: BranchRetryBudget;
+}
+
+/** A branch's retry budget as it applies (its own, else its transaction's, else the coordinator's defaults); null limits: unlimited. */
+export interface BranchRetryBudget {
+  retryFor: number | null;
+  maxAttempts: number | null;
+  /** Failed phase-two calls counted against it since it was last reset. */
+  failures: number;
+  /** When it was spent (ISO 8601): the branch waits for a person; null while it is not. */
+  spentAt: string | null;
 }
 
 export interface TransactionView {
@@ -66,6 +86,8 @@ export interface TransactionView {
   expiresAt: string;
   metadata: Record<string, JsonValue> | null;
   branches: BranchView[];
+  /** The transaction's own retry budget as given (null: not set), and when a branch spent its budget (null: none has). */
+  retryBudget?: { retryFor: number | null; maxAttempts: number | null; spentAt: string | null };
 }
 
 /** One saga step (docs/contract.md §9): its action and the compensation that undoes it. */
@@ -76,6 +98,9 @@ export interface SagaStep {
   action: string;
   compensate: string;
   payload?: JsonValue;
+  /** This step's own retry budget for its compensation (docs/contract.md §2); actions follow the saga's deadline. */
+  retryFor?: number;
+  maxAttempts?: number;
 }
 
 /** `POST /v1/sagas`. */
@@ -91,6 +116,9 @@ export interface StartSagaRequest {
   /** Answer with the final status (up to the coordinator's wait bound), as commit does. Default false. */
   wait?: boolean;
   metadata?: Record<string, JsonValue>;
+  /** Retry budget of the compensations (docs/contract.md §2). */
+  retryFor?: number;
+  maxAttempts?: number;
 }
 
 /** One reliable-message step (docs/contract.md §10). */
@@ -101,6 +129,9 @@ export interface MessageStep {
   /** http/grpc: the target called; amqp: `<broker>/<exchange>/<routingKey>`; nats: `<broker>/<subject>`. */
   action: string;
   payload?: JsonValue;
+  /** This step's own retry budget for its delivery (docs/contract.md §2). */
+  retryFor?: number;
+  maxAttempts?: number;
 }
 
 /** `POST /v1/messages`: records the message PREPARED. */
@@ -112,6 +143,9 @@ export interface PrepareMessageRequest {
   /** How long it may stay PREPARED before the coordinator asks queryPrepared (default: TCC_DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
+  /** Retry budget of the deliveries (docs/contract.md §2); queryPrepared is not budgeted. */
+  retryFor?: number;
+  maxAttempts?: number;
 }
 
 /** `POST /v1/messages/:gid/submit`. */

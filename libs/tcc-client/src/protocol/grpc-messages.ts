@@ -8,6 +8,9 @@ export interface BeginMsg {
   gid?: string;
   timeoutMs?: number;
   metadata?: string;
+  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  retryForMs?: number;
+  maxAttempts?: number;
 }
 
 export interface BeginReplyMsg {
@@ -26,6 +29,9 @@ export interface RegisterBranchMsg {
   confirm: string;
   cancel: string;
   payload?: string;
+  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  retryForMs?: number;
+  maxAttempts?: number;
 }
 
 export interface RegisterBranchReplyMsg {
@@ -62,6 +68,10 @@ export interface BranchInfoMsg {
   status: string;
   attempts?: number;
   lastError?: string;
+  retryForMs?: number;
+  maxAttempts?: number;
+  budgetFailures?: number;
+  budgetSpentAt?: string;
 }
 
 export interface TransactionReplyMsg {
@@ -73,6 +83,9 @@ export interface TransactionReplyMsg {
   expiresAt: string;
   metadata?: string;
   branches?: BranchInfoMsg[];
+  retryForMs?: number;
+  maxAttempts?: number;
+  budgetSpentAt?: string;
 }
 
 export interface BranchRequestMsg {
@@ -95,6 +108,9 @@ export interface SagaStepMsg {
   payload?: string;
   /** With `concurrent`: the branchIds whose actions must succeed first. */
   after?: string[];
+  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  retryForMs?: number;
+  maxAttempts?: number;
 }
 
 export interface StartSagaMsg {
@@ -104,6 +120,9 @@ export interface StartSagaMsg {
   concurrent?: boolean;
   wait?: boolean;
   metadata?: string;
+  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  retryForMs?: number;
+  maxAttempts?: number;
 }
 
 export interface MessageStepMsg {
@@ -112,6 +131,9 @@ export interface MessageStepMsg {
   protocol: string;
   action: string;
   payload?: string;
+  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  retryForMs?: number;
+  maxAttempts?: number;
 }
 
 export interface PrepareMessageMsg {
@@ -120,6 +142,9 @@ export interface PrepareMessageMsg {
   queryPrepared: string;
   timeoutMs?: number;
   metadata?: string;
+  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  retryForMs?: number;
+  maxAttempts?: number;
 }
 
 export interface SubmitMessageMsg {

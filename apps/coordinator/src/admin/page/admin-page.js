@@ -18,12 +18,14 @@
  *   decidedAt: string | null, attentionAt: string | null, owner: string | null, nextAttemptAt: string | null,
  *   rounds: number, reason: string | null }} Summary
  * @typedef {{ items: Summary[], nextCursor: string | null }} Page
+ * @typedef {{ retryFor: number | null, maxAttempts: number | null, failures: number, spentAt: string | null }} RetryBudget
  * @typedef {{ branchId: string, participant?: string | null, protocol: string, status: string, attempts: number,
- *   lastError?: string | null }} Branch
+ *   lastError?: string | null, retryBudget?: RetryBudget }} Branch
  * @typedef {{ branchId: string, phase: string, attempt: number, error: string, createdAt: string }} Failure
  * @typedef {{ action: string, actor: string, reason: string | null, branchId: string | null, createdAt: string }} AuditEntry
  * @typedef {Summary & { client?: string | null, attentionReason?: string | null, metadata?: unknown,
- *   branches: Branch[], failures: Failure[], audit: AuditEntry[] }} Detail
+ *   branches: Branch[], failures: Failure[], audit: AuditEntry[],
+ *   retryBudget?: { retryFor: number | null, maxAttempts: number | null, spentAt: string | null } }} Detail
  * @typedef {{ status: string }} ActionResult
  * @typedef {{ label: string, title: string, hint: string }} RetryOffer
  * @typedef {{ id: string, label: string, title: string, hint: string, why: string }} ForceOffer
@@ -415,6 +417,9 @@
       field('Lease owner', tx.owner || 'none'),
       field('Attention', !tx.attentionAt ? 'no' : PHASE_TWO.indexOf(tx.status) >= 0 ? el('span', { class: 'attention' }, 'flagged at ' + fmtTime(tx.attentionAt)) : 'was flagged at ' + fmtTime(tx.attentionAt) + ', finished since', 'detail-field-attention'),
       tx.attentionReason ? field('Attention reason', tx.attentionReason, 'detail-field-attention-reason') : null,
+      tx.retryBudget && tx.retryBudget.spentAt
+        ? field('Retry budget', el('span', { class: 'attention' }, 'spent at ' + fmtTime(tx.retryBudget.spentAt) + ': not retried until a person retries it (Retry now resets the budget)'), 'detail-field-retry-budget')
+        : null,
       field('Reason', tx.reason || ''),
       tx.metadata ? field('Metadata', el('pre', { class: 'metadata' }, JSON.stringify(tx.metadata, null, 2))) : null);
 
@@ -594,11 +599,30 @@
         el('td', {}, b.protocol),
         el('td', {}, badge(b.status)),
         el('td', { class: 'mono', testid: 'attempts' }, b.attempts),
+        budgetCell(b),
         el('td', { class: current ? 'error-text' : 'error-text done', testid: 'last-error', title: current ? '' : 'from an earlier attempt; the ' + noun + ' is ' + b.status }, b.lastError || ''),
         cell);
     });
-    if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 7, class: 'empty' }, noun === 'branch' ? 'No branch registered.' : 'No step.'))];
-    return table([noun, 'participant', 'protocol', 'status', 'attempts', 'last error', resolve ? 'resolve by hand' : ''], rows, 'branches');
+    if (!rows.length) rows = [el('tr', {}, el('td', { colspan: 8, class: 'empty' }, noun === 'branch' ? 'No branch registered.' : 'No step.'))];
+    return table([noun, 'participant', 'protocol', 'status', 'attempts', 'retry budget', 'last error', resolve ? 'resolve by hand' : ''], rows, 'branches');
+  }
+
+  /**
+   * A branch's retry budget (docs/contract.md §2): its limits (unlimited when none), the failed
+   * calls counted against it, and when it was spent.
+   * @param {Branch} b
+   */
+  function budgetCell(b) {
+    var budget = b.retryBudget;
+    if (!budget) return el('td', { testid: 'retry-budget' }, '');
+    var limits = [];
+    if (budget.maxAttempts !== null) limits.push(budget.maxAttempts + ' attempts');
+    if (budget.retryFor !== null) limits.push(budget.retryFor + ' ms');
+    var text = (limits.length ? limits.join(' or ') : 'unlimited') + (budget.failures ? ', ' + budget.failures + ' failed' : '');
+    if (budget.spentAt) {
+      return el('td', { testid: 'retry-budget', 'data-spent': '1' }, el('span', { class: 'attention', title: 'spent at ' + fmtTime(budget.spentAt) }, text + ': spent'));
+    }
+    return el('td', { class: 'mono', testid: 'retry-budget' }, text);
   }
 
   /** @param {Detail} tx */

@@ -23,6 +23,7 @@ export { TccTransactional } from './initiator/tcc-transactional.decorator';
 export { TccInitiator } from './initiator/tcc-initiator.service';
 export type { TransactionalOptions } from './initiator/transaction.runner';
 export type { BranchOptions } from './initiator/branch.options';
+export type { RetryBudgetOptions } from './initiator/retry-budget.options';
 export type { FinalStatus, WaitForOutcomeOptions } from './initiator/outcome.waiter';
 export * from './initiator/initiator.errors';
 

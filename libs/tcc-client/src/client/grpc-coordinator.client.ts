@@ -63,7 +63,14 @@ function toView(reply: TransactionReplyMsg): TransactionView {
       status: branch.status as BranchStatus,
       attempts: branch.attempts ?? 0,
       lastError: branch.lastError || null,
+      retryBudget: {
+        retryFor: branch.retryForMs || null,
+        maxAttempts: branch.maxAttempts || null,
+        failures: branch.budgetFailures ?? 0,
+        spentAt: branch.budgetSpentAt || null,
+      },
     })),
+    retryBudget: { retryFor: reply.retryForMs || null, maxAttempts: reply.maxAttempts || null, spentAt: reply.budgetSpentAt || null },
   };
 }
 
@@ -82,6 +89,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       gid: request.gid,
       timeoutMs: request.timeoutMs,
       metadata: jsonText(request.metadata),
+      retryForMs: request.retryFor,
+      maxAttempts: request.maxAttempts,
     });
     return { gid: reply.gid, status: reply.status as GlobalStatus, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
   }
@@ -95,6 +104,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       confirm: request.confirm,
       cancel: request.cancel,
       payload: jsonText(request.payload),
+      retryForMs: request.retryFor,
+      maxAttempts: request.maxAttempts,
     });
     return { gid: reply.gid, branchId: reply.branchId, status: reply.status as BranchStatus };
   }
@@ -131,10 +142,14 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
         payload: jsonText(step.payload),
         // The HTTP body's `after` map, carried by each step over gRPC.
         after: request.after?.[step.branchId],
+        retryForMs: step.retryFor,
+        maxAttempts: step.maxAttempts,
       })),
       concurrent: request.concurrent,
       wait: request.wait,
       metadata: jsonText(request.metadata),
+      retryForMs: request.retryFor,
+      maxAttempts: request.maxAttempts,
     });
     return { gid: reply.gid, status: reply.status as GlobalStatus };
   }
@@ -148,10 +163,14 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
         protocol: step.protocol,
         action: step.action,
         payload: jsonText(step.payload),
+        retryForMs: step.retryFor,
+        maxAttempts: step.maxAttempts,
       })),
       queryPrepared: request.queryPrepared,
       timeoutMs: request.timeoutMs,
       metadata: jsonText(request.metadata),
+      retryForMs: request.retryFor,
+      maxAttempts: request.maxAttempts,
     });
     return { gid: reply.gid, status: reply.status as GlobalStatus, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
   }

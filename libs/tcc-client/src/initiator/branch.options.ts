@@ -1,7 +1,9 @@
 /** What business code says to run one branch of the current global transaction. */
 import type { JsonValue, Protocol } from '../protocol';
+import type { RetryBudgetOptions } from './retry-budget.options';
 
-export interface BranchOptions {
+/** `retryFor` / `maxAttempts`: this branch's own retry budget (retry-budget.options.ts), replacing its transaction's. */
+export interface BranchOptions extends RetryBudgetOptions {
   /** Participant name as declared with @TccParticipant(), e.g. `account-freeze`. */
   participant: string;
   /**

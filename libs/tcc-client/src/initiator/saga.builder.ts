@@ -11,8 +11,10 @@ import { GlobalStatus, type JsonValue, type Protocol, type SagaStep, type StartS
 import { SagaOutcomeUnknownError, SagaRolledBackError } from './initiator.errors';
 import type { ParticipantTargets } from './participant-targets';
 import { currentTraceparent } from './trace-context';
+import { budgetFields, type RetryBudgetOptions } from './retry-budget.options';
 
-export interface SagaOptions {
+/** `retryFor` / `maxAttempts`: the retry budget of the compensations (retry-budget.options.ts); actions follow `timeoutMs`. */
+export interface SagaOptions extends RetryBudgetOptions {
   /** The saga's gid. Default: a new one (UUIDv7), made here so that a start without an answer can be repeated. */
   gid?: string;
   /** How long failing actions are retried before the saga compensates. Default: the coordinator's (TCC_DEFAULT_TIMEOUT_MS). */
@@ -22,7 +24,8 @@ export interface SagaOptions {
   metadata?: Record<string, JsonValue>;
 }
 
-export interface SagaStepOptions {
+/** `retryFor` / `maxAttempts`: this step's own budget for its compensation. */
+export interface SagaStepOptions extends RetryBudgetOptions {
   /** Participant name as declared with @TccParticipant() on a saga participant. */
   participant: string;
   /** Unique within the saga. Default: the participant name. */
@@ -97,6 +100,7 @@ export class SagaBuilder {
       action: endpoints.action,
       compensate: endpoints.compensate,
       ...(step.payload === undefined ? {} : { payload: step.payload }),
+      ...budgetFields(step),
     });
     if (step.after) this.after[branchId] = [...step.after];
     return this;
@@ -119,6 +123,7 @@ export class SagaBuilder {
       ...(this.options.concurrent ? { concurrent: true } : {}),
       ...(Object.keys(this.after).length > 0 ? { after: this.after } : {}),
       ...(this.options.metadata ? { metadata: this.options.metadata } : {}),
+      ...budgetFields(this.options),
       wait,
     };
     let status: GlobalStatus;

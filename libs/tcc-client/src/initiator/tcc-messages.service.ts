@@ -25,8 +25,10 @@ import { MessageAbortedError, NoLocalTransactionError } from './initiator.errors
 import { waitForOutcome, type FinalStatus, type WaitForOutcomeOptions } from './outcome.waiter';
 import { ParticipantTargets } from './participant-targets';
 import { currentTraceparent } from './trace-context';
+import { budgetFields, type RetryBudgetOptions } from './retry-budget.options';
 
-export interface MessageStepOptions {
+/** `retryFor` / `maxAttempts`: this step's own retry budget for its delivery (retry-budget.options.ts). */
+export interface MessageStepOptions extends RetryBudgetOptions {
   /** Participant name as declared with @TccParticipant() on a message handler (@MessageHandler). */
   participant?: string;
   /** Unique within the message. Default: the participant name. */
@@ -44,7 +46,8 @@ export interface MessageStepOptions {
   payload?: JsonValue;
 }
 
-export interface MessageOptions {
+/** `retryFor` / `maxAttempts`: the retry budget of the deliveries (retry-budget.options.ts); queryPrepared is not budgeted. */
+export interface MessageOptions extends RetryBudgetOptions {
   /** The message's gid. Default: a new one (UUIDv7). */
   gid?: string;
   steps: MessageStepOptions[];
@@ -111,6 +114,7 @@ export class TccMessages {
         steps: options.steps.map((step) => this.stepOf(step)),
         queryPrepared: this.targets.queryPrepared(options.queryPrepared ?? 'http'),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...budgetFields(options),
         ...(options.metadata ? { metadata: options.metadata } : {}),
       },
       traceparent,
@@ -168,6 +172,7 @@ export class TccMessages {
         steps: options.steps.map((step) => this.stepOf(step)),
         queryPrepared: this.targets.queryPrepared(options.queryPrepared ?? 'http'),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...budgetFields(options),
         ...(options.metadata ? { metadata: options.metadata } : {}),
       },
       traceparent,
@@ -209,6 +214,7 @@ export class TccMessages {
       protocol,
       action,
       ...(step.payload === undefined ? {} : { payload: step.payload }),
+      ...budgetFields(step),
     };
   }
 

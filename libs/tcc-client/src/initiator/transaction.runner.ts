@@ -21,6 +21,7 @@ import { GlobalTransaction, currentTransaction, transactionStorage } from './glo
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError, TransactionOutcomeUnknownError } from './initiator.errors';
 import { SelfUrl } from './self-url.service';
 import { currentTraceparent } from './trace-context';
+import { budgetFields, type RetryBudgetOptions } from './retry-budget.options';
 
 /** The commit is recorded: phase two confirms every branch, whatever happens to this process. */
 function committed(status: GlobalStatus): boolean {
@@ -32,7 +33,8 @@ function rolledBack(status: GlobalStatus): boolean {
   return status === GlobalStatus.ROLLING_BACK || status === GlobalStatus.ROLLED_BACK;
 }
 
-export interface TransactionalOptions {
+/** `retryFor` / `maxAttempts`: the retry budget of every branch that sets none of its own (retry-budget.options.ts). */
+export interface TransactionalOptions extends RetryBudgetOptions {
   /** Deadline of the try phase; the coordinator rolls back past it. Default: the module's. */
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
@@ -67,6 +69,7 @@ export class TransactionRunner {
       {
         timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
         ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...budgetFields(options),
       },
       traceparent,
     );
@@ -98,7 +101,7 @@ export class TransactionRunner {
     const endpoints = this.endpoints(spec, protocol);
     const payload = spec.payload ?? null;
     try {
-      const registration = { branchId, participant: spec.participant, protocol, confirm: endpoints.confirm, cancel: endpoints.cancel, payload };
+      const registration = { branchId, participant: spec.participant, protocol, confirm: endpoints.confirm, cancel: endpoints.cancel, payload, ...budgetFields(spec) };
       await this.coordinator.registerBranch(gid, registration, transaction.traceparent);
     } catch (error) {
       // 409: the transaction left TRYING (its deadline passed), so it can only roll back now.

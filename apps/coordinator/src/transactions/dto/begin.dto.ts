@@ -1,5 +1,5 @@
 import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { GID_MAX_LENGTH, ID_PATTERN, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue } from '@tcc/client/protocol';
+import { GID_MAX_LENGTH, ID_PATTERN, MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue } from '@tcc/client/protocol';
 
 export class BeginDto implements BeginRequest {
   @IsOptional()
@@ -17,4 +17,18 @@ export class BeginDto implements BeginRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+
+  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RETRY_FOR_MS)
+  retryFor?: number;
+
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
 }

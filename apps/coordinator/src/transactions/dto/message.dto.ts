@@ -1,5 +1,6 @@
 /** The message bodies (docs/contract.md §10) as the OpenAPI document describes them; request.validation.ts holds the rules. */
-import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+import { MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS } from '@tcc/client/protocol';
 import type { AbortMessageRequest, JsonValue, MessageProtocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
 
 export class MessageStepDto implements MessageStep {
@@ -19,6 +20,20 @@ export class MessageStepDto implements MessageStep {
 
   @Allow()
   payload?: JsonValue;
+
+  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RETRY_FOR_MS)
+  retryFor?: number;
+
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
 }
 
 export class PrepareMessageDto implements PrepareMessageRequest {
@@ -38,6 +53,20 @@ export class PrepareMessageDto implements PrepareMessageRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+
+  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RETRY_FOR_MS)
+  retryFor?: number;
+
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
 }
 
 export class SubmitMessageDto implements SubmitMessageRequest {

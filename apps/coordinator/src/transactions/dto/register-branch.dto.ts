@@ -1,7 +1,9 @@
-import { Allow, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { Allow, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import {
   BRANCH_ID_MAX_LENGTH,
   ID_PATTERN,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_RETRY_FOR_MS,
   PARTICIPANT_MAX_LENGTH,
   TARGET_MAX_LENGTH,
   type JsonValue,
@@ -34,4 +36,18 @@ export class RegisterBranchDto implements RegisterBranchRequest {
   /** Any JSON value, handed back to the participant in confirm and cancel. */
   @Allow()
   payload?: JsonValue;
+
+  /** This branch's own retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RETRY_FOR_MS)
+  retryFor?: number;
+
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
 }

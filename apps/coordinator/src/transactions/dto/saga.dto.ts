@@ -1,5 +1,6 @@
 /** The saga body (docs/contract.md §9) as the OpenAPI document describes it; request.validation.ts holds the rules. */
-import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+import { MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS } from '@tcc/client/protocol';
 import type { JsonValue, Protocol, SagaStep, StartSagaRequest } from '@tcc/client/protocol';
 
 export class SagaStepDto implements SagaStep {
@@ -23,6 +24,20 @@ export class SagaStepDto implements SagaStep {
 
   @Allow()
   payload?: JsonValue;
+
+  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RETRY_FOR_MS)
+  retryFor?: number;
+
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
 }
 
 export class StartSagaDto implements StartSagaRequest {
@@ -52,4 +67,18 @@ export class StartSagaDto implements StartSagaRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+
+  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RETRY_FOR_MS)
+  retryFor?: number;
+
+  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_ATTEMPTS_LIMIT)
+  maxAttempts?: number;
 }

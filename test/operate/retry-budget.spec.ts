@@ -303,3 +303,60 @@ describe.each(STORE_KINDS)('retry budget on %s', (kind) => {
     expect(badStep.fields).toEqual(['retryFor']);
   });
 });
+
+describe('retry budget from the coordinator defaults (TCC_MAX_ATTEMPTS)', () => {
+  let store: TestStore | undefined;
+  let coordinator: RunningCoordinator | undefined;
+  let participant: ParticipantServer | undefined;
+  let admin: OperateClient | undefined;
+
+  beforeAll(async () => {
+    participant = await ParticipantServer.start();
+    store = await createStore(STORE_KINDS[0]);
+    coordinator = await startCoordinator(store, {
+      TCC_ADMIN_TOKEN: TOKEN,
+      TCC_ATTENTION_AFTER_MS: String(HOUR),
+      TCC_MAX_ATTEMPTS: '2',
+      TCC_RETRY_BASE_MS: '50',
+      TCC_RETRY_MAX_MS: '100',
+      TCC_SCAN_INTERVAL_MS: '50',
+      TCC_REQUEST_TIMEOUT_MS: '1000',
+      TCC_LEASE_MS: '2000',
+    });
+    admin = new OperateClient(coordinator.url, TOKEN);
+  });
+
+  afterAll(async () => {
+    await closeAll(
+      () => admin?.close(),
+      () => coordinator?.close(),
+      () => participant?.close(),
+      () => store?.dispose(),
+    );
+  });
+
+  it('applies the default to a transaction without a budget, and a budget of its own over the default', async () => {
+    participant!.behave('/dflt/confirm', { kind: 'fail', status: 500, times: ALWAYS });
+    const plain = `budget-dflt-${randomSuffix(10)}`;
+    const own = `budget-own-${randomSuffix(10)}`;
+    for (const [gid, budget] of [[plain, {}], [own, { maxAttempts: 4 }]] as const) {
+      expect((await coordinator!.api.begin({ gid, timeoutMs: HOUR, ...budget })).status).toBe(201);
+      expect((await coordinator!.api.register(gid, { branchId: 'b1', protocol: 'http', ...participant!.branch('dflt') })).status).toBe(201);
+      await coordinator!.api.commit(gid, { wait: false });
+    }
+    const waitFlag = (gid: string) =>
+      eventually(
+        async () => {
+          const view = (await admin!.view(gid)) as Flagged;
+          return view.attentionReason?.startsWith('NEEDS_ATTENTION') ? view : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 25, what: `${gid} flagged` },
+      );
+    expect(REASON.exec((await waitFlag(plain)).attentionReason ?? '')?.[2]).toBe('2');
+    expect(REASON.exec((await waitFlag(own)).attentionReason ?? '')?.[2]).toBe('4');
+    const view = await coordinator!.api.view(plain);
+    expect(view.branches[0].retryBudget).toMatchObject({ retryFor: null, maxAttempts: 2, failures: 2 });
+    expect(participant!.callsFor(plain, 'b1', 'confirm')).toHaveLength(2);
+    expect(participant!.callsFor(own, 'b1', 'confirm')).toHaveLength(4);
+  });
+});

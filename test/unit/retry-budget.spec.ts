@@ -1,5 +1,6 @@
-/** The retry budget's arithmetic (apps/coordinator/src/domain/retry.budget.ts): which budget applies, and when it is spent. */
+/** The retry budget's arithmetic (apps/coordinator/src/domain/retry.budget.ts): which budget applies, and when it is spent; and its default settings. */
 import { budgetSpent, budgetSpentReason, effectiveBudget, isLimited, UNLIMITED } from '../../apps/coordinator/src/domain/retry.budget';
+import { loadCoordinatorConfig } from '../../apps/coordinator/src/config/coordinator.config';
 
 describe('effectiveBudget', () => {
   it('is unlimited when nothing sets one (the coordinator defaults unset)', () => {
@@ -55,5 +56,25 @@ describe('budgetSpentReason', () => {
     expect(budgetSpentReason('pay', { failures: 3, firstFailedAt: 1_000 }, 1_250, 'HTTP 503')).toBe(
       'NEEDS_ATTENTION: retry budget spent: branch pay failed 3 times over 250 ms: HTTP 503',
     );
+  });
+});
+
+describe('the default budget settings', () => {
+  it('are unlimited when unset', () => {
+    expect(loadCoordinatorConfig({}).retryBudget).toEqual({ retryForMs: null, maxAttempts: null });
+  });
+
+  it('take TCC_RETRY_FOR_MS and TCC_MAX_ATTEMPTS', () => {
+    expect(loadCoordinatorConfig({ TCC_RETRY_FOR_MS: '600000', TCC_MAX_ATTEMPTS: '12' }).retryBudget).toEqual({ retryForMs: 600_000, maxAttempts: 12 });
+  });
+
+  it.each([
+    ['TCC_MAX_ATTEMPTS', '0'],
+    ['TCC_MAX_ATTEMPTS', '1000001'],
+    ['TCC_MAX_ATTEMPTS', 'many'],
+    ['TCC_RETRY_FOR_MS', '-5'],
+    ['TCC_RETRY_FOR_MS', String(30 * 86_400_000 + 1)],
+  ])('refuse %s=%s at start, naming it', (name, value) => {
+    expect(() => loadCoordinatorConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
   });
 });

@@ -230,7 +230,16 @@ describe.each(STORE_KINDS)('coordinator HTTP API v1 on %s', (kind) => {
       const view = await api.view(gid);
       expect(view.status).toBe('TRYING');
       expect(view.branches).toEqual([
-        { branchId: 'pay-1', participant: 'svc-pay-1', protocol: 'http', status: 'REGISTERED', attempts: 0, lastError: null },
+        {
+          branchId: 'pay-1',
+          participant: 'svc-pay-1',
+          protocol: 'http',
+          status: 'REGISTERED',
+          attempts: 0,
+          lastError: null,
+          // No budget given and none configured: unlimited (docs/contract.md §2.1).
+          retryBudget: { retryFor: null, maxAttempts: null, failures: 0, spentAt: null },
+        },
       ]);
       expect(participant.callsFor(gid)).toHaveLength(0);
     });

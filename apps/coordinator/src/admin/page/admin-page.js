@@ -516,6 +516,10 @@
         hint: 'Delivers every pending step now; the scheduler keeps retrying anyway.' };
       offer.resolve = { statuses: owed, verb: 'delivered' };
     }
+    // A spent retry budget (docs/contract.md §2.1): nothing retries it until someone does.
+    if (offer.retry && tx.retryBudget && tx.retryBudget.spentAt) {
+      offer.retry.hint = 'A retry budget is spent: nothing retries this until you do. Retry now resets every budget and calls the pending participants now.';
+    }
     return offer;
   }
 

@@ -195,6 +195,34 @@ describe.each(STORE_KINDS)('retry budget on %s', (kind) => {
     expect((await admin.retry(gid, {})).body).toEqual({ gid, status: 'ROLLED_BACK' });
   });
 
+  it('resolving the spent branch by hand lets the others be retried again, to the end', async () => {
+    participant!.behave('/res-dead/confirm', { kind: 'fail', status: 500, times: ALWAYS });
+    participant!.behave('/res-slow/confirm', { kind: 'fail', status: 500, times: 2 });
+    const gid = await begin('budget-resolve', {}, [{ route: 'res-dead', maxAttempts: 2 }, { route: 'res-slow', maxAttempts: 100 }]);
+    await api().commit(gid, { wait: false });
+    const view = await flagged(gid);
+    expect(view.branches.map((b) => [b.branchId, b.status])).toEqual([
+      ['b1', 'REGISTERED'],
+      ['b2', 'REGISTERED'],
+    ]);
+    // Parked as a whole: b2, which has budget left, waits too.
+    await scansPass(3);
+    expect(participant!.callsFor(gid, 'b2', 'confirm')).toHaveLength(2);
+    const resolved = await admin.resolve(gid, 'b1', { reason: 'confirmed in the ledger by hand' }, { 'x-tcc-actor': 'bob' });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body).toEqual({ gid, status: 'COMMITTING' });
+    const done = await api().waitForStatus(gid, ['COMMITTED'], 15_000);
+    expect(done.branches.map((b) => [b.branchId, b.status])).toEqual([
+      ['b1', 'CONFIRMED'],
+      ['b2', 'CONFIRMED'],
+    ]);
+    expect(participant!.callsFor(gid, 'b1', 'confirm')).toHaveLength(2);
+    expect(participant!.callsFor(gid, 'b2', 'confirm')).toHaveLength(3);
+    const after = (await admin.view(gid)) as Flagged;
+    expect(after.attentionAt).toBeNull();
+    expect(after.audit.map((a) => [a.action, a.actor])).toEqual([['resolve-branch', 'bob']]);
+  });
+
   it("budgets a saga's compensations and a message's deliveries, counted by mode", async () => {
     const before = await scrape();
     participant!.behave('/saga-refuse/action', { kind: 'fail', status: 409, times: ALWAYS });

@@ -73,8 +73,18 @@ export class OperatorStore extends StoreBase {
         whileStatus: from,
       });
       const resolved = await tx.execute(done.sql, done.params);
-      if (resolved === 1) await this.audit(tx, gid, branchId, 'resolve-branch', actor, reason);
-      return resolved === 1;
+      if (resolved !== 1) return false;
+      await this.audit(tx, gid, branchId, 'resolve-branch', actor, reason);
+      // A transaction parked by a spent retry budget (docs/contract.md §2.1) is due again once no
+      // other branch that spent its budget is left: its remaining branches are retried as before.
+      await tx.execute(
+        `UPDATE tcc_transactions SET next_attempt_at = ${this.now}, updated_at = ${this.now},
+           attention_at = NULL, attention_reason = NULL, budget_spent_at = NULL
+         WHERE gid = ? AND budget_spent_at IS NOT NULL AND owner IS NULL
+           AND NOT EXISTS (SELECT 1 FROM tcc_branches b WHERE b.gid = ? AND b.branch_id <> ? AND b.budget_spent_at IS NOT NULL)`,
+        [gid, gid, branchId],
+      );
+      return true;
     });
   }
 

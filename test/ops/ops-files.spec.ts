@@ -5,17 +5,19 @@
  * built coordinator and both example services run here as processes on their embedded SQLite
  * files, place a real order, and their /metrics text is the reference.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { load as loadYaml } from 'js-yaml';
 import { request } from 'undici';
 import { TEST_API_KEY } from '../support/api-keys';
+import { trackChild } from '../support/children';
 import { CoordinatorProcess } from '../support/coordinator.process';
 import { ServiceProcess } from '../support/service.process';
 import { closeAll, eventually, randomSuffix } from '../support/wait';
+import { freePort } from '../replicas/support/ports';
 import { exposedMetricNames, labelValuesIn, metricNamesIn } from './support/prometheus-names';
 
 const ROOT = resolve(__dirname, '../..');
@@ -51,10 +53,13 @@ function onPath(command: string): string | undefined {
 }
 
 const PROMTOOL = onPath('promtool');
+const PROMETHEUS = onPath('prometheus');
 const DOCKER_COMPOSE = onPath('docker-compose');
 const itWithPromtool = PROMTOOL ? it : it.skip;
+const itWithPrometheus = PROMETHEUS ? it : it.skip;
 const itWithCompose = DOCKER_COMPOSE ? it : it.skip;
 const NO_PROMTOOL = ' (SKIPPED: promtool is not installed; .ci/run installs Debian\'s "prometheus" package, which has it)';
+const NO_PROMETHEUS = ' (SKIPPED: the prometheus server is not installed; .ci/run installs Debian\'s "prometheus" package)';
 const NO_COMPOSE = ' (SKIPPED: docker-compose is not installed; .ci/run installs it)';
 
 interface AlertRule {
@@ -240,6 +245,76 @@ describe('the ops files name only what the apps expose', () => {
     }
     // Every metric of the parallel work is used somewhere; once it exists it is checked like the rest.
     for (const name of ADDED_IN_PARALLEL) expect(named).toContain(name);
+  });
+
+  itWithPrometheus(`a real Prometheus scrapes the three apps (all up), evaluates every rule of alerts.yml without error and runs every panel's query${PROMETHEUS ? '' : NO_PROMETHEUS}`, async () => {
+    // The jobs of docker/prometheus/prometheus.yml, at this test's addresses, with alerts.yml loaded.
+    const port = await freePort();
+    const target = (url: string): string => new URL(url).host;
+    const jobs: Array<[string, string]> = [
+      ['coordinator', target(coordinator!.url)],
+      ['account-service', target(account!.url)],
+      ['order-service', target(order!.url)],
+    ];
+    const config = [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      `rule_files: [${JSON.stringify(join(PROMETHEUS_DIR, 'alerts.yml'))}]`,
+      'scrape_configs:',
+      ...jobs.map(([job, host]) => `  - { job_name: ${job}, static_configs: [{ targets: [${JSON.stringify(host)}] }] }`),
+    ].join('\n');
+    writeFileSync(join(dir, 'prometheus.yml'), config);
+    const server = spawn(
+      PROMETHEUS!,
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    trackChild(server);
+    let log = '';
+    server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const api = async <T>(path: string): Promise<T> => {
+      const { status, text } = await get(`http://127.0.0.1:${port}${path}`);
+      if (status !== 200) throw new Error(`${path}: ${status} ${text}`);
+      return (JSON.parse(text) as { data: T }).data;
+    };
+    try {
+      const targets = await eventually(
+        async () => {
+          const { activeTargets } = await api<{ activeTargets: Array<{ labels: { job: string }; health: string; lastError: string }> }>('/api/v1/targets');
+          return activeTargets.length === 3 && activeTargets.every((t) => t.health === 'up') ? activeTargets : undefined;
+        },
+        { timeoutMs: 60_000, what: `Prometheus to scrape the three apps up (log: ${log})` },
+      );
+      expect(targets.map((t) => t.labels.job).sort()).toEqual(['account-service', 'coordinator', 'order-service']);
+
+      // Every rule evaluated at least once, after the scrapes, with health "ok" (an error says why).
+      type Rule = { name: string; health: string; lastError?: string; lastEvaluation: string };
+      const evaluated = await eventually(
+        async () => {
+          const { groups } = await api<{ groups: Array<{ rules: Rule[] }> }>('/api/v1/rules');
+          const all = groups.flatMap((group) => group.rules);
+          return all.length === rules().length && all.every((rule) => rule.health !== 'unknown') ? all : undefined;
+        },
+        { timeoutMs: 60_000, what: 'Prometheus to evaluate every rule' },
+      );
+      expect(evaluated.filter((rule) => rule.health !== 'ok').map((rule) => `${rule.name}: ${rule.lastError}`)).toEqual([]);
+
+      // The dashboard's queries, as Grafana would send them ($__rate_interval: a few scrape intervals).
+      for (const panel of queryPanels()) {
+        for (const { expr, refId } of panel.targets ?? []) {
+          const query = (expr ?? '').replace(/\$__rate_interval/g, '1m');
+          const { status, text } = await get(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(query)}`);
+          expect({ panel: panel.title, refId, status, error: status === 200 ? '' : text }).toEqual({ panel: panel.title, refId, status: 200, error: '' });
+        }
+      }
+      // And one answers what the apps did: the committed order is in the decisions panel's query.
+      const decisions = await api<{ result: Array<{ metric: Record<string, string> }> }>(
+        `/api/v1/query?query=${encodeURIComponent('sum by (mode, outcome) (tcc_transactions_total)')}`,
+      );
+      expect(decisions.result.map((r) => r.metric)).toEqual(expect.arrayContaining([{ mode: 'tcc', outcome: 'committed' }]));
+    } finally {
+      if (server.pid !== undefined && server.exitCode === null) process.kill(server.pid, 'SIGTERM');
+      await new Promise<void>((resolvePromise) => (server.exitCode !== null ? resolvePromise() : server.once('exit', () => resolvePromise())));
+    }
   });
 
   it('the alerts and the panels select only job names that prometheus.yml scrapes', () => {

@@ -2,7 +2,8 @@
  * A real HTTP receiver of completion callbacks for the specs (docs/contract.md §11): a server on
  * 127.0.0.1 (random port) that records every call and answers as told: the first `failTimes` calls
  * with `failStatus`, and, when given signing keys, 401 to a call whose signature does not verify
- * with the library's verifier (verifyBranchCall), before anything is counted as received.
+ * with the library's verifier (verifyBranchCall), before anything is counted as received; or,
+ * while `hang`, no answer at all.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +25,8 @@ export class CallbackReceiver {
   /** Answer `failStatus` to the next `failTimes` calls that pass the signature check. */
   failTimes = 0;
   failStatus = 500;
+  /** While true, calls are recorded (answer 0) and never answered, until the server closes. */
+  hang = false;
 
   private constructor(
     private readonly server: Server,
@@ -43,6 +46,10 @@ export class CallbackReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedCallback['body'];
+        if (receiver.hang) {
+          receiver.calls.push({ path: req.url ?? '', headers: req.headers, body, answer: 0 });
+          return;
+        }
         let answer = 200;
         if (receiver.keys.length > 0) {
           const check = verifyBranchCall(

@@ -1,0 +1,96 @@
+/**
+ * A completion callback survives the replica sending it (docs/contract.md §11): two coordinator
+ * replicas as real processes on the test database. The replica that finished a transaction is
+ * SIGKILLed while its callback is claimed and in flight (the receiver holds the call unanswered);
+ * the other replica takes the callback over once the dead one's lease expires and delivers it,
+ * and it is recorded DELIVERED once.
+ */
+import { createTestDatabase, type TestDatabase } from '../support/test.database';
+import { ParticipantServer } from '../support/participant.server';
+import { closeAll, eventually, randomSuffix } from '../support/wait';
+import { disposeAll, startReplicas, type Replica } from '../replicas/support/replica';
+import { sample, scrape } from '../replicas/support/metrics';
+import { CallbackReceiver } from './support/callback.receiver';
+
+const LEASE_MS = 3_000;
+
+describe('a completion callback whose replica is killed', () => {
+  let db: TestDatabase | undefined;
+  let participant: ParticipantServer | undefined;
+  let receiver: CallbackReceiver | undefined;
+  let replicas: Replica[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    participant = await ParticipantServer.start();
+    receiver = await CallbackReceiver.start();
+    // No Redis: every replica scans, and the database leases alone keep them apart.
+    replicas = await startReplicas(2, {
+      TCC_DB_URL: db.url,
+      TCC_SCAN_INTERVAL_MS: '200',
+      TCC_REQUEST_TIMEOUT_MS: '1000',
+      TCC_CALLBACK_TIMEOUT_MS: '1000',
+      TCC_LEASE_MS: String(LEASE_MS),
+      TCC_CALLBACK_RETRY_BASE_MS: '100',
+      TCC_CALLBACK_RETRY_MAX_MS: '500',
+    });
+  });
+
+  afterAll(async () => {
+    await closeAll(
+      () => disposeAll(replicas),
+      () => receiver?.close(),
+      () => participant?.close(),
+      () => db?.drop(),
+    );
+  });
+
+  const callbackRow = async (gid: string): Promise<{ state: string; owner: string | null; attempts: number; delivered_at: unknown }> => {
+    const [row] = await db!.query<{ state: string; owner: string | null; attempts: number; delivered_at: unknown }>(
+      'SELECT state, owner, attempts, delivered_at FROM tcc_callbacks WHERE gid = ?',
+      [gid],
+    );
+    return row;
+  };
+
+  it('is delivered by the surviving replica after the sender is SIGKILLed mid-send', async () => {
+    const [doomed, survivor] = replicas;
+    const gid = `cb-kill-${randomSuffix()}`;
+    receiver!.hang = true;
+    expect((await doomed.api.begin({ gid, callback: receiver!.url('/hook') })).status).toBe(201);
+    expect((await doomed.api.register(gid, { branchId: 'b1', protocol: 'http', ...participant!.branch(`${gid}/b1`) })).status).toBe(201);
+    expect((await doomed.api.commit(gid, { wait: true })).body.status).toBe('COMMITTED');
+
+    // The replica that finished it sends at once; the receiver holds the call.
+    await eventually(() => receiver!.callsFor(gid).length >= 1 || undefined, { what: 'the first callback call' });
+    const inFlight = await callbackRow(gid);
+    expect(inFlight.state).toBe('DUE');
+    expect(inFlight.delivered_at).toBeNull();
+    const killedPid = doomed.pid;
+    await doomed.kill('SIGKILL');
+    expect(doomed.running).toBe(false);
+
+    receiver!.hang = false;
+    const [delivered] = await receiver!.waitForDelivery(gid, 1, 30_000);
+    expect(delivered.body.payload).toMatchObject({ gid, status: 'COMMITTED', mode: 'tcc' });
+    const row = await eventually(
+      async () => {
+        const r = await callbackRow(gid);
+        return r.state === 'DELIVERED' ? r : undefined;
+      },
+      { what: `${gid} recorded DELIVERED` },
+    );
+    expect(row.owner).toBeNull();
+    expect(Number(row.delivered_at)).toBeGreaterThan(0);
+    // The killed replica's call never counted as an attempt; the survivor's did.
+    expect(Number(row.attempts)).toBeGreaterThanOrEqual(1);
+    expect(sample(await scrape(survivor.url), 'tcc_callbacks_total', { outcome: 'delivered' })).toBe(1);
+    expect(survivor.pid).not.toBe(killedPid);
+    // One 200 only: once DELIVERED it is never claimed again (a later callback through the same scan proves the scan ran since).
+    const later = `cb-kill-later-${randomSuffix()}`;
+    expect((await survivor.api.begin({ gid: later, callback: receiver!.url('/hook') })).status).toBe(201);
+    expect((await survivor.api.rollback(later, { wait: true })).body.status).toBe('ROLLED_BACK');
+    await receiver!.waitForDelivery(later);
+    expect(receiver!.callsFor(gid).filter((c) => c.answer === 200)).toHaveLength(1);
+  });
+});

@@ -158,8 +158,9 @@ class CoordinatorEnvironment {
   @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000)
   TCC_CALLBACK_RETRY_MAX_MS = 300_000;
 
-  @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
-  TCC_CALLBACK_TIMEOUT_MS = 10_000;
+  /** Unset: TCC_REQUEST_TIMEOUT_MS. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  TCC_CALLBACK_TIMEOUT_MS?: number;
 }
 
 export interface CoordinatorConfig {
@@ -226,7 +227,8 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   const problems = errors.map((e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
   if (parsed.TCC_RETRY_MAX_MS < parsed.TCC_RETRY_BASE_MS) problems.push('TCC_RETRY_MAX_MS must be >= TCC_RETRY_BASE_MS');
   if (parsed.TCC_CALLBACK_RETRY_MAX_MS < parsed.TCC_CALLBACK_RETRY_BASE_MS) problems.push('TCC_CALLBACK_RETRY_MAX_MS must be >= TCC_CALLBACK_RETRY_BASE_MS');
-  if (parsed.TCC_LEASE_MS < 2 * parsed.TCC_CALLBACK_TIMEOUT_MS) {
+  const callbackTimeoutMs = parsed.TCC_CALLBACK_TIMEOUT_MS ?? parsed.TCC_REQUEST_TIMEOUT_MS;
+  if (parsed.TCC_CALLBACK_TIMEOUT_MS !== undefined && parsed.TCC_LEASE_MS < 2 * parsed.TCC_CALLBACK_TIMEOUT_MS) {
     problems.push(`TCC_LEASE_MS (${parsed.TCC_LEASE_MS}) must be at least twice TCC_CALLBACK_TIMEOUT_MS (${parsed.TCC_CALLBACK_TIMEOUT_MS}), so a callback's lease outlives its delivery`);
   }
   if (parsed.TCC_DEFAULT_TIMEOUT_MS > parsed.TCC_MAX_TIMEOUT_MS) problems.push('TCC_DEFAULT_TIMEOUT_MS must be <= TCC_MAX_TIMEOUT_MS');
@@ -338,7 +340,7 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
     brokers,
     callback: {
       retry: { baseMs: parsed.TCC_CALLBACK_RETRY_BASE_MS, maxMs: parsed.TCC_CALLBACK_RETRY_MAX_MS },
-      timeoutMs: parsed.TCC_CALLBACK_TIMEOUT_MS,
+      timeoutMs: callbackTimeoutMs,
     },
   };
 }

@@ -12,7 +12,7 @@ import { inList, LAST_ERROR_MAX, StoreBase } from './store.sql';
 const FINAL_STATUSES = [GlobalStatus.COMMITTED, GlobalStatus.ROLLED_BACK] as const;
 const FINAL = inList(FINAL_STATUSES);
 /** Owed: not delivered, and its transaction final. */
-const OWED = `state <> 'DELIVERED' AND EXISTS (SELECT 1 FROM tcc_transactions t WHERE t.gid = tcc_callbacks.gid AND t.status ${FINAL})`;
+const OWED = `state IN ('WAITING', 'DUE') AND EXISTS (SELECT 1 FROM tcc_transactions t WHERE t.gid = tcc_callbacks.gid AND t.status ${FINAL})`;
 
 @Injectable()
 export class CallbackStore extends StoreBase {
@@ -27,23 +27,25 @@ export class CallbackStore extends StoreBase {
   }
 
   /**
-   * Claims owed callbacks among `gids` for `owner` until the lease expires (point updates by
-   * primary key; a live lease of another replica keeps it out), and marks them DUE. Answers the
-   * callbacks this owner now holds among them.
+   * Claims owed callbacks among `gids` for `owner` until the lease expires, and marks them DUE: one
+   * point update by primary key each (a live lease of another replica keeps it out). Answers only
+   * the callbacks this call claimed, so two callers in one process never both send one.
    */
   async claim(gids: readonly string[], owner: string, leaseMs: number): Promise<CallbackRecord[]> {
-    if (gids.length === 0) return [];
-    const claimed = await this.db.execute(
-      `UPDATE tcc_callbacks SET state = 'DUE', owner = ?, lease_expires_at = ${this.now} + ?, updated_at = ${this.now}
-       WHERE gid ${inList(gids)} AND ${OWED} AND next_attempt_at <= ${this.now} AND (owner IS NULL OR lease_expires_at <= ${this.now})`,
-      [owner, leaseMs, ...gids, ...FINAL_STATUSES],
+    const won = await Promise.all(
+      gids.map(async (gid) => {
+        const affected = await this.db.execute(
+          `UPDATE tcc_callbacks SET state = 'DUE', owner = ?, lease_expires_at = ${this.now} + ?, updated_at = ${this.now}
+           WHERE gid = ? AND ${OWED} AND next_attempt_at <= ${this.now} AND (owner IS NULL OR lease_expires_at <= ${this.now})`,
+          [owner, leaseMs, gid, ...FINAL_STATUSES],
+        );
+        return affected === 1 ? gid : null;
+      }),
     );
-    // Most finished transactions have no callback: one point update tells.
-    if (claimed === 0) return [];
-    const rows = await this.db.select(
-      `SELECT ${CALLBACK_COLUMNS} FROM tcc_callbacks WHERE gid ${inList(gids)} AND owner = ? AND state = 'DUE'`,
-      [...gids, owner],
-    );
+    const claimed = won.filter((gid): gid is string => gid !== null);
+    // Most finished transactions have no callback: the point update found nothing.
+    if (claimed.length === 0) return [];
+    const rows = await this.db.select(`SELECT ${CALLBACK_COLUMNS} FROM tcc_callbacks WHERE gid ${inList(claimed)} AND owner = ?`, [...claimed, owner]);
     return rows.map(toCallback);
   }
 
@@ -69,7 +71,7 @@ export class CallbackStore extends StoreBase {
 
   /** Gives back every callback lease `owner` holds (a graceful shutdown), due at once elsewhere. */
   async releaseAll(owner: string): Promise<number> {
-    return this.db.execute(`UPDATE tcc_callbacks SET owner = NULL, lease_expires_at = NULL WHERE owner = ? AND state <> 'DELIVERED'`, [owner]);
+    return this.db.execute(`UPDATE tcc_callbacks SET owner = NULL, lease_expires_at = NULL WHERE owner = ? AND state IN ('WAITING', 'DUE')`, [owner]);
   }
 
   async find(gid: string): Promise<CallbackRecord | null> {

@@ -3,7 +3,8 @@
  * replicas as real processes on the test database. The replica that finished a transaction is
  * SIGKILLed while its callback is claimed and in flight (the receiver holds the call unanswered);
  * the other replica takes the callback over once the dead one's lease expires and delivers it,
- * and it is recorded DELIVERED once.
+ * and it is recorded DELIVERED once. Then the last replica is SIGKILLed while a callback is owed
+ * (its receiver failing), and the same replica, restarted, delivers it.
  */
 import { createTestDatabase, type TestDatabase } from '../support/test.database';
 import { ParticipantServer } from '../support/participant.server';
@@ -92,5 +93,40 @@ describe('a completion callback whose replica is killed', () => {
     expect((await survivor.api.rollback(later, { wait: true })).body.status).toBe('ROLLED_BACK');
     await receiver!.waitForDelivery(later);
     expect(receiver!.callsFor(gid).filter((c) => c.answer === 200)).toHaveLength(1);
+  });
+
+  it('is delivered by a replica restarted after a SIGKILL, when every replica was down while it was owed', async () => {
+    // Only the survivor of the test above runs; its receiver fails this path until the restart.
+    const replica = replicas.find((r) => r.running)!;
+    const gid = `cb-restart-${randomSuffix()}`;
+    receiver!.failPaths.add('/restart');
+    expect((await replica.api.begin({ gid, callback: receiver!.url('/restart') })).status).toBe(201);
+    expect((await replica.api.rollback(gid, { wait: true })).body.status).toBe('ROLLED_BACK');
+    const failed = await eventually(
+      async () => {
+        const r = await callbackRow(gid);
+        return Number(r.attempts) >= 2 ? r : undefined;
+      },
+      { what: `two failed attempts of ${gid}` },
+    );
+    expect(failed.state).toBe('DUE');
+    await replica.kill('SIGKILL');
+    expect(replicas.some((r) => r.running)).toBe(false);
+
+    receiver!.failPaths.delete('/restart');
+    await replica.start();
+    const [delivered] = await receiver!.waitForDelivery(gid, 1, 30_000);
+    expect(delivered.body.payload).toMatchObject({ gid, status: 'ROLLED_BACK' });
+    const row = await eventually(
+      async () => {
+        const r = await callbackRow(gid);
+        return r.state === 'DELIVERED' ? r : undefined;
+      },
+      { what: `${gid} recorded DELIVERED by the restarted replica` },
+    );
+    // Counted: the two failures before the kill and the delivery after (a call cut by the kill is sent but never counted).
+    expect(Number(row.attempts)).toBeGreaterThanOrEqual(3);
+    expect(Number(row.attempts)).toBeLessThanOrEqual(receiver!.callsFor(gid).length);
+    expect(sample(await scrape(replica.url), 'tcc_callbacks_total', { outcome: 'delivered' })).toBe(1);
   });
 });

@@ -206,6 +206,47 @@ describe.each(STORE_KINDS)('completion callbacks on %s', (kind) => {
     expect(cb.attempts).toBeGreaterThanOrEqual(3);
   });
 
+  it('sends the callback of a transaction an operator finished (found by the scan: no phase-two round finished it)', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    // A branch whose confirm always fails, resolved by hand: the last branch done finishes it.
+    const resolved = `cb-resolved-${randomSuffix()}`;
+    participant.behave(`/${resolved}/b1/confirm`, { kind: 'fail', status: 500, times: 1_000_000 });
+    expect((await api.begin({ gid: resolved, callback: receiver.url('/ops') })).status).toBe(201);
+    expect((await api.register(resolved, { branchId: 'b1', protocol: 'http', ...participant.branch(`${resolved}/b1`) })).status).toBe(201);
+    expect((await api.commit(resolved, { wait: false })).body.status).toBe('COMMITTING');
+    await participant.waitForCalls((c) => c.gid === resolved && c.phase === 'confirm', 1);
+    const resolve = await eventually(
+      async () => {
+        const res = await api.send<{ status: string }>({ method: 'POST', path: `/admin/v1/transactions/${resolved}/branches/b1/resolve`, json: { reason: 'confirmed by phone' }, headers: admin });
+        return res.status === 200 ? res : undefined;
+      },
+      { what: `${resolved} resolved by hand` },
+    );
+    expect(resolve.body.status).toBe('COMMITTED');
+    // A prepared message forced to roll back by the admin: closed without any call.
+    const aborted = `cb-aborted-${randomSuffix()}`;
+    expect(
+      (
+        await api.prepareMessage({
+          gid: aborted,
+          callback: receiver.url('/ops'),
+          queryPrepared: participant.url(`/${aborted}/query`),
+          steps: [{ branchId: 'm1', protocol: 'http', action: participant.url(`/${aborted}/m1`) }],
+        })
+      ).status,
+    ).toBe(201);
+    const forced = await api.send<{ status: string }>({ method: 'POST', path: `/admin/v1/transactions/${aborted}/force-rollback`, json: { reason: 'not wanted' }, headers: admin });
+    expect(forced.body.status).toBe('ROLLED_BACK');
+
+    for (const [gid, status] of [[resolved, 'COMMITTED'], [aborted, 'ROLLED_BACK']]) {
+      const [call] = await receiver.waitForDelivery(gid);
+      expect(call.body.payload).toEqual(await api.view(gid));
+      expect(call.body.payload.status).toBe(status);
+      expect((await delivered(gid)).attempts).toBe(1);
+    }
+    expect(participant.callsFor(aborted)).toEqual([]);
+  });
+
   it('calls a gRPC callback target with the view as the payload of a BranchRequest', async () => {
     const gid = `cb-grpc-${randomSuffix()}`;
     const target = grpcReceiver.target('test.v1.Hooks', 'Confirm');

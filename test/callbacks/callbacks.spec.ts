@@ -11,6 +11,7 @@ import { createStore, STORE_KINDS, startCoordinator, type RunningCoordinator, ty
 import type { CoordinatorApi } from '../support/coordinator.api';
 import { ParticipantServer } from '../support/participant.server';
 import { GrpcParticipantServer } from '../grpc/support/grpc-participant.server';
+import { GrpcCoordinatorApi } from '../grpc/support/grpc-coordinator.api';
 import { Scrape } from '../operate/support/metrics.text';
 import { closeAll, eventually, randomSuffix } from '../support/wait';
 import { CallbackReceiver } from './support/callback.receiver';
@@ -261,6 +262,40 @@ describe.each(STORE_KINDS)('completion callbacks on %s', (kind) => {
     const cb = await delivered(gid);
     expect(cb).toMatchObject({ target, protocol: 'grpc', attempts: 2 });
     expect(cb.lastError).toMatch(/UNAVAILABLE/);
+  });
+
+  it('takes callback and callback_protocol over the gRPC API too: a bad one is INVALID_ARGUMENT naming callback, a good one is delivered', async () => {
+    const rpc = new GrpcCoordinatorApi(coordinator!.grpcAddress);
+    try {
+      const bad = `cb-rpc-bad-${randomSuffix()}`;
+      const refused = await rpc.begin({ gid: bad, callback: 'http://203.0.113.9:80/hook' });
+      expect(refused.codeName).toBe('INVALID_ARGUMENT');
+      expect(refused.fields).toEqual(['callback']);
+      const wrongProtocol = await rpc.startSaga({
+        gid: bad,
+        callback: receiver.url('/rpc'),
+        callbackProtocol: 'grpc',
+        steps: [{ branchId: 's1', protocol: 'http', action: participant.url('/x/a'), compensate: participant.url('/x/c') }],
+      });
+      expect(wrongProtocol.codeName).toBe('INVALID_ARGUMENT');
+      expect(wrongProtocol.fields).toEqual(['callback']);
+      expect((await api.get(bad)).status).toBe(404);
+
+      const gid = `cb-rpc-${randomSuffix()}`;
+      const saga = await rpc.startSaga({
+        gid,
+        callback: receiver.url('/rpc'),
+        callbackProtocol: 'http',
+        wait: true,
+        steps: [{ branchId: 's1', protocol: 'http', action: participant.url(`/${gid}/a`), compensate: participant.url(`/${gid}/c`) }],
+      });
+      expect(saga.reply.status).toBe('COMMITTED');
+      const [call] = await receiver.waitForDelivery(gid);
+      expect(call.body.payload).toMatchObject({ gid, mode: 'saga', status: 'COMMITTED' });
+      expect(await delivered(gid)).toMatchObject({ protocol: 'http', target: receiver.url('/rpc') });
+    } finally {
+      rpc.close();
+    }
   });
 
   it.each([

@@ -1,6 +1,7 @@
 /**
  * A completion callback survives the replica sending it (docs/contract.md §11): two coordinator
- * replicas as real processes on the test database. The replica that finished a transaction is
+ * replicas as real processes on the test database. Both scanning (no Redis), 40 callbacks whose
+ * first attempts fail are each sent once per attempt, never by both. The replica that finished a transaction is
  * SIGKILLed while its callback is claimed and in flight (the receiver holds the call unanswered);
  * the other replica takes the callback over once the dead one's lease expires and delivers it,
  * and it is recorded DELIVERED once. Then the last replica is SIGKILLed while a callback is owed
@@ -13,7 +14,8 @@ import { disposeAll, startReplicas, type Replica } from '../replicas/support/rep
 import { sample, scrape } from '../replicas/support/metrics';
 import { CallbackReceiver } from './support/callback.receiver';
 
-const LEASE_MS = 3_000;
+/** Long beside a call (1 s at most): a lease never expires under a live send here, so any second send would be a fault. */
+const LEASE_MS = 6_000;
 
 describe('a completion callback whose replica is killed', () => {
   let db: TestDatabase | undefined;
@@ -54,6 +56,40 @@ describe('a completion callback whose replica is killed', () => {
     return row;
   };
 
+  it('two replicas scanning the same callbacks send each once: 40 callbacks, every first attempt failing', async () => {
+    const COUNT = 40;
+    const run = randomSuffix(6);
+    receiver!.failFirstOfEach = true;
+    try {
+      const gids = Array.from({ length: COUNT }, (_, i) => `cb-two-${run}-${i}`);
+      await Promise.all(
+        gids.map(async (gid, i) => {
+          const api = replicas[i % 2].api;
+          expect((await api.begin({ gid, callback: receiver!.url('/two') })).status).toBe(201);
+          expect((await api.register(gid, { branchId: 'b1', protocol: 'http', ...participant!.branch(`${gid}/b1`) })).status).toBe(201);
+          expect((await api.commit(gid, { wait: true })).body.status).toBe('COMMITTED');
+        }),
+      );
+      await eventually(
+        async () => {
+          const [row] = await db!.query<{ n: number }>(`SELECT COUNT(*) AS n FROM tcc_callbacks WHERE gid LIKE ? AND state = 'DELIVERED'`, [`cb-two-${run}-%`]);
+          return Number(row.n) === COUNT || undefined;
+        },
+        { timeoutMs: 30_000, what: `all ${COUNT} callbacks DELIVERED` },
+      );
+      for (const gid of gids) {
+        expect({ gid, answers: receiver!.callsFor(gid).map((c) => c.answer) }).toEqual({ gid, answers: [500, 200] });
+        expect(Number((await callbackRow(gid)).attempts)).toBe(2);
+      }
+      const scrapes = await Promise.all(replicas.map((r) => scrape(r.url)));
+      const total = (outcome: string): number => scrapes.reduce((n, text) => n + (sample(text, 'tcc_callbacks_total', { outcome }) ?? 0), 0);
+      expect(total('failed')).toBe(COUNT);
+      expect(total('delivered')).toBe(COUNT);
+    } finally {
+      receiver!.failFirstOfEach = false;
+    }
+  });
+
   it('is delivered by the surviving replica after the sender is SIGKILLed mid-send', async () => {
     const [doomed, survivor] = replicas;
     const gid = `cb-kill-${randomSuffix()}`;
@@ -68,6 +104,7 @@ describe('a completion callback whose replica is killed', () => {
     expect(inFlight.state).toBe('DUE');
     expect(inFlight.delivered_at).toBeNull();
     const killedPid = doomed.pid;
+    const deliveredBefore = sample(await scrape(survivor.url), 'tcc_callbacks_total', { outcome: 'delivered' }) ?? 0;
     await doomed.kill('SIGKILL');
     expect(doomed.running).toBe(false);
 
@@ -85,7 +122,7 @@ describe('a completion callback whose replica is killed', () => {
     expect(Number(row.delivered_at)).toBeGreaterThan(0);
     // The killed replica's call never counted as an attempt; the survivor's did.
     expect(Number(row.attempts)).toBeGreaterThanOrEqual(1);
-    expect(sample(await scrape(survivor.url), 'tcc_callbacks_total', { outcome: 'delivered' })).toBe(1);
+    expect(sample(await scrape(survivor.url), 'tcc_callbacks_total', { outcome: 'delivered' })).toBe(deliveredBefore + 1);
     expect(survivor.pid).not.toBe(killedPid);
     // One 200 only: once DELIVERED it is never claimed again (a later callback through the same scan proves the scan ran since).
     const later = `cb-kill-later-${randomSuffix()}`;

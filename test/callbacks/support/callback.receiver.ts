@@ -25,6 +25,8 @@ export class CallbackReceiver {
   /** Answer `failStatus` to the next `failTimes` calls that pass the signature check. */
   failTimes = 0;
   failStatus = 500;
+  /** Answer `failStatus` to the first call of each gid. */
+  failFirstOfEach = false;
   /** Paths answered `failStatus` on every call. */
   readonly failPaths = new Set<string>();
   /** While true, calls are recorded (answer 0) and never answered, until the server closes. */
@@ -64,6 +66,7 @@ export class CallbackReceiver {
           if (!check.ok) answer = 401;
         }
         if (answer === 200 && receiver.failPaths.has(req.url ?? '')) answer = receiver.failStatus;
+        if (answer === 200 && receiver.failFirstOfEach && receiver.callsFor(body.gid).length === 0) answer = receiver.failStatus;
         if (answer === 200 && receiver.failTimes > 0) {
           receiver.failTimes--;
           answer = receiver.failStatus;

@@ -14,8 +14,8 @@ import { disposeAll, startReplicas, type Replica } from '../replicas/support/rep
 import { sample, scrape } from '../replicas/support/metrics';
 import { CallbackReceiver } from './support/callback.receiver';
 
-/** Long beside a call (1 s at most): a lease never expires under a live send here, so any second send would be a fault. */
-const LEASE_MS = 6_000;
+/** Long beside a call (4 s at most): a lease never expires under a live send here, so any second send would be a fault. */
+const LEASE_MS = 8_000;
 
 describe('a completion callback whose replica is killed', () => {
   let db: TestDatabase | undefined;
@@ -32,7 +32,7 @@ describe('a completion callback whose replica is killed', () => {
       TCC_DB_URL: db.url,
       TCC_SCAN_INTERVAL_MS: '200',
       TCC_REQUEST_TIMEOUT_MS: '1000',
-      TCC_CALLBACK_TIMEOUT_MS: '1000',
+      TCC_CALLBACK_TIMEOUT_MS: '4000',
       TCC_LEASE_MS: String(LEASE_MS),
       TCC_CALLBACK_RETRY_BASE_MS: '100',
       TCC_CALLBACK_RETRY_MAX_MS: '500',

@@ -44,12 +44,12 @@ describe.each(STORE_KINDS)('completion callbacks on %s', (kind) => {
     grpcReceiver = await GrpcParticipantServer.start(['test.v1.Hooks']);
     store = await createStore(kind);
     coordinator = await startCoordinator(store, {
-      TCC_REQUEST_TIMEOUT_MS: '1000',
+      TCC_REQUEST_TIMEOUT_MS: '5000',
       TCC_RETRY_BASE_MS: '50',
       TCC_RETRY_MAX_MS: '200',
       TCC_CALLBACK_RETRY_BASE_MS: '50',
       TCC_CALLBACK_RETRY_MAX_MS: '200',
-      TCC_CALLBACK_TIMEOUT_MS: '1000',
+      TCC_CALLBACK_TIMEOUT_MS: '5000',
       TCC_SCAN_INTERVAL_MS: '100',
       TCC_ADMIN_TOKEN: ADMIN_TOKEN,
       TCC_SIGNING_KEYS: SIGNING_KEY,

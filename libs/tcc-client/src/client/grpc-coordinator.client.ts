@@ -89,6 +89,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       gid: request.gid,
       timeoutMs: request.timeoutMs,
       metadata: jsonText(request.metadata),
+      callback: request.callback,
+      callbackProtocol: request.callbackProtocol,
       retryForMs: request.retryFor,
       maxAttempts: request.maxAttempts,
     });
@@ -148,6 +150,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       concurrent: request.concurrent,
       wait: request.wait,
       metadata: jsonText(request.metadata),
+      callback: request.callback,
+      callbackProtocol: request.callbackProtocol,
       retryForMs: request.retryFor,
       maxAttempts: request.maxAttempts,
     });
@@ -169,6 +173,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       queryPrepared: request.queryPrepared,
       timeoutMs: request.timeoutMs,
       metadata: jsonText(request.metadata),
+      callback: request.callback,
+      callbackProtocol: request.callbackProtocol,
       retryForMs: request.retryFor,
       maxAttempts: request.maxAttempts,
     });

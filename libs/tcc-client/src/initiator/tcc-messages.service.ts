@@ -63,6 +63,12 @@ export interface MessageOptions extends RetryBudgetOptions {
    * participant gRPC server, TccModule's `grpc` option).
    */
   queryPrepared?: Protocol;
+  /**
+   * The completion callback (docs/contract.md §11): a target of your choosing (an http(s) URL or
+   * a gRPC target), or `false` for none. Default: this service's own callback endpoint when it
+   * declares an @OnTransactionFinished() handler, none otherwise.
+   */
+  callback?: string | false;
   /** Let the submit wait for every delivery (up to the coordinator's wait bound). Default false. */
   wait?: boolean;
 }
@@ -116,6 +122,7 @@ export class TccMessages {
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...budgetFields(options),
         ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...this.targets.callback(options.callback),
       },
       traceparent,
     );
@@ -174,6 +181,7 @@ export class TccMessages {
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...budgetFields(options),
         ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...this.targets.callback(options.callback),
       },
       traceparent,
     );

@@ -8,6 +8,10 @@ export interface BeginMsg {
   gid?: string;
   timeoutMs?: number;
   metadata?: string;
+  /** docs/contract.md §11: empty: no callback. */
+  callback?: string;
+  /** "http" or "grpc"; empty: from the shape of `callback`. */
+  callbackProtocol?: string;
   /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
@@ -120,6 +124,10 @@ export interface StartSagaMsg {
   concurrent?: boolean;
   wait?: boolean;
   metadata?: string;
+  /** docs/contract.md §11: empty: no callback. */
+  callback?: string;
+  /** "http" or "grpc"; empty: from the shape of `callback`. */
+  callbackProtocol?: string;
   /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
@@ -142,6 +150,10 @@ export interface PrepareMessageMsg {
   queryPrepared: string;
   timeoutMs?: number;
   metadata?: string;
+  /** docs/contract.md §11: empty: no callback. */
+  callback?: string;
+  /** "http" or "grpc"; empty: from the shape of `callback`. */
+  callbackProtocol?: string;
   /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;

@@ -5,10 +5,14 @@ import type { JsonValue } from './coordinator-api';
  * TCC: try, confirm, cancel. Saga (§9): action, compensate. Reliable message (§10): message (a
  * step's delivery), and query (the coordinator asking the initiator's queryPrepared endpoint).
  */
-export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query';
+export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query' | 'callback';
 
 /** The branchId a queryPrepared call carries (the initiator's own row in its barrier table). */
 export const PREPARED_BRANCH_ID = 'prepared';
+
+/** The branchId and phase of a completion callback (docs/contract.md §11), whose payload is the finished transaction's view. */
+export const CALLBACK_BRANCH_ID = 'callback';
+export const CALLBACK_PHASE = 'callback';
 
 /** What a queryPrepared endpoint answers (200 `{ status }`); anything else means "ask again later". */
 export type PreparedAnswer = { status: 'COMMITTED' | 'ROLLED_BACK' | 'PREPARED' };

@@ -23,8 +23,10 @@
  *   lastError?: string | null, retryBudget?: RetryBudget }} Branch
  * @typedef {{ branchId: string, phase: string, attempt: number, error: string, createdAt: string }} Failure
  * @typedef {{ action: string, actor: string, reason: string | null, branchId: string | null, createdAt: string }} AuditEntry
+ * @typedef {{ target: string, protocol: string, state: string, attempts: number, lastError: string | null,
+ *   nextAttemptAt: string | null, deliveredAt: string | null, owner: string | null }} Callback
  * @typedef {Summary & { client?: string | null, attentionReason?: string | null, metadata?: unknown,
- *   branches: Branch[], failures: Failure[], audit: AuditEntry[],
+ *   branches: Branch[], failures: Failure[], audit: AuditEntry[], callback?: Callback | null,
  *   retryBudget?: { retryFor: number | null, maxAttempts: number | null, spentAt: string | null } }} Detail
  * @typedef {{ status: string }} ActionResult
  * @typedef {{ label: string, title: string, hint: string }} RetryOffer
@@ -421,6 +423,8 @@
         ? field('Retry budget', el('span', { class: 'attention' }, 'spent at ' + fmtTime(tx.retryBudget.spentAt) + ': not retried until a person retries it (Retry now resets the budget)'), 'detail-field-retry-budget')
         : null,
       field('Reason', tx.reason || ''),
+      tx.callback ? field('Completion callback', callbackText(tx.callback), 'detail-field-callback') : null,
+      tx.callback && tx.callback.lastError ? field('Callback last error', tx.callback.lastError, 'detail-field-callback-error') : null,
       tx.metadata ? field('Metadata', el('pre', { class: 'metadata' }, JSON.stringify(tx.metadata, null, 2))) : null);
 
     body.replaceChildren(
@@ -441,6 +445,17 @@
       var again = document.getElementById(focused);
       if (again) again.focus();
     }
+  }
+
+  /**
+   * A completion callback in one line (docs/contract.md §11): its state, where it goes, how often it was tried.
+   * @param {Callback} cb
+   */
+  function callbackText(cb) {
+    var when = cb.state === 'DELIVERED' && cb.deliveredAt ? 'delivered ' + fmtTime(cb.deliveredAt)
+      : cb.state === 'WAITING' ? 'sent once the transaction is final'
+        : cb.nextAttemptAt ? 'next attempt ' + fmtTime(cb.nextAttemptAt) + '  (' + ago(cb.nextAttemptAt) + ')' : '';
+    return cb.state + ' · ' + cb.protocol + ' ' + cb.target + ' · ' + cb.attempts + (cb.attempts === 1 ? ' attempt' : ' attempts') + (when ? ' · ' + when : '');
   }
 
   /**

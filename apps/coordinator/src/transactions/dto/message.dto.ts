@@ -1,7 +1,7 @@
 /** The message bodies (docs/contract.md §10) as the OpenAPI document describes them; request.validation.ts holds the rules. */
 import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 import { MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS } from '@tcc/client/protocol';
-import type { AbortMessageRequest, JsonValue, MessageProtocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
+import type { AbortMessageRequest, JsonValue, MessageProtocol, Protocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
 
 export class MessageStepDto implements MessageStep {
   @IsString()
@@ -53,6 +53,15 @@ export class PrepareMessageDto implements PrepareMessageRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
+  @IsOptional()
+  @IsString()
+  callback?: string;
+
+  /** How the callback is called; default: http for an http(s) URL, else grpc. */
+  @IsOptional()
+  @IsIn(['http', 'grpc'])
+  callbackProtocol?: Protocol;
 
   /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()

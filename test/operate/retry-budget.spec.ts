@@ -275,6 +275,16 @@ describe.each(STORE_KINDS)('retry budget on %s', (kind) => {
     expect(webhook!.calls.some((c) => (c.body as { gid?: string }).gid === gid)).toBe(false);
   });
 
+  it('stores the budget of a begin that also asks for a completion callback', async () => {
+    const gid = `budget-cb-${randomSuffix(10)}`;
+    const res = await api().begin({ gid, timeoutMs: HOUR, retryFor: 7_000, maxAttempts: 2, callback: participant!.url('/cb/finished') });
+    expect(res.status).toBe(201);
+    expect((await api().register(gid, { branchId: 'b1', protocol: 'http', ...participant!.branch('cb-branch') })).status).toBe(201);
+    const view = await api().view(gid);
+    expect(view.retryBudget).toEqual({ retryFor: 7_000, maxAttempts: 2, spentAt: null });
+    expect(view.branches[0].retryBudget).toEqual({ retryFor: 7_000, maxAttempts: 2, failures: 0, spentAt: null });
+  });
+
   it('refuses a bad budget with a 400 naming the field, before anything is written', async () => {
     const cases: Array<[string, () => Promise<{ status: number; body: unknown }>, string]> = [
       ['begin retryFor 0', () => api().begin({ retryFor: 0 }), 'retryFor'],

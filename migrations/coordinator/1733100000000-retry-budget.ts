@@ -1,5 +1,5 @@
 /**
- * The retry budget (docs/contract.md §2): what a transaction and each branch ask for (retryFor in
+ * The retry budget (docs/contract.md §2.1): what a transaction and each branch ask for (retryFor in
  * ms, maxAttempts; NULL: not set), what a branch has used of it (failed phase-two calls since the
  * last reset, and when the first of them failed), and when it was spent: on the branch, and on the
  * transaction, which then waits for a person (no next attempt) while keeping its status.

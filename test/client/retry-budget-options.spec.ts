@@ -1,5 +1,5 @@
 /**
- * The initiator's retry budget (docs/contract.md §2) through the library, over HTTP and gRPC: per
+ * The initiator's retry budget (docs/contract.md §2.1) through the library, over HTTP and gRPC: per
  * transaction on @TccTransactional and per branch on TccInitiator.branch, per saga and per step on
  * the saga builder, per message and per step on TccMessages.send. A real coordinator (in this
  * process, on a SQLite file) records them, and its GET shows the budget that applies to each

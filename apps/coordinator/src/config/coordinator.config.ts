@@ -56,7 +56,7 @@ class CoordinatorEnvironment {
   @Transform(toInt) @IsInt() @Min(10) @Max(3_600_000)
   TCC_SCAN_INTERVAL_MS = 1_000;
 
-  /** The default retry budget of a branch's phase-two work (docs/contract.md §2); unset: unlimited. */
+  /** The default retry budget of a branch's phase-two work (docs/contract.md §2.1); unset: unlimited. */
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(MAX_RETRY_FOR_MS)
   TCC_RETRY_FOR_MS?: number;
 

@@ -1,5 +1,5 @@
 /**
- * The retry budget of a branch's phase-two work (docs/contract.md §2): how long (retryFor) and how
+ * The retry budget of a branch's phase-two work (docs/contract.md §2.1): how long (retryFor) and how
  * many times (maxAttempts) a confirm, cancel, compensation or message delivery is retried before a
  * person is asked to look. Pure arithmetic: the store counts and stamps, this decides.
  */

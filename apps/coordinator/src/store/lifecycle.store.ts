@@ -310,7 +310,7 @@ export class LifecycleStore extends StoreBase {
   }
 
   /**
-   * A branch spent its retry budget (docs/contract.md §2): the transaction keeps its status (the
+   * A branch spent its retry budget (docs/contract.md §2.1): the transaction keeps its status (the
    * decision stands) but gets no next attempt, so no scan claims it again, and is flagged for
    * attention with why, until an operator's retry resets the budget. True only for the write
    * that parked it, so the alert goes out once.
@@ -328,7 +328,7 @@ export class LifecycleStore extends StoreBase {
   /**
    * A failed call of a branch: its attempt and last error, and a row of its failure history. With
    * `budgetDefaults` (phase-two work that must converge; not a saga's actions) the failure also
-   * counts against the branch's retry budget (docs/contract.md §2), whose window opens at the first
+   * counts against the branch's retry budget (docs/contract.md §2.1), whose window opens at the first
    * one; answers what was spent when the budget that applies (domain/retry.budget.ts) is used up.
    */
   private async recordFailure(

@@ -40,7 +40,7 @@ export class OperatorStore extends StoreBase {
   async retryNow(gid: string, actor: string, reason: string | null, owner: string, leaseMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [before] = await tx.select('SELECT budget_spent_at FROM tcc_transactions WHERE gid = ?', [gid]);
-      // A spent retry budget (docs/contract.md §2) is reset with the claim: the attention flag it set
+      // A spent retry budget (docs/contract.md §2.1) is reset with the claim: the attention flag it set
       // is cleared (MySQL assigns left to right, so budget_spent_at, which the CASEs read, comes last).
       const claimed = await tx.execute(
         `UPDATE tcc_transactions SET owner = ?, lease_expires_at = ${this.now} + ?, next_attempt_at = ${this.now} + ?, updated_at = ${this.now},

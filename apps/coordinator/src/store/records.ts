@@ -92,7 +92,7 @@ export interface FailureRecord {
   createdAt: number;
 }
 
-/** A branch that spent its retry budget in a round (docs/contract.md §2): what the attention reason and the alert say. */
+/** A branch that spent its retry budget in a round (docs/contract.md §2.1): what the attention reason and the alert say. */
 export interface BudgetSpent {
   branchId: string;
   /** Failed phase-two calls since the budget was last reset. */

@@ -48,7 +48,7 @@ const callbackProperties = {
   callbackProtocol: optional({ type: 'string', enum: ['http', 'grpc'] }),
 } as const;
 
-/** A retry budget (docs/contract.md §2): on a transaction, a branch, a step. Bounded like every field a caller controls. */
+/** A retry budget (docs/contract.md §2.1): on a transaction, a branch, a step. Bounded like every field a caller controls. */
 const budgetProperties = {
   retryFor: optional({ type: 'integer', minimum: 1, maximum: MAX_RETRY_FOR_MS }),
   maxAttempts: optional({ type: 'integer', minimum: 1, maximum: MAX_ATTEMPTS_LIMIT }),

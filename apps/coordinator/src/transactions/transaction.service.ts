@@ -293,7 +293,7 @@ export function toView(tx: TransactionRecord, branches: BranchRecord[], budgetDe
   };
 }
 
-/** A branch's retry budget as it applies (docs/contract.md §2), what it has used, and when it was spent. */
+/** A branch's retry budget as it applies (docs/contract.md §2.1), what it has used, and when it was spent. */
 function branchBudgetView(tx: TransactionRecord, b: BranchRecord, defaults: Partial<RetryBudget> | undefined): BranchRetryBudget {
   const budget = effectiveBudget(b, tx, defaults);
   return { retryFor: budget.retryForMs, maxAttempts: budget.maxAttempts, failures: b.budgetFailures, spentAt: b.budgetSpentAt === null ? null : iso(b.budgetSpentAt) };

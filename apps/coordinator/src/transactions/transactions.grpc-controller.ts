@@ -36,7 +36,7 @@ function traceparentOf(metadata: Metadata | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** A retry budget's fields (docs/contract.md §2): proto3 sends 0 for "not set". */
+/** A retry budget's fields (docs/contract.md §2.1): proto3 sends 0 for "not set". */
 function budget(msg: { retryForMs?: number; maxAttempts?: number } | undefined): { retryFor?: number; maxAttempts?: number } {
   return {
     ...(msg?.retryForMs ? { retryFor: Number(msg.retryForMs) } : {}),

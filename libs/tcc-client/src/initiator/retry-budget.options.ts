@@ -1,5 +1,5 @@
 /**
- * A retry budget the initiator asks for (docs/contract.md §2): how long and how many times the
+ * A retry budget the initiator asks for (docs/contract.md §2.1): how long and how many times the
  * coordinator retries a branch's phase-two work (confirm, cancel, compensation, delivery) before a
  * person is asked to look. Unset: the coordinator's defaults (TCC_RETRY_FOR_MS, TCC_MAX_ATTEMPTS),
  * unlimited unless it sets them. A branch's own budget replaces its transaction's.

@@ -18,7 +18,7 @@ export interface BeginRequest {
   callback?: string;
   /** How `callback` is called: `http` or `grpc`. Default: `http` for an http(s):// URL, else `grpc`. */
   callbackProtocol?: Protocol;
-  /** Retry budget (docs/contract.md §2): how long, in ms from its first failed phase-two call, each branch is retried before a person is asked. Unset: the coordinator's TCC_RETRY_FOR_MS. */
+  /** Retry budget (docs/contract.md §2.1): how long, in ms from its first failed phase-two call, each branch is retried before a person is asked. Unset: the coordinator's TCC_RETRY_FOR_MS. */
   retryFor?: number;
   /** Retry budget: failed phase-two calls of a branch before a person is asked. Unset: TCC_MAX_ATTEMPTS. */
   maxAttempts?: number;
@@ -38,7 +38,7 @@ export interface RegisterBranchRequest {
   confirm: string;
   cancel: string;
   payload?: JsonValue;
-  /** This branch's own retry budget (docs/contract.md §2), which replaces its transaction's: ms from its first failed phase-two call. */
+  /** This branch's own retry budget (docs/contract.md §2.1), which replaces its transaction's: ms from its first failed phase-two call. */
   retryFor?: number;
   /** This branch's own retry budget: failed phase-two calls before a person is asked. */
   maxAttempts?: number;
@@ -71,7 +71,7 @@ export interface BranchView {
   status: BranchStatus;
   attempts: number;
   lastError: string | null;
-  /** The retry budget that applies to this branch, and whether it is spent (docs/contract.md §2). */
+  /** The retry budget that applies to this branch, and whether it is spent (docs/contract.md §2.1). */
   retryBudget?: BranchRetryBudget;
 }
 
@@ -106,7 +106,7 @@ export interface SagaStep {
   action: string;
   compensate: string;
   payload?: JsonValue;
-  /** This step's own retry budget for its compensation (docs/contract.md §2); actions follow the saga's deadline. */
+  /** This step's own retry budget for its compensation (docs/contract.md §2.1); actions follow the saga's deadline. */
   retryFor?: number;
   maxAttempts?: number;
 }
@@ -132,7 +132,7 @@ export interface StartSagaRequest {
   callback?: string;
   /** How `callback` is called: `http` or `grpc`. Default: `http` for an http(s):// URL, else `grpc`. */
   callbackProtocol?: Protocol;
-  /** Retry budget of the compensations (docs/contract.md §2). */
+  /** Retry budget of the compensations (docs/contract.md §2.1). */
   retryFor?: number;
   maxAttempts?: number;
 }
@@ -145,7 +145,7 @@ export interface MessageStep {
   /** http/grpc: the target called; amqp: `<broker>/<exchange>/<routingKey>`; nats: `<broker>/<subject>`. */
   action: string;
   payload?: JsonValue;
-  /** This step's own retry budget for its delivery (docs/contract.md §2). */
+  /** This step's own retry budget for its delivery (docs/contract.md §2.1). */
   retryFor?: number;
   maxAttempts?: number;
 }
@@ -167,7 +167,7 @@ export interface PrepareMessageRequest {
   callback?: string;
   /** How `callback` is called: `http` or `grpc`. Default: `http` for an http(s):// URL, else `grpc`. */
   callbackProtocol?: Protocol;
-  /** Retry budget of the deliveries (docs/contract.md §2); queryPrepared is not budgeted. */
+  /** Retry budget of the deliveries (docs/contract.md §2.1); queryPrepared is not budgeted. */
   retryFor?: number;
   maxAttempts?: number;
 }

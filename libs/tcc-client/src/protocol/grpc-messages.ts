@@ -12,7 +12,7 @@ export interface BeginMsg {
   callback?: string;
   /** "http" or "grpc"; empty: from the shape of `callback`. */
   callbackProtocol?: string;
-  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  /** Retry budget (docs/contract.md §2.1); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
 }
@@ -33,7 +33,7 @@ export interface RegisterBranchMsg {
   confirm: string;
   cancel: string;
   payload?: string;
-  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  /** Retry budget (docs/contract.md §2.1); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
 }
@@ -112,7 +112,7 @@ export interface SagaStepMsg {
   payload?: string;
   /** With `concurrent`: the branchIds whose actions must succeed first. */
   after?: string[];
-  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  /** Retry budget (docs/contract.md §2.1); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
 }
@@ -128,7 +128,7 @@ export interface StartSagaMsg {
   callback?: string;
   /** "http" or "grpc"; empty: from the shape of `callback`. */
   callbackProtocol?: string;
-  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  /** Retry budget (docs/contract.md §2.1); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
 }
@@ -139,7 +139,7 @@ export interface MessageStepMsg {
   protocol: string;
   action: string;
   payload?: string;
-  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  /** Retry budget (docs/contract.md §2.1); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
 }
@@ -154,7 +154,7 @@ export interface PrepareMessageMsg {
   callback?: string;
   /** "http" or "grpc"; empty: from the shape of `callback`. */
   callbackProtocol?: string;
-  /** Retry budget (docs/contract.md §2); 0 or absent: not set. */
+  /** Retry budget (docs/contract.md §2.1); 0 or absent: not set. */
   retryForMs?: number;
   maxAttempts?: number;
 }

@@ -16,6 +16,6 @@ export const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;
  */
 export const MAX_ANSWER_BYTES = 64 * 1024;
 
-/** Bounds of a retry budget (docs/contract.md §2): `retryFor` up to 30 days, `maxAttempts` up to a million. */
+/** Bounds of a retry budget (docs/contract.md §2.1): `retryFor` up to 30 days, `maxAttempts` up to a million. */
 export const MAX_RETRY_FOR_MS = 30 * 24 * 60 * 60 * 1000;
 export const MAX_ATTEMPTS_LIMIT = 1_000_000;

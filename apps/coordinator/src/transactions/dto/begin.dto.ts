@@ -27,7 +27,7 @@ export class BeginDto implements BeginRequest {
   @IsIn(['http', 'grpc'])
   callbackProtocol?: Protocol;
 
-  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -21,7 +21,7 @@ export class MessageStepDto implements MessageStep {
   @Allow()
   payload?: JsonValue;
 
-  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -63,7 +63,7 @@ export class PrepareMessageDto implements PrepareMessageRequest {
   @IsIn(['http', 'grpc'])
   callbackProtocol?: Protocol;
 
-  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -37,7 +37,7 @@ export class RegisterBranchDto implements RegisterBranchRequest {
   @Allow()
   payload?: JsonValue;
 
-  /** This branch's own retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  /** This branch's own retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()
   @IsInt()
   @Min(1)

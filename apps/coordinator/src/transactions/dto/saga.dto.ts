@@ -25,7 +25,7 @@ export class SagaStepDto implements SagaStep {
   @Allow()
   payload?: JsonValue;
 
-  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -77,7 +77,7 @@ export class StartSagaDto implements StartSagaRequest {
   @IsIn(['http', 'grpc'])
   callbackProtocol?: Protocol;
 
-  /** Retry budget (docs/contract.md §2): ms from a branch's first failed phase-two call before a person is asked. */
+  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
   @IsOptional()
   @IsInt()
   @Min(1)

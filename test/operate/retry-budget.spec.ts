@@ -135,7 +135,8 @@ describe.each(STORE_KINDS)('retry budget on %s', (kind) => {
     expect((await scrape()).value('tcc_retry_budget_spent_total', { mode: 'tcc' })).toBe(spentBefore + 1);
     // Listed among those that need attention.
     const listed = await admin.list({ attention: true, limit: 500 });
-    expect(listed.body.items.map((t) => t.gid)).toContain(gid);
+    const item = listed.body.items.find((t) => t.gid === gid) as (typeof listed.body.items)[number] & { budgetSpentAt?: string | null };
+    expect(item).toMatchObject({ status: 'COMMITTING', budgetSpentAt: pub.retryBudget?.spentAt });
 
     // Several scans later: never claimed again, so never called again, and still COMMITTING.
     await scansPass(5);

@@ -36,6 +36,8 @@ export interface AdminTransactionSummary {
   nextAttemptAt: string | null;
   rounds: number;
   reason: string | null;
+  /** When a branch spent its retry budget (docs/contract.md §2.1): the transaction waits for a person; null otherwise. */
+  budgetSpentAt: string | null;
 }
 
 /** Who acted: the `x-tcc-actor` header when given, otherwise the holder of the admin token. */
@@ -130,6 +132,7 @@ export class AdminController {
         nextAttemptAt: isoOrNull(t.nextAttemptAt),
         rounds: t.rounds,
         reason: t.reason,
+        budgetSpentAt: isoOrNull(t.budgetSpentAt),
       })),
       nextCursor: rows.length > limit ? page[page.length - 1].gid : null,
     };

@@ -20,11 +20,19 @@ import { retryDelayMs } from '../phase-two/retry.policy';
 import { isFinal } from '../domain/transaction.state-machine';
 import { toView } from '../transactions/transaction.service';
 
+/** How long finishes are gathered before one look-up of which of them have a callback. */
+const FINISHED_BATCH_MS = 5;
+/** At most this many gids per look-up (an IN list). */
+const FINISHED_BATCH_MAX = 500;
+
 @Injectable()
 export class CallbackSender implements OnApplicationBootstrap {
   private readonly logger = new Logger(CallbackSender.name);
   /** Deliveries under way in this process, by gid: a callback is sent by one of them at a time. */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Transactions finished in this process, waiting for the next batched look-up of their callbacks. */
+  private readonly justFinished = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(
@@ -41,8 +49,25 @@ export class CallbackSender implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     this.completions.onFinished((gid: string, status: GlobalStatus) => {
       if (!isFinal(status) || this.stopped) return;
-      void this.deliver([gid]).catch((error: Error) => this.logger.warn({ gid, msg: `callback not sent now (the scan retries it): ${error.message}` }));
+      this.justFinished.add(gid);
+      this.flushTimer ??= setTimeout(() => void this.flushFinished(), FINISHED_BATCH_MS);
     });
+  }
+
+  /**
+   * The transactions finished here in the last few milliseconds, looked up together: one read tells
+   * which of them have a callback (most have none), and only those are claimed and sent.
+   */
+  private async flushFinished(): Promise<void> {
+    this.flushTimer = null;
+    const gids = [...this.justFinished].slice(0, FINISHED_BATCH_MAX);
+    for (const gid of gids) this.justFinished.delete(gid);
+    if (this.justFinished.size > 0) this.flushTimer = setTimeout(() => void this.flushFinished(), FINISHED_BATCH_MS);
+    try {
+      await this.deliver(await this.callbacks.undelivered(gids));
+    } catch (error) {
+      this.logger.warn({ msg: `${gids.length} callbacks not sent now (the scan retries them): ${(error as Error).message}` });
+    }
   }
 
   get activeCount(): number {
@@ -68,6 +93,8 @@ export class CallbackSender implements OnApplicationBootstrap {
   /** Stops taking callbacks, waits for those under way (at most `timeoutMs`), and hands back every lease held. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     const all = Promise.allSettled([...this.inFlight.values()]);
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     await this.callbacks.releaseAll(this.replica.id).catch((error: Error) => this.logger.warn(`could not release callback leases (they expire in TCC_LEASE_MS): ${error.message}`));

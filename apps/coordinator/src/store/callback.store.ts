@@ -27,6 +27,16 @@ export class CallbackStore extends StoreBase {
   }
 
   /**
+   * Which of `gids` have a callback not yet delivered: one indexed read for a whole batch of just
+   * finished transactions, most of which have none, so the hot path writes nothing for them.
+   */
+  async undelivered(gids: readonly string[]): Promise<string[]> {
+    if (gids.length === 0) return [];
+    const rows = await this.db.select(`SELECT gid FROM tcc_callbacks WHERE gid ${inList(gids)} AND state IN ('WAITING', 'DUE')`, [...gids]);
+    return rows.map((r) => String(r.gid));
+  }
+
+  /**
    * Claims owed callbacks among `gids` for `owner` until the lease expires, and marks them DUE: one
    * point update by primary key each (a live lease of another replica keeps it out). Answers only
    * the callbacks this call claimed, so two callers in one process never both send one.

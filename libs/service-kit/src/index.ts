@@ -10,3 +10,4 @@ export * from './service-logging.module';
 export * from './tls-files';
 export * from './http-server-limits';
 export * from './startup-settings.logger';
+export * from './tracing.sdk';

@@ -1,0 +1,153 @@
+/**
+ * One order's trace, end to end, through the real OTLP/HTTP exporter of every process: the
+ * coordinator, the account service and the order service run as processes exporting to a receiver
+ * this spec runs; one order is placed; the spans received must form one trace with the parents the
+ * contract names (docs/contract.md §11). Also checks that a SIGTERM flushes what is buffered.
+ */
+import { Http } from '../client/support/http';
+import { eventually, randomSuffix } from '../support/wait';
+import { OTLP_KIND, type ReceivedSpan } from './support/otlp.receiver';
+import { startTraceStack, type TraceStack } from './support/trace.stack';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+jest.setTimeout(120_000);
+
+function one(spans: ReceivedSpan[], what: string, match: (s: ReceivedSpan) => boolean): ReceivedSpan {
+  const found = spans.filter(match);
+  if (found.length !== 1) throw new Error(`expected one ${what}, found ${found.length}: ${found.map((s) => `${s.service}/${s.name}`).join(', ')}`);
+  return found[0];
+}
+
+describe('traces: one order across the initiator, the coordinator and the participants', () => {
+  let stack: TraceStack | undefined;
+  const http = new Http();
+
+  beforeAll(async () => {
+    stack = await startTraceStack();
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+    await http.close();
+  });
+
+  it('holds every span of the order in one trace, each participant span the child of the call that sent it', async () => {
+    const { receiver, account, order } = stack!;
+    const accountId = `trace-${randomSuffix(6)}`;
+    expect((await http.post(`${account.url}/accounts`, { id: accountId, balance: 10_000 })).status).toBe(201);
+    const placed = await http.post(`${order.url}/orders`, { accountId, amount: 250 });
+    expect(placed.status).toBe(201);
+    const gid = (placed.body as { gid: string }).gid;
+    expect(gid).toEqual(expect.any(String));
+
+    // Both confirms answered (their server spans arrive once the batch delay passed).
+    const spans = await eventually(
+      () => {
+        const mine = receiver.spans.filter((s) => s.attributes['tcc.gid'] === gid);
+        const confirms = mine.filter((s) => s.name === 'tcc.participant.confirm');
+        return confirms.length >= 2 && mine.some((s) => s.name === 'tcc.transaction') ? mine : undefined;
+      },
+      { timeoutMs: 20_000, what: `the spans of ${gid} (received so far: ${receiver.spans.length}, rejected ${receiver.rejected.join('; ')})` },
+    );
+    const trace = spans[0].traceId;
+    const all = receiver.spans.filter((s) => s.traceId === trace);
+    const byId = new Map(all.map((s) => [s.spanId, s]));
+    const parentOf = (s: ReceivedSpan): ReceivedSpan | undefined => byId.get(s.parentSpanId);
+
+    // Every span of the order is in one trace.
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([trace]));
+
+    // The initiator: the transaction, a root here (the request carried no traceparent).
+    const transaction = one(all, 'transaction span', (s) => s.name === 'tcc.transaction');
+    expect(transaction).toMatchObject({ service: 'order-service', kind: OTLP_KIND.internal, parentSpanId: '', status: 0 });
+    expect(transaction.attributes).toMatchObject({ 'tcc.gid': gid, 'tcc.mode': 'tcc' });
+
+    // begin: the initiator's client span, the coordinator's server span its child.
+    const clientBegin = one(all, 'client begin', (s) => s.name === 'tcc.client.begin');
+    expect(clientBegin).toMatchObject({ service: 'order-service', kind: OTLP_KIND.client, parentSpanId: transaction.spanId });
+    expect(clientBegin.attributes).toMatchObject({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'http.response.status_code': 201, 'tcc.gid': gid });
+    expect(String(clientBegin.attributes['url.full'])).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/transactions$/);
+    const begin = one(all, 'coordinator begin', (s) => s.name === 'tcc.coordinator.begin');
+    expect(begin).toMatchObject({ service: 'tcc-coordinator', kind: OTLP_KIND.server, parentSpanId: clientBegin.spanId });
+    expect(begin.attributes).toMatchObject({ 'tcc.gid': gid, 'tcc.mode': 'tcc' });
+
+    // register: two branches, each the coordinator's span under the initiator's client span.
+    const registers = all.filter((s) => s.name === 'tcc.coordinator.register');
+    expect(registers.map((s) => s.attributes['tcc.branch_id']).sort()).toEqual(['account-freeze', 'order']);
+    for (const register of registers) {
+      expect(register.kind).toBe(OTLP_KIND.server);
+      expect(parentOf(register)).toMatchObject({ name: 'tcc.client.register', service: 'order-service', parentSpanId: transaction.spanId });
+    }
+
+    // try: the order's own branch runs in-process; the account's goes out over HTTP.
+    const localTry = one(all, 'in-process try', (s) => s.name === 'tcc.participant.try' && s.service === 'order-service');
+    expect(localTry).toMatchObject({ kind: OTLP_KIND.internal, parentSpanId: transaction.spanId });
+    expect(localTry.attributes).toMatchObject({ 'tcc.barrier.outcome': 'applied', 'tcc.branch_id': 'order', 'tcc.phase': 'try', 'tcc.gid': gid });
+    const tryCall = one(all, 'try client span', (s) => s.name === 'tcc.call.try');
+    expect(tryCall).toMatchObject({ service: 'order-service', kind: OTLP_KIND.client, parentSpanId: transaction.spanId, status: 0 });
+    expect(tryCall.attributes).toMatchObject({
+      'tcc.gid': gid,
+      'tcc.branch_id': 'account-freeze',
+      'tcc.phase': 'try',
+      'tcc.mode': 'tcc',
+      'http.request.method': 'POST',
+      'http.response.status_code': 200,
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(account.url).port),
+    });
+    expect(String(tryCall.attributes['url.full'])).toMatch(/\/account-freeze\/try$/);
+    const accountTry = one(all, 'account try', (s) => s.name === 'tcc.participant.try' && s.service === 'account-service');
+    expect(accountTry).toMatchObject({ kind: OTLP_KIND.server, parentSpanId: tryCall.spanId });
+    expect(accountTry.attributes).toMatchObject({ 'tcc.barrier.outcome': 'applied', 'http.response.status_code': 200, 'tcc.branch_id': 'account-freeze' });
+
+    // commit: the coordinator's decision under the initiator's client span, the confirms under it.
+    const clientCommit = one(all, 'client commit', (s) => s.name === 'tcc.client.commit');
+    expect(clientCommit).toMatchObject({ service: 'order-service', kind: OTLP_KIND.client, parentSpanId: transaction.spanId });
+    const commit = one(all, 'coordinator commit', (s) => s.name === 'tcc.coordinator.commit');
+    expect(commit).toMatchObject({ service: 'tcc-coordinator', kind: OTLP_KIND.server, parentSpanId: clientCommit.spanId });
+    const confirmCalls = all.filter((s) => s.name === 'tcc.call.confirm');
+    expect(confirmCalls.map((s) => s.attributes['tcc.branch_id']).sort()).toEqual(['account-freeze', 'order']);
+    for (const call of confirmCalls) {
+      expect(call).toMatchObject({ service: 'tcc-coordinator', kind: OTLP_KIND.client, parentSpanId: commit.spanId, status: 0 });
+      expect(call.attributes).toMatchObject({ 'tcc.gid': gid, 'tcc.phase': 'confirm', 'http.response.status_code': 200 });
+      const served = one(all, `server span of ${String(call.attributes['tcc.branch_id'])}'s confirm`, (s) => s.parentSpanId === call.spanId);
+      expect(served).toMatchObject({
+        name: 'tcc.participant.confirm',
+        kind: OTLP_KIND.server,
+        service: call.attributes['tcc.branch_id'] === 'order' ? 'order-service' : 'account-service',
+      });
+      expect(served.attributes).toMatchObject({ 'tcc.barrier.outcome': 'applied', 'tcc.branch_id': call.attributes['tcc.branch_id'], 'tcc.gid': gid });
+    }
+    // Nothing failed.
+    expect(spans.filter((s) => s.status === 2).map((s) => s.name)).toEqual([]);
+
+    // The picture's input (scripts/render-trace.js), when asked for.
+    if (process.env.TCC_TRACE_CAPTURE) {
+      mkdirSync(process.env.TCC_TRACE_CAPTURE, { recursive: true });
+      writeFileSync(join(process.env.TCC_TRACE_CAPTURE, 'order-trace.json'), JSON.stringify({ traceId: trace, requests: receiver.bodies }));
+    }
+  });
+
+  it('exports what is still buffered when a service is stopped with SIGTERM', async () => {
+    const { receiver, account, order } = stack!;
+    // A batch delay of ten minutes holds the order service's spans: only the shutdown sends them.
+    order.env.OTEL_BSP_SCHEDULE_DELAY = '600000';
+    await order.restart('SIGTERM');
+    const accountId = `flush-${randomSuffix(6)}`;
+    expect((await http.post(`${account.url}/accounts`, { id: accountId, balance: 1_000 })).status).toBe(201);
+    const placed = await http.post(`${order.url}/orders`, { accountId, amount: 10 });
+    expect(placed.status).toBe(201);
+    const gid = (placed.body as { gid: string }).gid;
+    const transactionOf = (): ReceivedSpan | undefined => receiver.spans.find((s) => s.name === 'tcc.transaction' && s.attributes['tcc.gid'] === gid);
+    // The account service's server span of the try (its delay is short) arrives; the order service's spans do not.
+    await eventually(() => receiver.spans.some((s) => s.service === 'account-service' && s.name === 'tcc.participant.try' && s.attributes['tcc.gid'] === gid), {
+      what: 'the account service span of the try',
+    });
+    expect(transactionOf()).toBeUndefined();
+    const exited = await order.kill('SIGTERM');
+    // Ended by the signal, re-raised after the app closed and the spans went out.
+    expect(exited.signal).toBe('SIGTERM');
+    expect(transactionOf()).toMatchObject({ service: 'order-service', kind: OTLP_KIND.internal });
+  });
+});

@@ -6,6 +6,8 @@
  * its tcc.call.confirm, the account service's tcc.participant.confirm) share a new trace id whose
  * root links to the traceparent stored when the transaction began, a span of the order's trace.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Http } from '../client/support/http';
 import { eventually, randomSuffix } from '../support/wait';
 import { OTLP_KIND, type ReceivedSpan } from './support/otlp.receiver';
@@ -52,6 +54,11 @@ describe('traces: a confirm re-driven after a coordinator crash', () => {
       { what: 'the failed in-request confirm span' },
     );
     expect(failedConfirm.attributes['http.response.status_code']).toBe(503);
+    // Sent within the commit request: the child of the coordinator's commit span.
+    const commit = await eventually(() => receiver.spans.find((s) => s.name === 'tcc.coordinator.commit' && s.attributes['tcc.gid'] === gid), {
+      what: 'the coordinator commit span',
+    });
+    expect(failedConfirm.parentSpanId).toBe(commit.spanId);
 
     // The coordinator dies with the confirm still owed; the participant heals; a new process recovers.
     await coordinator.kill('SIGKILL');
@@ -103,5 +110,11 @@ describe('traces: a confirm re-driven after a coordinator crash', () => {
       async () => (await coordinatorDb.query<{ status: string }>('SELECT status FROM tcc_transactions WHERE gid = ?', [gid]))[0]?.status === 'COMMITTED',
       { what: `${gid} COMMITTED` },
     );
+
+    // The picture's input (scripts/render-trace.js), when asked for.
+    if (process.env.TCC_TRACE_CAPTURE) {
+      mkdirSync(process.env.TCC_TRACE_CAPTURE, { recursive: true });
+      writeFileSync(join(process.env.TCC_TRACE_CAPTURE, 'redrive-trace.json'), JSON.stringify({ traceId: orderTrace, requests: receiver.bodies }));
+    }
   });
 });

@@ -3,7 +3,7 @@
  * migrations and exits. A bad setting stops the process with a message naming the variable.
  */
 import 'reflect-metadata';
-import { closeOnSignals, startTracing } from '@tcc/service-kit';
+import { closeOnSignals, startTracing, TracingSettingError } from '@tcc/service-kit';
 import { createAccountService, migrateAccountDatabase } from './bootstrap';
 import { ConfigError } from './config/account.config';
 
@@ -26,6 +26,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof TracingSettingError ? error.message : error);
   process.exit(1);
 });

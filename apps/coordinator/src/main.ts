@@ -4,7 +4,7 @@
  * does an embedded SQLite file another coordinator holds (store/sqlite-file.lock.ts).
  */
 import 'reflect-metadata';
-import { startTracing } from '@tcc/service-kit';
+import { startTracing, TracingSettingError } from '@tcc/service-kit';
 import { ConfigError } from './config/coordinator.config';
 import { createCoordinator, migrate } from './bootstrap';
 import { SqliteFileInUse } from './store/sqlite-file.lock';
@@ -41,6 +41,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError || error instanceof SqliteFileInUse ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof SqliteFileInUse || error instanceof TracingSettingError ? error.message : error);
   process.exit(1);
 });

@@ -20,6 +20,9 @@ export interface AppTracing {
   shutdown(): Promise<void>;
 }
 
+/** A tracing variable with a value the SDK cannot use: the start stops with its message. */
+export class TracingSettingError extends Error {}
+
 const OFF: AppTracing = { enabled: false, exporters: [], shutdown: async () => undefined };
 
 function exporterNames(env: NodeJS.ProcessEnv): string[] {
@@ -45,7 +48,7 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   for (const name of names) {
     if (name === 'otlp') exporters.push({ name: `otlp ${otlpUrl(env)}`, exporter: new OTLPTraceExporter({ url: otlpUrl(env) }) });
     else if (name === 'console') exporters.push({ name, exporter: new ConsoleSpanExporter() });
-    else throw new Error(`OTEL_TRACES_EXPORTER: unknown exporter "${name}" (otlp, console or none)`);
+    else throw new TracingSettingError(`OTEL_TRACES_EXPORTER: unknown exporter "${name}" (otlp, console or none)`);
   }
   if (exporters.length === 0) return OFF;
   const resource = resourceFromAttributes({ 'service.name': serviceName }).merge(detectResources({ detectors: [envDetector] }));

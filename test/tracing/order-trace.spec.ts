@@ -151,3 +151,64 @@ describe('traces: one order across the initiator, the coordinator and the partic
     expect(transactionOf()).toMatchObject({ service: 'order-service', kind: OTLP_KIND.internal });
   });
 });
+
+describe('traces: one order over gRPC (the coordinator API and the account branch)', () => {
+  let stack: TraceStack | undefined;
+  const http = new Http();
+
+  beforeAll(async () => {
+    stack = await startTraceStack({ grpc: true });
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+    await http.close();
+  });
+
+  it('carries the trace in gRPC metadata, with rpc.* attributes', async () => {
+    const { receiver, account, order } = stack!;
+    const accountId = `trace-grpc-${randomSuffix(6)}`;
+    expect((await http.post(`${account.url}/accounts`, { id: accountId, balance: 10_000 })).status).toBe(201);
+    const placed = await http.post(`${order.url}/orders`, { accountId, amount: 40 });
+    expect(placed.status).toBe(201);
+    const gid = (placed.body as { gid: string }).gid;
+    const spans = await eventually(
+      () => {
+        const mine = receiver.spans.filter((s) => s.attributes['tcc.gid'] === gid);
+        return mine.filter((s) => s.name === 'tcc.participant.confirm').length >= 2 && mine.some((s) => s.name === 'tcc.transaction') ? mine : undefined;
+      },
+      { timeoutMs: 20_000, what: `the spans of ${gid}` },
+    );
+    const trace = spans[0].traceId;
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([trace]));
+    const all = receiver.spans.filter((s) => s.traceId === trace);
+    const transaction = one(all, 'transaction span', (s) => s.name === 'tcc.transaction');
+
+    // The coordinator API over gRPC: the client span's context reaches the coordinator in metadata.
+    const clientCommit = one(all, 'client commit', (s) => s.name === 'tcc.client.commit');
+    expect(clientCommit).toMatchObject({ kind: OTLP_KIND.client, parentSpanId: transaction.spanId });
+    expect(clientCommit.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'tcc.v1.Coordinator', 'rpc.method': 'Commit', 'rpc.grpc.status_code': 0, 'server.address': '127.0.0.1' });
+    const commit = one(all, 'coordinator commit', (s) => s.name === 'tcc.coordinator.commit');
+    expect(commit.parentSpanId).toBe(clientCommit.spanId);
+
+    // The account branch over gRPC: try from the initiator, confirm from the coordinator.
+    for (const [phase, service, parentName] of [
+      ['try', 'order-service', 'tcc.transaction'],
+      ['confirm', 'tcc-coordinator', 'tcc.coordinator.commit'],
+    ] as const) {
+      const call = one(all, `${phase} call`, (s) => s.name === `tcc.call.${phase}` && s.attributes['tcc.branch_id'] === 'account-freeze');
+      expect(call).toMatchObject({ service, kind: OTLP_KIND.client, status: 0 });
+      expect(all.find((s) => s.spanId === call.parentSpanId)?.name).toBe(parentName);
+      expect(call.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.service': 'tcc.v1.participants.AccountFreeze', 'rpc.grpc.status_code': 0 });
+      const served = one(all, `${phase} server span`, (s) => s.parentSpanId === call.spanId);
+      expect(served).toMatchObject({ service: 'account-service', name: `tcc.participant.${phase}`, kind: OTLP_KIND.server });
+      expect(served.attributes).toMatchObject({
+        'rpc.system': 'grpc',
+        'rpc.service': 'tcc.v1.participants.AccountFreeze',
+        'rpc.method': phase === 'try' ? 'Try' : 'Confirm',
+        'rpc.grpc.status_code': 0,
+        'tcc.barrier.outcome': 'applied',
+      });
+    }
+  });
+});

@@ -81,7 +81,11 @@ export interface TraceStack {
   dispose(): Promise<void>;
 }
 
-export async function startTraceStack(options: { proxy?: boolean; coordinatorEnv?: Record<string, string> } = {}): Promise<TraceStack> {
+/**
+ * `grpc`: the order service talks to the coordinator over gRPC and registers and calls the account
+ * branch over gRPC (the coordinator's confirm of it too).
+ */
+export async function startTraceStack(options: { proxy?: boolean; grpc?: boolean; coordinatorEnv?: Record<string, string> } = {}): Promise<TraceStack> {
   const receiver = await OtlpReceiver.start();
   const folder = mkdtempSync(join(tmpdir(), 'tcc-trace-'));
   const coordinatorDb = await createTestDatabase();
@@ -98,7 +102,9 @@ export async function startTraceStack(options: { proxy?: boolean; coordinatorEnv
     );
   };
   try {
+    const [coordinatorGrpcPort, accountGrpcPort] = [await freePort(), await freePort()];
     const coordinator = new CoordinatorProcess({
+      TCC_GRPC_PORT: String(coordinatorGrpcPort),
       TCC_DB_URL: coordinatorDb.url,
       TCC_MIGRATE_ON_START: 'true',
       TCC_LOG_LEVEL: 'warn',
@@ -115,7 +121,7 @@ export async function startTraceStack(options: { proxy?: boolean; coordinatorEnv
       ACCOUNT_MIGRATE_ON_START: 'true',
       ACCOUNT_HOST: '127.0.0.1',
       ACCOUNT_HTTP_PORT: String(await freePort()),
-      ACCOUNT_GRPC_PORT: '0',
+      ACCOUNT_GRPC_PORT: String(accountGrpcPort),
       ACCOUNT_LOG_LEVEL: 'warn',
       TCC_COORDINATOR_URL: coordinator.url,
       TCC_API_KEY: TEST_API_KEY,
@@ -140,6 +146,14 @@ export async function startTraceStack(options: { proxy?: boolean; coordinatorEnv
       TCC_COORDINATOR_URL: coordinator.url,
       TCC_API_KEY: TEST_API_KEY,
       ACCOUNT_SERVICE_URL: accountUrl,
+      ...(options.grpc
+        ? {
+            TCC_COORDINATOR_TRANSPORT: 'grpc',
+            TCC_COORDINATOR_GRPC_ADDRESS: `127.0.0.1:${coordinatorGrpcPort}`,
+            ACCOUNT_BRANCH_PROTOCOL: 'grpc',
+            ACCOUNT_SERVICE_GRPC_ADDRESS: `127.0.0.1:${accountGrpcPort}`,
+          }
+        : {}),
       ...receiver.env(),
     });
     parts.order = order;

@@ -8,6 +8,7 @@ import { Http } from '../client/support/http';
 import { eventually, randomSuffix } from '../support/wait';
 import { OTLP_KIND, type ReceivedSpan } from './support/otlp.receiver';
 import { startTraceStack, type TraceStack } from './support/trace.stack';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -169,7 +170,9 @@ describe('traces: one order over gRPC (the coordinator API and the account branc
     const { receiver, account, order } = stack!;
     const accountId = `trace-grpc-${randomSuffix(6)}`;
     expect((await http.post(`${account.url}/accounts`, { id: accountId, balance: 10_000 })).status).toBe(201);
-    const placed = await http.post(`${order.url}/orders`, { accountId, amount: 40 });
+    // The order request itself carries a trace: the transaction joins it.
+    const incoming = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+    const placed = await http.post(`${order.url}/orders`, { accountId, amount: 40 }, { traceparent: `00-${incoming.traceId}-${incoming.spanId}-01` });
     expect(placed.status).toBe(201);
     const gid = (placed.body as { gid: string }).gid;
     const spans = await eventually(
@@ -180,9 +183,11 @@ describe('traces: one order over gRPC (the coordinator API and the account branc
       { timeoutMs: 20_000, what: `the spans of ${gid}` },
     );
     const trace = spans[0].traceId;
+    expect(trace).toBe(incoming.traceId);
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([trace]));
     const all = receiver.spans.filter((s) => s.traceId === trace);
     const transaction = one(all, 'transaction span', (s) => s.name === 'tcc.transaction');
+    expect(transaction.parentSpanId).toBe(incoming.spanId);
 
     // The coordinator API over gRPC: the client span's context reaches the coordinator in metadata.
     const clientCommit = one(all, 'client commit', (s) => s.name === 'tcc.client.commit');

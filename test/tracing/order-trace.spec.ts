@@ -20,6 +20,31 @@ function one(spans: ReceivedSpan[], what: string, match: (s: ReceivedSpan) => bo
   return found[0];
 }
 
+/** The spans one order makes, by service and name (the points message's aside). */
+const ORDER_SPANS: Record<string, number> = {
+  'order-service tcc.transaction': 1,
+  'order-service tcc.client.begin': 1,
+  'order-service tcc.client.register': 2,
+  'order-service tcc.participant.try': 1,
+  'order-service tcc.call.try': 1,
+  'order-service tcc.client.commit': 1,
+  'order-service tcc.participant.confirm': 1,
+  'tcc-coordinator tcc.coordinator.begin': 1,
+  'tcc-coordinator tcc.coordinator.register': 2,
+  'tcc-coordinator tcc.coordinator.commit': 1,
+  'tcc-coordinator tcc.call.confirm': 2,
+  'account-service tcc.participant.try': 1,
+  'account-service tcc.participant.confirm': 1,
+};
+
+/** The spans of `gid` once every one of ORDER_SPANS has arrived (each exporter sends on its own timer). */
+function allOf(received: ReceivedSpan[], gid: string): ReceivedSpan[] | undefined {
+  const mine = received.filter((s) => s.attributes['tcc.gid'] === gid);
+  const counts = new Map<string, number>();
+  for (const s of mine) counts.set(`${s.service} ${s.name}`, (counts.get(`${s.service} ${s.name}`) ?? 0) + 1);
+  return Object.entries(ORDER_SPANS).every(([key, n]) => (counts.get(key) ?? 0) >= n) ? mine : undefined;
+}
+
 describe('traces: one order across the initiator, the coordinator and the participants', () => {
   let stack: TraceStack | undefined;
   const http = new Http();
@@ -43,14 +68,10 @@ describe('traces: one order across the initiator, the coordinator and the partic
     expect(gid).toEqual(expect.any(String));
 
     // Both confirms answered (their server spans arrive once the batch delay passed).
-    const spans = await eventually(
-      () => {
-        const mine = receiver.spans.filter((s) => s.attributes['tcc.gid'] === gid);
-        const confirms = mine.filter((s) => s.name === 'tcc.participant.confirm');
-        return confirms.length >= 2 && mine.some((s) => s.name === 'tcc.transaction') ? mine : undefined;
-      },
-      { timeoutMs: 20_000, what: `the spans of ${gid} (received so far: ${receiver.spans.length}, rejected ${receiver.rejected.join('; ')})` },
-    );
+    const spans = await eventually(() => allOf(receiver.spans, gid), {
+      timeoutMs: 20_000,
+      what: `the spans of ${gid} (received so far: ${receiver.spans.length}, rejected ${receiver.rejected.join('; ')})`,
+    });
     const trace = spans[0].traceId;
     const all = receiver.spans.filter((s) => s.traceId === trace);
     const byId = new Map(all.map((s) => [s.spanId, s]));
@@ -175,13 +196,7 @@ describe('traces: one order over gRPC (the coordinator API and the account branc
     const placed = await http.post(`${order.url}/orders`, { accountId, amount: 40 }, { traceparent: `00-${incoming.traceId}-${incoming.spanId}-01` });
     expect(placed.status).toBe(201);
     const gid = (placed.body as { gid: string }).gid;
-    const spans = await eventually(
-      () => {
-        const mine = receiver.spans.filter((s) => s.attributes['tcc.gid'] === gid);
-        return mine.filter((s) => s.name === 'tcc.participant.confirm').length >= 2 && mine.some((s) => s.name === 'tcc.transaction') ? mine : undefined;
-      },
-      { timeoutMs: 20_000, what: `the spans of ${gid}` },
-    );
+    const spans = await eventually(() => allOf(receiver.spans, gid), { timeoutMs: 20_000, what: `the spans of ${gid}` });
     const trace = spans[0].traceId;
     expect(trace).toBe(incoming.traceId);
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([trace]));

@@ -83,7 +83,8 @@ describe('traces: a message step published to RabbitMQ', () => {
       'tcc.phase': 'message',
       'tcc.mode': 'message',
     });
-    const submit = receiver!.spans.find((s) => s.spanId === publish.parentSpanId);
+    // The request's span ends after the publish, so it may come in a later export.
+    const submit = await eventually(() => receiver!.spans.find((s) => s.spanId === publish.parentSpanId), { what: 'the submit span' });
     expect(submit).toMatchObject({ name: 'tcc.coordinator.message.submit', kind: OTLP_KIND.server, parentSpanId: caller.spanId });
     const prepare = receiver!.spans.find((s) => s.name === 'tcc.coordinator.message.prepare' && s.attributes['tcc.gid'] === gid);
     expect(prepare).toMatchObject({ parentSpanId: caller.spanId, traceId: caller.traceId, kind: OTLP_KIND.server });

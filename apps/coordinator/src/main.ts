@@ -4,6 +4,7 @@
  * does an embedded SQLite file another coordinator holds (store/sqlite-file.lock.ts).
  */
 import 'reflect-metadata';
+import { startTracing, TracingSettingError } from '@tcc/service-kit';
 import { ConfigError } from './config/coordinator.config';
 import { createCoordinator, migrate } from './bootstrap';
 import { SqliteFileInUse } from './store/sqlite-file.lock';
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
     console.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'no pending migrations');
     return;
   }
+  // Before the app: its spans (docs/contract.md §12) go to the exporter the OTEL_* variables name.
+  const tracing = startTracing('tcc-coordinator');
   const coordinator = await createCoordinator(process.env);
   // SIGTERM/SIGINT: take no new transactions, let phase-two calls in flight finish (bounded),
   // release the leases still held, close the database, exit 0.
@@ -24,6 +27,7 @@ async function main(): Promise<void> {
     console.log(`${signal} received: shutting down`);
     coordinator
       .close()
+      .then(() => tracing.shutdown())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         console.error('shutdown failed', error);
@@ -33,9 +37,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   console.log(`tcc coordinator listening on ${coordinator.url} (gRPC on ${coordinator.grpcAddress})`);
+  if (tracing.enabled) console.log(`traces exported to ${tracing.exporters.join(', ')}`);
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError || error instanceof SqliteFileInUse ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof SqliteFileInUse || error instanceof TracingSettingError ? error.message : error);
   process.exit(1);
 });

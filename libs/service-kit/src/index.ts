@@ -11,3 +11,4 @@ export * from './tls-files';
 export * from './http-server-limits';
 export * from './startup-settings.logger';
 export * from './service-metrics.module';
+export * from './tracing.sdk';

@@ -7,7 +7,7 @@
  * message past its timeout: asks its initiator (queryPrepared) and records the answer.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ParticipantCaller } from '@tcc/client/caller';
+import { inSpan, modeOfPhase, ParticipantCaller, TCC_ATTRIBUTES } from '@tcc/client/caller';
 import type { ParticipantCallResult } from '@tcc/client/caller';
 import {
   BRANCH_NOT_TRIED,
@@ -40,6 +40,11 @@ export interface KnownState {
   rounds: number;
   /** The W3C trace context to pass on, when known. */
   traceparent?: string | null;
+  /**
+   * Not driven within a request (recovery): the round gets a new trace linked to `traceparent`
+   * instead of joining it (docs/contract.md §12).
+   */
+  redrive?: boolean;
   /** Every branch of the transaction, when the caller knows them all (none has been called yet). */
   branches?: NewBranch[];
 }
@@ -97,14 +102,26 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
   }
 
   private async round(gid: string, known?: KnownState): Promise<GlobalStatus | null> {
-    const owner = this.replica.id;
+    if (known && !known.redrive) return this.roundOf(gid, known);
     let state = known;
     if (!state) {
       const tx = await this.store.findTransaction(gid);
       if (!tx) return null;
-      if (!(isPhaseTwo(tx.status) || tx.status === GlobalStatus.PREPARED) || tx.owner !== owner) return tx.status;
+      if (!(isPhaseTwo(tx.status) || tx.status === GlobalStatus.PREPARED) || tx.owner !== this.replica.id) return tx.status;
       state = { mode: tx.mode, status: tx.status, rounds: tx.rounds, traceparent: tx.traceparent };
     }
+    const stored = state;
+    // A re-drive (recovery, a replica taking over, an operator's retry) is not part of any request:
+    // a new trace, linked to the one the transaction began in (docs/contract.md §12). Without a
+    // tracer the stored traceparent is passed on as before.
+    const attributes = { [TCC_ATTRIBUTES.gid]: gid, [TCC_ATTRIBUTES.mode]: stored.mode ?? TransactionMode.TCC, 'tcc.status': stored.status, 'tcc.rounds': stored.rounds };
+    return inSpan('tcc.coordinator.redrive', { kind: 'internal', parent: null, links: [stored.traceparent], attributes }, (span) =>
+      this.roundOf(gid, { ...stored, redrive: false, traceparent: span.traceparent ?? stored.traceparent }),
+    );
+  }
+
+  private async roundOf(gid: string, state: KnownState): Promise<GlobalStatus | null> {
+    const owner = this.replica.id;
     const mode = state.mode ?? TransactionMode.TCC;
     if (state.status === GlobalStatus.PREPARED) return this.queryRound(gid, state);
     if (mode === TransactionMode.SAGA) return this.sagaRounds(gid, { ...state, status: state.status });
@@ -242,7 +259,7 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       target: tx.queryPrepared,
       body: { gid, branchId: PREPARED_BRANCH_ID, phase: 'query', payload: null },
       timeoutMs: this.config.requestTimeoutMs,
-      traceparent: tx.traceparent ?? undefined,
+      traceparent: state.traceparent ?? undefined,
       signingKey: this.config.signingKeys[0],
     });
     const answer = preparedAnswer(result);
@@ -262,14 +279,14 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
       // round instead of starting its own (one drive per gid), so the delivery is this round's to make.
       const now = await this.store.findTransaction(gid);
       if (now && now.owner === this.replica.id && now.status === GlobalStatus.COMMITTING) {
-        return this.round(gid, { mode: TransactionMode.MESSAGE, status: now.status, rounds: now.rounds, traceparent: now.traceparent });
+        return this.round(gid, { mode: TransactionMode.MESSAGE, status: now.status, rounds: now.rounds, traceparent: state.traceparent ?? now.traceparent });
       }
       return now?.status ?? null;
     }
     if (status === GlobalStatus.ROLLED_BACK) this.finished(gid, GlobalStatus.ROLLED_BACK, TransactionMode.MESSAGE);
     if (status === GlobalStatus.COMMITTING) {
       this.logger.log({ gid, msg: 'queryPrepared answered COMMITTED: delivering' });
-      return this.round(gid, { mode: TransactionMode.MESSAGE, status, rounds: 0, traceparent: tx.traceparent });
+      return this.round(gid, { mode: TransactionMode.MESSAGE, status, rounds: 0, traceparent: state.traceparent });
     }
     return status;
   }
@@ -299,8 +316,22 @@ export class PhaseTwoDriver implements OnApplicationBootstrap {
 
   /** A message step published to its broker (docs/contract.md §10), signed like a participant call. */
   private publish(protocol: 'amqp' | 'nats', action: string, body: BranchCallBody, traceparent: string | null | undefined): Promise<ParticipantCallResult> {
-    const message = brokerMessage(body, { signingKey: this.config.signingKeys[0], traceparent: traceparent ?? undefined });
-    return this.brokers.publish({ protocol, action, ...message, timeoutMs: this.config.requestTimeoutMs });
+    // Its client span, like a participant call's; the message carries the span's traceparent (docs/contract.md §12).
+    const attributes = {
+      [TCC_ATTRIBUTES.gid]: body.gid,
+      [TCC_ATTRIBUTES.branchId]: body.branchId,
+      [TCC_ATTRIBUTES.phase]: body.phase,
+      [TCC_ATTRIBUTES.mode]: modeOfPhase(body.phase),
+      'messaging.system': protocol === 'amqp' ? 'rabbitmq' : 'nats',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': action.slice(0, 200),
+    };
+    return inSpan(`tcc.call.${body.phase}`, { kind: 'client', parent: traceparent ?? undefined, attributes }, async (span) => {
+      const message = brokerMessage(body, { signingKey: this.config.signingKeys[0], traceparent: span.traceparent ?? traceparent ?? undefined });
+      const result = await this.brokers.publish({ protocol, action, ...message, timeoutMs: this.config.requestTimeoutMs });
+      if (result.outcome !== 'done') span.fail(result.error);
+      return result;
+    });
   }
 
   private async afterFailedRound(gid: string, status: GlobalStatus, worst: { branchId: string; error?: string; attempts: number; notTried: boolean }): Promise<void> {

@@ -104,7 +104,7 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
       const kind = timedOut.has(c.gid) ? 'timeout' : c.status === GlobalStatus.PREPARED ? 'query' : 'retry';
       this.metrics.recoveryClaims.inc({ kind });
       if (kind === 'timeout') this.logger.log({ gid: c.gid, msg: `try phase timed out: rolling back` });
-      void this.driver.drive(c.gid, { mode: c.mode, status: c.status, rounds: c.rounds, traceparent: c.traceparent });
+      void this.driver.drive(c.gid, { mode: c.mode, status: c.status, rounds: c.rounds, traceparent: c.traceparent, redrive: true });
     }
     return due.length >= limit;
   }

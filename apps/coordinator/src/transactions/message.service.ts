@@ -18,6 +18,7 @@ import { decide } from '../domain/transaction.state-machine';
 import { invalidArgument, TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../domain/transaction.errors';
 import { StepChecks } from './step.checks';
 import { owns, TransactionService, validTraceparent } from './transaction.service';
+import { inRequestSpan } from './request.span';
 import type { MessageBody } from './request.validation';
 import { BrokerTargets } from '../phase-two/brokers/broker.targets';
 
@@ -42,6 +43,10 @@ export class MessageService {
   }
 
   async prepare(body: MessageBody, client: string, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
+    return inRequestSpan('message.prepare', { traceparent, gid: body.gid, mode: TransactionMode.MESSAGE }, () => this.prepareUntraced(body, client, traceparent));
+  }
+
+  private async prepareUntraced(body: MessageBody, client: string, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: prepare the message on another one');
     const common = this.checks.common(body);
     const callback = this.checks.callback(body);
@@ -93,6 +98,11 @@ export class MessageService {
 
   /** PREPARED -> COMMITTING for `client`, then delivers (write first; a loss is explained after). */
   async submit(gid: string, client: string, wait: boolean, traceparent?: string): Promise<DecisionResponse> {
+    return inRequestSpan('message.submit', { traceparent, gid, mode: TransactionMode.MESSAGE }, (span) => this.submitUntraced(gid, client, wait, span.traceparent ?? traceparent));
+  }
+
+  /** `traceparent`: the request span's, carried by the deliveries of the in-request round. */
+  private async submitUntraced(gid: string, client: string, wait: boolean, traceparent?: string): Promise<DecisionResponse> {
     const trace = validTraceparent(traceparent);
     const { won } = await this.store.recordDecisionCounting(gid, 'submit', { owner: this.replica.id, leaseMs: this.config.leaseMs, reason: null, client }, false);
     if (won) {
@@ -109,7 +119,11 @@ export class MessageService {
   }
 
   /** PREPARED -> ROLLED_BACK for `client`: nothing is delivered. */
-  async abort(gid: string, client: string, reason: string | undefined): Promise<DecisionResponse> {
+  async abort(gid: string, client: string, reason: string | undefined, traceparent?: string): Promise<DecisionResponse> {
+    return inRequestSpan('message.abort', { traceparent, gid, mode: TransactionMode.MESSAGE }, () => this.abortUntraced(gid, client, reason));
+  }
+
+  private async abortUntraced(gid: string, client: string, reason: string | undefined): Promise<DecisionResponse> {
     if (await this.store.close(gid, client, reason ?? 'aborted by the initiator')) {
       this.metrics.transactions.inc({ outcome: 'rolled_back', mode: TransactionMode.MESSAGE });
       this.completions.finished(gid, GlobalStatus.ROLLED_BACK);

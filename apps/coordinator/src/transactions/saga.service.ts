@@ -16,6 +16,7 @@ import { sagaDependencies } from '../domain/saga.plan';
 import { invalidArgument, TccError, TccErrorCode, transactionConflict, transactionNotFound } from '../domain/transaction.errors';
 import { StepChecks } from './step.checks';
 import { owns, TransactionService, validTraceparent } from './transaction.service';
+import { gidAttribute, inRequestSpan } from './request.span';
 import type { SagaBody } from './request.validation';
 
 @Injectable()
@@ -36,6 +37,15 @@ export class SagaService {
 
   /** Starts a saga for `client`; `created` false when the same client had started it already. */
   async start(body: SagaBody, client: string, traceparent?: string): Promise<{ created: boolean; body: DecisionResponse }> {
+    return inRequestSpan('saga.start', { traceparent, gid: body.gid, mode: TransactionMode.SAGA }, async (span) => {
+      const started = await this.startUntraced(body, client, traceparent, span.traceparent);
+      span.set(gidAttribute(started.body.gid));
+      return started;
+    });
+  }
+
+  /** `spanTraceparent`: the request span's, carried by the in-request round's calls. */
+  private async startUntraced(body: SagaBody, client: string, traceparent: string | undefined, spanTraceparent: string | undefined): Promise<{ created: boolean; body: DecisionResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: start the saga on another one');
     const common = this.checks.common(body);
     const callback = this.checks.callback(body);
@@ -77,7 +87,7 @@ export class SagaService {
     });
     if (created.created) {
       this.metrics.begun.inc({ client, mode: TransactionMode.SAGA });
-      const round = this.driver.drive(gid, { mode: TransactionMode.SAGA, status: GlobalStatus.COMMITTING, rounds: 0, traceparent: trace });
+      const round = this.driver.drive(gid, { mode: TransactionMode.SAGA, status: GlobalStatus.COMMITTING, rounds: 0, traceparent: spanTraceparent ?? trace });
       return { created: true, body: { gid, status: body.wait ? await this.transactions.awaitFinal(gid, round) : GlobalStatus.COMMITTING } };
     }
     // The gid exists: the same client's saga again answers its status, anything else is taken.

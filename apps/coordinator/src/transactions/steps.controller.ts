@@ -90,7 +90,12 @@ export class MessagesController {
   @RouteSchema({ response: { 200: DECIDED } })
   @ApiBody({ type: AbortMessageDto, required: false })
   @HttpCode(200)
-  abort(@Param('gid', GidPipe) gid: string, @Body(new BodyPipe(validateAbort)) body: AbortBody, @ApiClient() client: string): Promise<DecisionResponse> {
-    return this.messages.abort(gid, client, body.reason);
+  abort(
+    @Param('gid', GidPipe) gid: string,
+    @Body(new BodyPipe(validateAbort)) body: AbortBody,
+    @ApiClient() client: string,
+    @Headers('traceparent') traceparent?: string,
+  ): Promise<DecisionResponse> {
+    return this.messages.abort(gid, client, body.reason, traceparent);
   }
 }

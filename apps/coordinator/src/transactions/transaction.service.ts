@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   BranchStatus,
   GlobalStatus,
+  TransactionMode,
   type BeginRequest,
   type BeginResponse,
   type BranchRetryBudget,
@@ -31,6 +32,8 @@ import { parseTarget, TargetPolicy } from '../domain/target.policy';
 import { RegisteredBranches } from './registered-branches.cache';
 import { StepChecks } from './step.checks';
 import { effectiveBudget, type RetryBudget } from '../domain/retry.budget';
+import { TCC_ATTRIBUTES } from '@tcc/client/caller';
+import { gidAttribute, inRequestSpan } from './request.span';
 
 /** A begin, as the contract's BeginRequest. */
 export type BeginCommand = BeginRequest;
@@ -76,6 +79,14 @@ export class TransactionService {
    * initiator's trace context, passed on to confirms and cancels (ignored when malformed).
    */
   async begin(cmd: BeginCommand, client: string, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
+    return inRequestSpan('begin', { traceparent, gid: cmd.gid, mode: TransactionMode.TCC }, async (span) => {
+      const begun = await this.beginUntraced(cmd, client, traceparent);
+      span.set(gidAttribute(begun.body.gid));
+      return begun;
+    });
+  }
+
+  private async beginUntraced(cmd: BeginCommand, client: string, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: begin on another one');
     const timeoutMs = cmd.timeoutMs ?? this.config.defaultTimeoutMs;
     if (timeoutMs > this.config.maxTimeoutMs) {
@@ -101,7 +112,15 @@ export class TransactionService {
     return { created: false, body: { gid, status: tx.status, createdAt: iso(tx.createdAt), expiresAt: iso(tx.expiresAt) } };
   }
 
-  async registerBranch(gid: string, cmd: RegisterCommand, client: string): Promise<{ created: boolean; body: RegisterBranchResponse }> {
+  /** `traceparent`: the caller's, the parent of the request's span only. */
+  async registerBranch(gid: string, cmd: RegisterCommand, client: string, traceparent?: string): Promise<{ created: boolean; body: RegisterBranchResponse }> {
+    return inRequestSpan('register', { traceparent, gid, mode: TransactionMode.TCC }, async (span) => {
+      span.set({ [TCC_ATTRIBUTES.branchId]: cmd.branchId });
+      return this.registerUntraced(gid, cmd, client);
+    });
+  }
+
+  private async registerUntraced(gid: string, cmd: RegisterCommand, client: string): Promise<{ created: boolean; body: RegisterBranchResponse }> {
     for (const field of ['confirm', 'cancel'] as const) {
       const parsed = parseTarget(cmd.protocol, cmd[field]);
       if (typeof parsed === 'string') throw invalidArgument(field, `${field} ${parsed}`);
@@ -170,8 +189,22 @@ export class TransactionService {
     return toView(tx, branches, this.config.retryBudget);
   }
 
+  /** Decides in the request's span, whose traceparent the in-request round's calls carry. */
+  private conclude(
+    gid: string,
+    client: string,
+    event: 'commit' | 'rollback',
+    wait: boolean,
+    reason: string | undefined,
+    traceparent: string | null,
+  ): Promise<DecisionResponse> {
+    return inRequestSpan(event, { traceparent: traceparent ?? undefined, gid, mode: TransactionMode.TCC }, (span) =>
+      this.concludeUntraced(gid, client, event, wait, reason, span.traceparent ?? traceparent),
+    );
+  }
+
   /** Decides for `client` (write first: the compare-and-set includes the owner), then explains a loss. */
-  private async conclude(
+  private async concludeUntraced(
     gid: string,
     client: string,
     event: 'commit' | 'rollback',

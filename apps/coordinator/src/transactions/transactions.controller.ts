@@ -67,8 +67,9 @@ export class TransactionsController {
     @Body(new BodyPipe(validateRegister)) body: RegisterBody,
     @ApiClient() client: string,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('traceparent') traceparent?: string,
   ): Promise<RegisterBranchResponse> {
-    const { created, body: answer } = await this.transactions.registerBranch(gid, body, client);
+    const { created, body: answer } = await this.transactions.registerBranch(gid, body, client, traceparent);
     reply.status(created ? 201 : 200);
     return answer;
   }

@@ -81,7 +81,7 @@ export class TransactionsGrpcController {
   }
 
   @GrpcMethod('Coordinator', 'RegisterBranch')
-  async registerBranch(msg: Received<RegisterBranchMsg>, _metadata: Metadata, call: Call): Promise<object> {
+  async registerBranch(msg: Received<RegisterBranchMsg>, metadata: Metadata, call: Call): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = validateRegister({
       branchId: msg.branchId,
@@ -92,7 +92,7 @@ export class TransactionsGrpcController {
       ...(msg.payload ? { payload: json('payload', msg.payload) } : {}),
       ...budget(msg),
     });
-    const { created, body } = await this.transactions.registerBranch(gid, dto, clientOf(call));
+    const { created, body } = await this.transactions.registerBranch(gid, dto, clientOf(call), traceparentOf(metadata));
     return { ...body, created };
   }
 
@@ -191,9 +191,9 @@ export class TransactionsGrpcController {
   }
 
   @GrpcMethod('Coordinator', 'AbortMessage')
-  async abortMessage(msg: Received<AbortMessageMsg>, _metadata: Metadata, call: Call): Promise<object> {
+  async abortMessage(msg: Received<AbortMessageMsg>, metadata: Metadata, call: Call): Promise<object> {
     const gid = gidPipe.transform(msg.gid ?? '');
     const dto = validateAbort(msg.reason ? { reason: msg.reason } : {});
-    return this.messages.abort(gid, clientOf(call), dto.reason);
+    return this.messages.abort(gid, clientOf(call), dto.reason, traceparentOf(metadata));
   }
 }

@@ -5,3 +5,5 @@ export { parseSigningKeys, payloadText, signBranchCall, SIGNATURE_HEADERS } from
 export { TCC_CLIENT_TLS, checkCa, checkCertificateAndKey, type TlsClientOptions, type TlsServerOptions } from '../tls/tls.options';
 export { GrpcChannels } from '../grpc/grpc.channels';
 export { PROTO_LOADER_OPTIONS } from '../grpc/proto-loader.options';
+export { formatTraceparent, inSpan, parseTraceparent, startSpan, withSpan, type TccSpan, type TccSpanAttributes, type TccSpanOptions } from '../tracing/tcc.tracing';
+export { TCC_ATTRIBUTES, grpcTargetAttributes, httpTargetAttributes, modeOfPhase } from '../tracing/span-attributes';

@@ -26,6 +26,8 @@ import { grpcJs } from '../grpc/grpc.runtime';
 import { grpcStatusName, httpStatusOf, isServiceError, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { splitGrpcTarget } from './grpc-target';
 import { payloadText, signBranchCall } from '../signing/branch-signature';
+import { startSpan, type TccSpan } from '../tracing/tcc.tracing';
+import { grpcTargetAttributes, httpTargetAttributes, modeOfPhase, TCC_ATTRIBUTES } from '../tracing/span-attributes';
 
 export interface ParticipantCall {
   protocol: Protocol;
@@ -33,6 +35,10 @@ export interface ParticipantCall {
   target: string;
   body: BranchCallBody;
   timeoutMs: number;
+  /**
+   * The trace context the call belongs to (the parent of its client span); unset: the current one.
+   * The call's own span is what the participant receives (docs/contract.md §12).
+   */
   traceparent?: string;
   /** Signs the call (x-tcc-signature, x-tcc-timestamp) with this key when given. */
   signingKey?: string;
@@ -101,11 +107,37 @@ export class ParticipantCaller implements OnApplicationShutdown {
     });
   }
 
-  call(call: ParticipantCall): Promise<ParticipantCallResult> {
-    return call.protocol === 'grpc' ? this.grpc(call) : this.http(call);
+  /** One call, inside its client span `tcc.call.<phase>` (docs/contract.md §12). */
+  async call(call: ParticipantCall): Promise<ParticipantCallResult> {
+    const { body, target } = call;
+    const split = call.protocol === 'grpc' ? splitGrpcTarget(target) : undefined;
+    const span = startSpan(`tcc.call.${body.phase}`, {
+      kind: 'client',
+      parent: call.traceparent,
+      attributes: {
+        [TCC_ATTRIBUTES.gid]: body.gid,
+        [TCC_ATTRIBUTES.branchId]: body.branchId,
+        [TCC_ATTRIBUTES.phase]: body.phase,
+        [TCC_ATTRIBUTES.mode]: modeOfPhase(body.phase),
+        ...(call.protocol === 'grpc'
+          ? split ? grpcTargetAttributes(split.address, split.path) : { 'rpc.system': 'grpc' }
+          : { 'http.request.method': 'POST', ...httpTargetAttributes(target) }),
+      },
+    });
+    const traced = { ...call, traceparent: span.traceparent };
+    try {
+      const result = call.protocol === 'grpc' ? await this.grpc(traced, span) : await this.http(traced, span);
+      if (result.outcome !== 'done') span.fail(result.error);
+      return result;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
-  private async http(call: ParticipantCall): Promise<ParticipantCallResult> {
+  private async http(call: ParticipantCall, span: TccSpan): Promise<ParticipantCallResult> {
     const { target, body, timeoutMs, traceparent } = call;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -127,6 +159,7 @@ export class ParticipantCaller implements OnApplicationShutdown {
         signal: deadline,
       });
       const { statusCode } = response;
+      span.set({ 'http.response.status_code': statusCode });
       const success = statusCode >= 200 && statusCode < 300;
       if (success && body.phase !== 'try' && body.phase !== 'query') {
         // The coordinator needs no answer body from confirm, cancel and the saga and message calls
@@ -157,7 +190,7 @@ export class ParticipantCaller implements OnApplicationShutdown {
     }
   }
 
-  private async grpc(call: ParticipantCall): Promise<ParticipantCallResult> {
+  private async grpc(call: ParticipantCall, span: TccSpan): Promise<ParticipantCallResult> {
     const { target, body, timeoutMs, traceparent } = call;
     const split = splitGrpcTarget(target);
     if (!split) return { outcome: 'failed', error: `target "${target}" is not host:port/package.Service/Method` };
@@ -181,9 +214,11 @@ export class ParticipantCaller implements OnApplicationShutdown {
     try {
       // Every participant method has the shape of tcc.v1.Participant's: BranchRequest -> BranchReply.
       const reply = await this.channels.unary(split.address, participantMethods().Try, message, metadata, timeoutMs, split.path, MAX_ANSWER_BYTES);
+      span.set({ 'rpc.grpc.status_code': 0 });
       return { outcome: 'done', body: reply.result ? parseJson(reply.result) : undefined };
     } catch (error) {
       if (!isServiceError(error)) return { outcome: 'failed', error: error instanceof Error ? error.message : String(error) };
+      span.set({ 'rpc.grpc.status_code': error.code });
       const name = grpcStatusName(error.code);
       // Our own channel refused a reply over the limit: the participant did not say no, the answer was unusable.
       if (GRPC_OVER_LIMIT.test(error.details ?? '')) return { outcome: 'failed', error: `gRPC ${name}: ${OVER_LIMIT}` };

@@ -36,6 +36,8 @@ import { CoordinatorClient, IDEMPOTENT_ATTEMPTS, withRetries } from './coordinat
 import { AUTHORIZATION, bearer } from './coordinator.auth';
 import { coordinatorError } from './coordinator.errors';
 import type { ResolvedTccOptions } from '../tcc.options';
+import { inSpan } from '../tracing/tcc.tracing';
+import { COORDINATOR_CALL_SPANS, gidOf, grpcTargetAttributes, TCC_ATTRIBUTES } from '../tracing/span-attributes';
 
 function jsonText(value: JsonValue | undefined): string | undefined {
   return value === undefined ? undefined : JSON.stringify(value);
@@ -194,6 +196,25 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
   }
 
   private call<Req, Res>(
+    operation: string,
+    method: MethodDefinition<Req, Res>,
+    attempts: number,
+    timeoutMs: number,
+    traceparent: string | undefined,
+    request: Req,
+  ): Promise<Res> {
+    const spanName = COORDINATOR_CALL_SPANS[operation];
+    if (!spanName) return this.send(operation, method, attempts, timeoutMs, traceparent, request);
+    const attributes = { ...grpcTargetAttributes(this.options.coordinatorGrpcAddress, method.path), [TCC_ATTRIBUTES.gid]: gidOf(request) };
+    // The client span is the parent of the coordinator's own (docs/contract.md §12).
+    return inSpan(spanName, { kind: 'client', parent: traceparent, attributes }, async (span) => {
+      const reply = await this.send(operation, method, attempts, timeoutMs, span.traceparent, request);
+      span.set({ [TCC_ATTRIBUTES.gid]: gidOf(reply), 'rpc.grpc.status_code': 0 });
+      return reply;
+    });
+  }
+
+  private send<Req, Res>(
     operation: string,
     method: MethodDefinition<Req, Res>,
     attempts: number,

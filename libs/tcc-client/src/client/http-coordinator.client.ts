@@ -24,6 +24,8 @@ import { AUTHORIZATION, bearer } from './coordinator.auth';
 import { coordinatorError } from './coordinator.errors';
 import type { HttpTransport } from './http.transport';
 import type { ResolvedTccOptions } from '../tcc.options';
+import { inSpan } from '../tracing/tcc.tracing';
+import { COORDINATOR_CALL_SPANS, gidOf, httpTargetAttributes, TCC_ATTRIBUTES } from '../tracing/span-attributes';
 
 function toErrorBody(statusCode: number, body: JsonValue | undefined): ErrorBody {
   if (body && typeof body === 'object' && !Array.isArray(body) && 'message' in body) {
@@ -93,10 +95,33 @@ export class HttpCoordinatorClient extends CoordinatorClient {
     timeoutMs = this.options.requestTimeoutMs,
     traceparent?: string,
   ): Promise<T> {
+    const spanName = COORDINATOR_CALL_SPANS[operation];
+    if (!spanName) return this.send<T>(operation, method, path, body, attempts, timeoutMs, traceparent);
+    const url = this.options.coordinatorUrl + path;
+    const attributes = { 'http.request.method': method, ...httpTargetAttributes(url), [TCC_ATTRIBUTES.gid]: gidOf(body) };
+    // The client span is the parent of the coordinator's own (docs/contract.md §12).
+    return inSpan(spanName, { kind: 'client', parent: traceparent, attributes }, async (span) => {
+      const answer = await this.send<T>(operation, method, path, body, attempts, timeoutMs, span.traceparent, (statusCode) => span.set({ 'http.response.status_code': statusCode }));
+      span.set({ [TCC_ATTRIBUTES.gid]: gidOf(answer) });
+      return answer;
+    });
+  }
+
+  private send<T>(
+    operation: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    attempts: number,
+    timeoutMs: number,
+    traceparent: string | undefined,
+    answered: (statusCode: number) => void = () => undefined,
+  ): Promise<T> {
     const headers: Record<string, string> = traceparent ? { [TCC_HEADERS.traceparent]: traceparent } : {};
     if (this.options.apiKey) headers[AUTHORIZATION] = bearer(this.options.apiKey);
     return withRetries(operation, attempts, async () => {
       const answer = await this.http.send(method, this.options.coordinatorUrl + path, timeoutMs, body, headers);
+      answered(answer.statusCode);
       if (answer.statusCode >= 200 && answer.statusCode < 300) return answer.body as T;
       if (answer.statusCode < 500) throw coordinatorError(answer.statusCode, toErrorBody(answer.statusCode, answer.body), operation);
       throw new Error(`HTTP ${answer.statusCode}`);

@@ -14,15 +14,17 @@ import type { DecisionResponse, Protocol } from '../protocol';
 import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
 import { ParticipantDispatcher } from '../participant/participant.dispatcher';
 import { ParticipantRegistry } from '../participant/participant.registry';
-import { answerCall } from '../participant/participant.answer';
+import { answerTraced } from '../participant/participant.span';
+import { currentTraceparent } from './trace-context';
 import { participantGrpcTarget } from '../participant/participant-grpc.naming';
 import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError, TransactionOutcomeUnknownError } from './initiator.errors';
 import { SelfUrl } from './self-url.service';
 import { ParticipantTargets } from './participant-targets';
-import { currentTraceparent } from './trace-context';
 import { budgetFields, type RetryBudgetOptions } from './retry-budget.options';
+import { inSpan } from '../tracing/tcc.tracing';
+import { TCC_ATTRIBUTES } from '../tracing/span-attributes';
 
 /** The commit is recorded: phase two confirms every branch, whatever happens to this process. */
 function committed(status: GlobalStatus): boolean {
@@ -72,28 +74,32 @@ export class TransactionRunner {
 
   async run<T>(options: TransactionalOptions, work: () => Promise<T>): Promise<T> {
     if (currentTransaction()) return work();
-    const traceparent = currentTraceparent();
-    const begun = await this.coordinator.begin(
-      {
-        timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
-        ...(options.metadata ? { metadata: options.metadata } : {}),
-        ...this.targets.callback(options.callback),
-        ...budgetFields(options),
-      },
-      traceparent,
-    );
-    const transaction = new GlobalTransaction(begun.gid, traceparent);
-    let result: T;
-    try {
-      result = await transactionStorage.run(transaction, work);
-    } catch (error) {
+    // The global transaction's span (docs/contract.md §12): begin, the tries and the decision are its children.
+    return inSpan('tcc.transaction', { kind: 'internal', attributes: { [TCC_ATTRIBUTES.mode]: 'tcc' } }, async (span) => {
+      const traceparent = span.traceparent;
+      const begun = await this.coordinator.begin(
+        {
+          timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
+          ...(options.metadata ? { metadata: options.metadata } : {}),
+          ...this.targets.callback(options.callback),
+          ...budgetFields(options),
+        },
+        traceparent,
+      );
+      span.set({ [TCC_ATTRIBUTES.gid]: begun.gid });
+      const transaction = new GlobalTransaction(begun.gid, traceparent);
+      let result: T;
+      try {
+        result = await transactionStorage.run(transaction, work);
+      } catch (error) {
+        transaction.close();
+        await this.rollbackQuietly(transaction, error, options.waitForRollback ?? !(error instanceof BranchFailedError));
+        throw error;
+      }
       transaction.close();
-      await this.rollbackQuietly(transaction, error, options.waitForRollback ?? !(error instanceof BranchFailedError));
-      throw error;
-    }
-    transaction.close();
-    await this.commit(transaction);
-    return result;
+      await this.commit(transaction);
+      return result;
+    });
   }
 
   /**
@@ -145,7 +151,8 @@ export class TransactionRunner {
    */
   private async tryHere(gid: string, branchId: string, participant: string, payload: JsonValue | null): Promise<JsonValue | undefined> {
     const call = { gid, branchId, phase: 'try', payload } as const;
-    const answer = await answerCall(participant, call, () => this.dispatcher.dispatch(participant, 'try', call));
+    const origin = { kind: 'internal' as const, traceparent: currentTraceparent(), attributes: {} };
+    const answer = await answerTraced(participant, call, origin, () => this.dispatcher.dispatch(participant, 'try', call));
     switch (answer.kind) {
       case 'done':
         // What the HTTP endpoint would have answered, JSON and all.

@@ -40,7 +40,6 @@ import { grpcJs } from '../grpc/grpc.runtime';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '../grpc/grpc.messages';
 import { GrpcStatus, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
-import { withTraceparent } from '../initiator/trace-context';
 import { TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue, TransactionFinished } from '../protocol';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
@@ -48,7 +47,8 @@ import { PreparedQuery } from '../initiator/prepared-query.service';
 import { NoFinishedHandlerError, TransactionFinishedHandlers } from '../initiator/transaction-finished.handlers';
 import type { BranchCall } from './branch-call.types';
 import { parseBranchCall } from './branch-call.parser';
-import { answerCall } from './participant.answer';
+import type { BranchAnswer } from './participant.answer';
+import { answerTraced } from './participant.span';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { ParticipantDispatcher } from './participant.dispatcher';
 import { FINISHED_GRPC_METHOD, GRPC_METHOD_OF, INITIATOR_GRPC_SERVICE, participantGrpcService, QUERY_PREPARED_GRPC_METHOD } from './participant-grpc.naming';
@@ -69,6 +69,20 @@ function failure(code: GrpcStatus, details: string, trailers: Record<string, str
   const metadata = new (grpcJs().Metadata)();
   for (const [key, value] of Object.entries(trailers)) metadata.set(key, value);
   return Object.assign(new Error(details), { code, details, metadata });
+}
+
+/** The gRPC status code an answer goes out with (rpc.grpc.status_code). */
+function grpcCodeOfAnswer(answer: BranchAnswer): number {
+  switch (answer.kind) {
+    case 'done':
+      return GrpcStatus.OK;
+    case 'not-found':
+      return GrpcStatus.NOT_FOUND;
+    case 'refused':
+      return GRPC_OF_HTTP[answer.statusCode] ?? GrpcStatus.FAILED_PRECONDITION;
+    case 'failed':
+      return GrpcStatus.INTERNAL;
+  }
 }
 
 function refusal(statusCode: number, errorCode: string, message: string): ServerErrorResponse {
@@ -253,9 +267,14 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
 
   private async handle(participant: string, phase: ParticipantPhase, request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
     const call = this.parse(phase, request, metadata);
-    const answer = await answerCall(participant, call, () =>
-      withTraceparent(metadataText(metadata, TCC_HEADERS.traceparent), () => this.dispatcher.dispatch(participant, phase, call)),
-    );
+    const origin = {
+      kind: 'server' as const,
+      traceparent: metadataText(metadata, TCC_HEADERS.traceparent),
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': participantGrpcService(participant), 'rpc.method': GRPC_METHOD_OF[phase] },
+      statusAttributes: (answer: BranchAnswer) => ({ 'rpc.grpc.status_code': grpcCodeOfAnswer(answer) }),
+    };
+    // The span makes the caller's traceparent (its own, as parent) current for the business method.
+    const answer = await answerTraced(participant, call, origin, () => this.dispatcher.dispatch(participant, phase, call));
     switch (answer.kind) {
       case 'done':
         return { result: JSON.stringify(answer.answer) };

@@ -23,10 +23,11 @@ import {
   Type,
   UnauthorizedException,
 } from '@nestjs/common';
-import { type BranchPhase, type JsonValue, type PreparedAnswer, type TransactionFinished } from '../protocol';
+import { TCC_HEADERS, type BranchPhase, type JsonValue, type PreparedAnswer, type TransactionFinished } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { PHASES, parseBranchCall } from './branch-call.parser';
-import { answerCall, type ParticipantAnswer } from './participant.answer';
+import type { BranchAnswer, ParticipantAnswer } from './participant.answer';
+import { answerTraced, httpStatusOfAnswer } from './participant.span';
 import { ParticipantDispatcher } from './participant.dispatcher';
 import { PreparedQuery } from '../initiator/prepared-query.service';
 import { NoFinishedHandlerError, TransactionFinishedHandlers } from '../initiator/transaction-finished.handlers';
@@ -111,7 +112,13 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       const call = parseCall(phase as ParticipantPhase, body, headers);
       const refused = this.signatures.refusal(call, headers);
       if (refused) throw new UnauthorizedException({ statusCode: 401, error: 'SIGNATURE_INVALID', message: refused });
-      const answer = await answerCall(participant, call, () => this.dispatcher.dispatch(participant, phase as ParticipantPhase, call));
+      const origin = {
+        kind: 'server' as const,
+        traceparent: headers[TCC_HEADERS.traceparent],
+        attributes: { 'http.request.method': 'POST', 'http.route': `/${prefix.replace(/^\/+/, '')}/:participant/:phase` },
+        statusAttributes: (answer: BranchAnswer) => ({ 'http.response.status_code': httpStatusOfAnswer(answer) }),
+      };
+      const answer = await answerTraced(participant, call, origin, () => this.dispatcher.dispatch(participant, phase as ParticipantPhase, call));
       switch (answer.kind) {
         case 'done':
           return answer.answer;

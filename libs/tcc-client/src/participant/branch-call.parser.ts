@@ -37,6 +37,8 @@ export function parseBranchCall(
     if (branchId !== PREPARED_BRANCH_ID && !fields.includes('branchId')) fields.push('branchId');
     if (input.payload !== null) fields.push('payload');
   }
+  // A reconcile call (§12) asks about a branch and carries nothing.
+  if (phase === 'reconcile' && input.payload !== null) fields.push('payload');
   if (fields.length > 0) return { invalid: fields };
   return { call: { gid: gid as string, branchId: branchId as string, phase, payload: input.payload } };
 }

@@ -23,11 +23,12 @@ import {
   Type,
   UnauthorizedException,
 } from '@nestjs/common';
-import { type BranchPhase, type JsonValue, type PreparedAnswer } from '../protocol';
+import { RECONCILE_PATH, type BranchPhase, type JsonValue, type PreparedAnswer, type ReconcileAnswer } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { PHASES, parseBranchCall } from './branch-call.parser';
 import { answerCall, type ParticipantAnswer } from './participant.answer';
 import { ParticipantDispatcher } from './participant.dispatcher';
+import { ParticipantReconciler } from './participant.reconciler';
 import { PreparedQuery } from '../initiator/prepared-query.service';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
 import { SignatureVerifier } from '../signing/signature.verifier';
@@ -63,6 +64,7 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       private readonly dispatcher: ParticipantDispatcher,
       private readonly signatures: SignatureVerifier,
       private readonly prepared: PreparedQuery,
+      private readonly reconciler: ParticipantReconciler,
     ) {}
 
     @Post(QUERY_PREPARED_PATH)
@@ -82,7 +84,8 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       @Param('phase') phase: string,
       @Body() body: unknown,
       @Headers() headers: Record<string, string | undefined>,
-    ): Promise<ParticipantAnswer> {
+    ): Promise<ParticipantAnswer | ReconcileAnswer> {
+      if (phase === RECONCILE_PATH) return this.reconcile(participant, body, headers);
       if (!PHASES.includes(phase as ParticipantPhase)) throw new NotFoundException(`unknown phase "${phase}"`);
       const call = parseCall(phase as ParticipantPhase, body, headers);
       const refused = this.signatures.refusal(call, headers);
@@ -97,6 +100,17 @@ export function participantControllerFor(prefix: string): Type<unknown> {
         case 'failed':
           throw new HttpException(answer.body, answer.statusCode);
       }
+    }
+
+    /** Reconciliation (docs/contract.md §12): what this participant did for a branch; reads only. */
+    private async reconcile(participant: string, body: unknown, headers: Record<string, string | undefined>): Promise<ReconcileAnswer> {
+      const call = parseCall('reconcile', body, headers);
+      const refused = this.signatures.refusal(call, headers);
+      if (refused) throw new UnauthorizedException({ statusCode: 401, error: 'SIGNATURE_INVALID', message: refused });
+      // A database failure answers 500: the coordinator asks again, then reports the branch UNREACHABLE.
+      const result = await this.reconciler.answer(participant, call);
+      if (result.kind === 'not-found') throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: result.message });
+      return result.answer;
     }
   }
 

@@ -9,6 +9,7 @@ import { LeaseStore } from './lease.store';
 import { LifecycleStore } from './lifecycle.store';
 import { OperatorStore } from './operator.store';
 import { QueryStore } from './query.store';
+import { ReconciliationStore } from './reconciliation.store';
 import { ReplicaIdentity } from './replica.identity';
 
 @Global()
@@ -43,8 +44,9 @@ export class StoreModule implements OnApplicationShutdown {
         { provide: LeaseStore, inject: [Database], useFactory: (db: Database) => new LeaseStore(db) },
         { provide: OperatorStore, inject: [Database], useFactory: (db: Database) => new OperatorStore(db) },
         { provide: QueryStore, inject: [Database], useFactory: (db: Database) => new QueryStore(db) },
+        { provide: ReconciliationStore, inject: [Database], useFactory: (db: Database) => new ReconciliationStore(db) },
       ],
-      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, ReplicaIdentity],
+      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, ReplicaIdentity, ReconciliationStore],
     };
   }
 

@@ -318,3 +318,52 @@ describe(`reconciliation (${SERVER})`, () => {
     expect((await admin.as(undefined).send('POST', '/admin/v1/reconciliations', { json: { from: '2026-12-01T00:00:00Z', to: '2026-12-01T01:00:00Z' } })).status).toBe(401);
   });
 });
+
+// The embedded store too (in the default run only, as the coordinator's other storage suites).
+(SERVER === 'mariadb' ? describe : describe.skip)('reconciliation on the embedded SQLite store', () => {
+  let store: TestStore;
+  let webhook: WebhookServer;
+  let coordinator: RunningCoordinator;
+  let ledger: LedgerApp;
+
+  beforeAll(async () => {
+    store = await createStore('sqlite');
+    webhook = await WebhookServer.start();
+    coordinator = await startCoordinator(store, coordinatorEnv(store, webhook, { TCC_RECONCILE_RATE: '0', TCC_RECONCILE_BATCH: '7' }));
+    ledger = await startLedgerApp(coordinator.url);
+  });
+
+  afterAll(async () => {
+    await closeAll(
+      () => ledger?.close(),
+      () => coordinator?.close(),
+      () => webhook?.close(),
+      () => store?.dispose(),
+    );
+  });
+
+  it('pages through the window with its cursor and finds a missing confirm', async () => {
+    const from = Date.now() - 1;
+    const gids: string[] = [];
+    for (let i = 0; i < 30; i++) gids.push((await ledger.checkout.pay(i % 10 === 0)).gid);
+    const admin = new OperateClient(coordinator.url, ADMIN_TOKEN);
+    try {
+      await eventually(async () => {
+        for (const gid of gids) if (!['COMMITTED', 'ROLLED_BACK'].includes((await coordinator.api.get(gid)).body.status)) return false;
+        return true;
+      }, { what: 'every transaction to finish' });
+      const to = Date.now() + 1;
+      await ledger.query("DELETE FROM tcc_barrier WHERE gid = ? AND branch_id = 'stock' AND phase = 'confirm'", [gids[1]]);
+      const started = await admin.send<{ id: string }>('POST', '/admin/v1/reconciliations', { json: { from: new Date(from).toISOString(), to: new Date(to).toISOString() } });
+      expect(started.status).toBe(202);
+      const run = await eventually(async () => {
+        const got = await admin.send<RunView>('GET', `/admin/v1/reconciliations/${started.body.id}`);
+        return got.body.state === 'RUNNING' ? undefined : got.body;
+      }, { what: 'the run to end' });
+      expect(run).toMatchObject({ state: 'DONE', checked: 30, branches: 60, mismatches: 1, unreachable: 0 });
+      expect(run.findings.map((f) => [f.gid, f.branchId, f.kind])).toEqual([[gids[1], 'stock', 'MISSING_CONFIRM']]);
+    } finally {
+      await admin.close();
+    }
+  });
+});

@@ -3,7 +3,8 @@
  * freeze row (account-freeze), its credit row (refund-credit) and its points award (loyalty-points),
  * the order service with its order (order). Orders paid, refused and refunded reconcile clean; a
  * freeze row, an order and a points award edited or deleted behind the library's back are each
- * found as BUSINESS_MISMATCH with the business row in the participant's view.
+ * found as BUSINESS_MISMATCH with the business row in the participant's view; over HTTP and, with
+ * the account branches over gRPC, through tcc.v1.participants.<Name>/Reconcile.
  */
 import { OperateClient } from '../operate/support/admin.client';
 import { Http } from '../client/support/http';
@@ -24,13 +25,13 @@ interface Run {
   findings: { gid: string; branchId: string; kind: string; coordinator: Record<string, unknown>; participant: { business?: { state: string; detail?: Record<string, unknown> } } }[];
 }
 
-describe(`the example services reconcile (${SERVER})`, () => {
+describe.each(['http', 'grpc'])(`the example services reconcile (${SERVER}, account branches over %s)`, (protocol) => {
   let stack: Stack;
   let admin: OperateClient;
   const http = new Http();
 
   beforeAll(async () => {
-    stack = await startStack({ store: SERVER, coordinatorEnv: { TCC_ADMIN_TOKEN: ADMIN_TOKEN, TCC_RECONCILE_RATE: '0' } });
+    stack = await startStack({ store: SERVER, coordinatorEnv: { TCC_ADMIN_TOKEN: ADMIN_TOKEN, TCC_RECONCILE_RATE: '0' }, orderEnv: { ACCOUNT_BRANCH_PROTOCOL: protocol } });
     admin = new OperateClient(stack.coordinatorUrl, ADMIN_TOKEN);
   });
 
@@ -101,6 +102,8 @@ describe(`the example services reconcile (${SERVER})`, () => {
     const freeze = found.findings.find((f) => f.branchId === 'account-freeze')!;
     expect(freeze.coordinator).toMatchObject({ mode: 'tcc', status: 'COMMITTED', branchStatus: 'CONFIRMED' });
     expect(freeze.participant.business?.detail).toMatchObject({ status: 'RELEASED', accountId: 'rec-alice', amount: 1_000 });
+    // Asked where its confirm went: the account service's HTTP endpoint or its gRPC Reconcile method.
+    expect(String(freeze.coordinator.target)).toMatch(protocol === 'grpc' ? /\/tcc\.v1\.participants\.AccountFreeze\/Reconcile$/ : /\/tcc\/account-freeze\/reconcile$/);
     const points = found.findings.find((f) => f.branchId === 'points')!;
     expect(points.coordinator).toMatchObject({ mode: 'message', status: 'COMMITTED', branchStatus: 'SUCCEEDED' });
   }, 120_000);

@@ -24,6 +24,8 @@ import { TokenBucket } from './token.bucket';
 const CONCURRENCY = 16;
 /** Attempts of one query before the branch is reported UNREACHABLE. */
 const ATTEMPTS = 3;
+/** Scheduled windows a replica inserts at most in one go, catching up after a busy while. */
+const MAX_CATCH_UP = 24;
 
 type Check = { finding?: NewFinding; expired?: boolean; skipped?: boolean; queries: number };
 
@@ -109,19 +111,24 @@ export class ReconciliationRunner implements OnApplicationBootstrap, BeforeAppli
   }
 
   /**
-   * The scheduled run of the latest whole period ending TCC_RECONCILE_LAG_MS ago. Its id names its
-   * window, so every replica inserts the same run and only one row exists; one replica claims it.
+   * The scheduled runs of the whole periods ending TCC_RECONCILE_LAG_MS ago: at start the latest
+   * one, then every period since (up to MAX_CATCH_UP, so a replica busy for a while skips none).
+   * A run's id names its window, so every replica inserts the same run and only one row exists;
+   * one replica claims it.
    */
   private async schedule(): Promise<void> {
     const { intervalMs, lagMs } = this.config.reconcile;
     if (intervalMs <= 0) return;
     const now = await this.store.clock();
-    const to = Math.floor((now - lagMs) / intervalMs) * intervalMs;
-    if (to <= this.scheduledTo || to - intervalMs < 0) return;
-    if (await this.store.createRun({ id: `sched-${to}`, trigger: 'schedule', requestedBy: null, from: to - intervalMs, to })) {
-      this.logger.log(`scheduled reconciliation of ${iso(to - intervalMs)} .. ${iso(to)}`);
+    const latest = Math.floor((now - lagMs) / intervalMs) * intervalMs;
+    if (latest <= this.scheduledTo || latest - intervalMs < 0) return;
+    const first = this.scheduledTo > 0 ? Math.max(this.scheduledTo + intervalMs, latest - (MAX_CATCH_UP - 1) * intervalMs) : latest;
+    for (let to = first; to <= latest; to += intervalMs) {
+      if (await this.store.createRun({ id: `sched-${to}`, trigger: 'schedule', requestedBy: null, from: to - intervalMs, to })) {
+        this.logger.log(`scheduled reconciliation of ${iso(to - intervalMs)} .. ${iso(to)}`);
+      }
     }
-    this.scheduledTo = to;
+    this.scheduledTo = latest;
   }
 
   private async execute(run: RunRecord): Promise<void> {

@@ -99,7 +99,10 @@ export class ReconciliationsController {
     if (Number.isNaN(from)) throw invalidArgument('from', 'from is not a valid date');
     if (Number.isNaN(to)) throw invalidArgument('to', 'to is not a valid date');
     if (from >= to) throw invalidArgument('to', 'to must be later than from');
-    const who = actor && actor.length <= 128 && /^[\x20-\x7e]+$/.test(actor) ? actor : 'admin';
+    if (actor !== undefined && actor !== '' && (actor.length > 128 || !/^[\x20-\x7e]+$/.test(actor))) {
+      throw invalidArgument('x-tcc-actor', 'x-tcc-actor must be 1 to 128 printable ASCII characters');
+    }
+    const who = actor || 'admin';
     return runView(await this.runner.start(from, to, who));
   }
 

@@ -312,6 +312,12 @@ describe(`reconciliation (${SERVER})`, () => {
     expect(backwards.error.fields).toEqual(['to']);
     const extra = await post({ from: '2026-12-01T00:00:00Z', to: '2026-12-01T01:00:00Z', force: true });
     expect(extra.status).toBe(400);
+    const badActor = await admin.send<unknown>('POST', '/admin/v1/reconciliations', {
+      json: { from: '2026-12-01T00:00:00Z', to: '2026-12-01T01:00:00Z' },
+      headers: { 'x-tcc-actor': 'a'.repeat(129) },
+    });
+    expect(badActor.status).toBe(400);
+    expect(badActor.error.fields).toEqual(['x-tcc-actor']);
     expect((await admin.send('GET', '/admin/v1/reconciliations/rec-0-nothere')).status).toBe(404);
     expect((await admin.send('GET', `/admin/v1/reconciliations/${'x'.repeat(65)}`)).status).toBe(400);
     expect((await admin.as(undefined).send('GET', '/admin/v1/reconciliations')).status).toBe(401);

@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ParticipantCaller, GrpcChannels } from '@tcc/client/caller';
 import { participantGrpcService, type ReconcileAnswer } from '@tcc/client';
+import { BarrierCleanupService } from '@tcc/client/barrier/barrier-cleanup.service';
 import { createStore, SERVER, startCoordinator, type RunningCoordinator, type TestStore } from '../support/coordinator.in-process';
 import { OperateClient } from '../operate/support/admin.client';
 import { WebhookServer } from '../replicas/support/webhook.server';
@@ -242,6 +243,26 @@ describe(`reconciliation (${SERVER})`, () => {
     expect(list.status).toBe(200);
     expect(list.body.items[0].id).toBe(run.id);
   }, 120_000);
+
+  it("counts branches older than the participant's barrier retention, whose rows its cleanup removed, as expired: not mismatches", async () => {
+    const shortLived = await startLedgerApp(coordinator.url, { retentionMs: 1_000 });
+    try {
+      const from = Date.now() - 1;
+      for (let i = 0; i < 2; i++) expect((await shortLived.checkout.pay(false)).committed).toBe(true);
+      await allFinished();
+      const to = Date.now() + 1;
+      // The participant's own cleanup removes the rows once they are older than its retention.
+      const cleanup = shortLived.app.get(BarrierCleanupService);
+      await eventually(async () => (await cleanup.runOnce()) >= 0 && Number((await shortLived.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM tcc_barrier'))[0].n) === 0, {
+        what: 'the barrier cleanup to remove every row older than a second',
+      });
+      const { run } = await reconcile(from, to);
+      expect(run).toMatchObject({ state: 'DONE', checked: 2, branches: 4, expired: 4, mismatches: 0, unreachable: 0 });
+      expect(run.findings).toEqual([]);
+    } finally {
+      await shortLived.close();
+    }
+  });
 
   it('answers the same over HTTP and gRPC (tcc.v1.participants.<Name>/Reconcile), and refuses an unsigned query', async () => {
     const caller = new ParticipantCaller(new GrpcChannels());

@@ -135,7 +135,8 @@ export interface LedgerApp {
   close(): Promise<void>;
 }
 
-export async function startLedgerApp(coordinatorUrl: string): Promise<LedgerApp> {
+/** `retentionMs`: the barrier cleanup's retention (its periodic run off: a spec runs it). */
+export async function startLedgerApp(coordinatorUrl: string, options: { retentionMs?: number } = {}): Promise<LedgerApp> {
   const database = await createTestDatabase();
   postgres = database.engine === 'postgres';
   await database.query(
@@ -145,7 +146,14 @@ export async function startLedgerApp(coordinatorUrl: string): Promise<LedgerApp>
   @Module({
     imports: [
       TypeOrmModule.forRoot({ ...dataSourceOptions({ url: database.url, sqlitePath: 'unused', poolSize: 20, migrations: TCC_BARRIER_MIGRATIONS }), migrationsRun: true }),
-      TccModule.forRoot({ coordinatorUrl, apiKey: TEST_API_KEY, signingKeys: [SIGNING_KEY], requestTimeoutMs: 10_000, grpc: { port: 0, host: '127.0.0.1' } }),
+      TccModule.forRoot({
+        coordinatorUrl,
+        apiKey: TEST_API_KEY,
+        signingKeys: [SIGNING_KEY],
+        requestTimeoutMs: 10_000,
+        grpc: { port: 0, host: '127.0.0.1' },
+        ...(options.retentionMs ? { barrierCleanup: { retentionMs: options.retentionMs, intervalMs: 0 } } : {}),
+      }),
     ],
     providers: [StockParticipant, WalletParticipant, Checkout],
   })

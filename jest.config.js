@@ -39,6 +39,7 @@ const STORAGE_SUITES = [
   '<rootDir>/test/grpc/coordinator-api.spec.ts',
   '<rootDir>/test/grpc/mixed-branches.spec.ts',
   '<rootDir>/test/grpc/steps-api.spec.ts',
+  '<rootDir>/test/callbacks/**/*.spec.ts',
   '<rootDir>/test/reconcile/**/*.spec.ts',
 ];
 

@@ -6,6 +6,7 @@ import { Traceparent1732600000000 } from './1732600000000-traceparent';
 import { ClientAndAttentionReason1732700000000 } from './1732700000000-client-and-attention-reason';
 import { BranchCount1732800000000 } from './1732800000000-branch-count';
 import { Modes1732900000000 } from './1732900000000-modes';
+import { Callbacks1733000000000 } from './1733000000000-callbacks';
 import { Reconciliation1733200000000 } from './1733200000000-reconciliation';
 
 export const coordinatorMigrations = [
@@ -16,5 +17,6 @@ export const coordinatorMigrations = [
   ClientAndAttentionReason1732700000000,
   BranchCount1732800000000,
   Modes1732900000000,
+  Callbacks1733000000000,
   Reconciliation1733200000000,
 ];

@@ -5,7 +5,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule } from '@tcc/client';
-import { ServiceHealthController, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
+import { ServiceHealthController, ServiceMetricsModule, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
 import { AccountFreezeParticipant } from './accounts/account-freeze.participant';
 import { LoyaltyPointsParticipant } from './accounts/loyalty-points.participant';
 import { RefundCreditParticipant } from './accounts/refund-credit.participant';
@@ -22,6 +22,7 @@ export class AccountServiceModule {
       module: AccountServiceModule,
       imports: [
         serviceLoggingModule(config.logLevel, 'account-service'),
+        ServiceMetricsModule.forRoot(),
         TypeOrmModule.forRoot({
           ...dataSourceOptions({
             url: config.db.url,

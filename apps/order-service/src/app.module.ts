@@ -5,7 +5,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { TccModule } from '@tcc/client';
-import { ServiceHealthController, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
+import { ServiceHealthController, ServiceMetricsModule, dataSourceOptions, serviceLoggingModule } from '@tcc/service-kit';
 import type { OrderConfig } from './config/order.config';
 import { ORDER_MIGRATIONS, ORDER_MIGRATIONS_TABLE } from './order.migrations';
 import { ORDER_CONFIG } from './orders/order.config.token';
@@ -22,6 +22,7 @@ export class OrderServiceModule {
       module: OrderServiceModule,
       imports: [
         serviceLoggingModule(config.logLevel, 'order-service'),
+        ServiceMetricsModule.forRoot(),
         TypeOrmModule.forRoot({
           ...dataSourceOptions({
             url: config.db.url,

@@ -1,6 +1,6 @@
 /**
  * The example services' shared set-up (private to this repository, never published): database
- * settings from a URL, body validation, health endpoints, JSON logs, bounds on slow clients and
+ * settings from a URL, body validation, health endpoints, JSON logs, Prometheus metrics, bounds on slow clients and
  * the start-up lines naming each setting's source (the coordinator uses some of it too).
  */
 export * from './data-source-options';
@@ -10,3 +10,4 @@ export * from './service-logging.module';
 export * from './tls-files';
 export * from './http-server-limits';
 export * from './startup-settings.logger';
+export * from './service-metrics.module';

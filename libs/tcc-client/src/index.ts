@@ -26,6 +26,9 @@ export type { BranchOptions } from './initiator/branch.options';
 export type { FinalStatus, WaitForOutcomeOptions } from './initiator/outcome.waiter';
 export * from './initiator/initiator.errors';
 
+// Completion callbacks (docs/contract.md §11): the handler decorator (the event type is TransactionFinished).
+export { OnTransactionFinished } from './initiator/on-transaction-finished.decorator';
+
 // Sagas and reliable messages.
 export { TccSagas } from './initiator/tcc-sagas.service';
 export { SagaBuilder, type SagaOptions, type SagaStepOptions, type SagaSubmitted, type SubmitSagaOptions } from './initiator/saga.builder';
@@ -42,6 +45,8 @@ export { ParticipantDefinitionError } from './participant/participant-definition
 export {
   INITIATOR_GRPC_SERVICE,
   QUERY_PREPARED_GRPC_METHOD,
+  FINISHED_GRPC_METHOD,
+  finishedGrpcTarget,
   participantGrpcService,
   participantGrpcTarget,
   queryPreparedGrpcTarget,

@@ -9,6 +9,7 @@ import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { BarrierCleanupService } from './barrier/barrier-cleanup.service';
 import { InitiatorExplorer } from './initiator/initiator.explorer';
 import { PreparedQuery } from './initiator/prepared-query.service';
+import { TransactionFinishedHandlers } from './initiator/transaction-finished.handlers';
 import { ParticipantTargets } from './initiator/participant-targets';
 import { TccMessages } from './initiator/tcc-messages.service';
 import { TccSagas } from './initiator/tcc-sagas.service';
@@ -64,6 +65,7 @@ const SERVICES: Provider[] = [
   SignatureVerifier,
   BarrierCleanupService,
   PreparedQuery,
+  TransactionFinishedHandlers,
   ParticipantTargets,
   TccSagas,
   TccMessages,

@@ -94,6 +94,12 @@ export interface TccModuleOptions {
    * system's CAs; `cert` and `key` are presented to servers that require a client certificate.
    */
   tls?: TlsClientOptions;
+  /**
+   * How the coordinator reaches this service's completion callback endpoint (docs/contract.md §11)
+   * when it declares an @OnTransactionFinished() handler: `http` (default: `POST <selfUrl>/<prefix>/callback`)
+   * or `grpc` (`tcc.v1.Initiator/Finished` on the participant gRPC server; needs `grpc`).
+   */
+  callbackProtocol?: 'http' | 'grpc';
 }
 
 export interface ResolvedTccOptions {
@@ -116,6 +122,7 @@ export interface ResolvedTccOptions {
   signatureWindowMs: number;
   signatureClockSkewMs: number;
   tls: TlsClientOptions | undefined;
+  callbackProtocol: 'http' | 'grpc';
 }
 
 export const TCC_OPTIONS = Symbol('TCC_OPTIONS');
@@ -164,6 +171,13 @@ function barrierOf(options: TccModuleOptions): BarrierAdapter {
   return options.barrier;
 }
 
+function callbackProtocol(value: TccModuleOptions['callbackProtocol'], grpc: boolean): 'http' | 'grpc' {
+  if (value === undefined || value === 'http') return 'http';
+  if (value !== 'grpc') throw new Error(`tcc: callbackProtocol must be "http" or "grpc", not "${String(value)}"`);
+  if (!grpc) throw new Error('tcc: callbackProtocol "grpc" needs the grpc option (the callback is served by the participant gRPC server)');
+  return value;
+}
+
 export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions {
   const trim = (url: string): string => url.replace(/\/+$/, '');
   const transport = options.transport ?? 'http';
@@ -203,6 +217,7 @@ export function resolveTccOptions(options: TccModuleOptions): ResolvedTccOptions
     signatureWindowMs: options.signatureWindowMs ?? DEFAULT_SIGNATURE_WINDOW_MS,
     signatureClockSkewMs: nonNegativeInteger('signatureClockSkewMs', options.signatureClockSkewMs ?? DEFAULT_SIGNATURE_CLOCK_SKEW_MS),
     tls: options.tls,
+    callbackProtocol: callbackProtocol(options.callbackProtocol, grpc !== undefined),
   };
   // Kept out of JSON.stringify and util.inspect, so logging the options never shows the secret.
   Object.defineProperty(resolved, 'apiKey', { enumerable: false });

@@ -8,6 +8,9 @@ import { ReasonDto, RetryDto } from './admin-action.dto';
 import { LifecycleStore } from '../store/lifecycle.store';
 import { OperatorStore } from '../store/operator.store';
 import { QueryStore } from '../store/query.store';
+import { CallbackStore } from '../store/callback.store';
+import type { CallbackState } from '../store/records';
+import { isFinal } from '../domain/transaction.state-machine';
 import { toView } from '../transactions/transaction.service';
 import { transactionNotFound } from '../domain/transaction.errors';
 import { GidPipe } from '../transactions/gid.pipe';
@@ -61,6 +64,21 @@ export interface AdminTransactionDetail extends TransactionView {
   rounds: number;
   failures: { branchId: string; phase: string; attempt: number; error: string; createdAt: string }[];
   audit: { action: string; actor: string; reason: string | null; branchId: string | null; createdAt: string }[];
+  /** Its completion callback (docs/contract.md §11); null when none was asked for. */
+  callback: AdminCallbackView | null;
+}
+
+/** A completion callback as the admin sees it. `state` DUE also for one never attempted whose transaction is final. */
+export interface AdminCallbackView {
+  target: string;
+  protocol: string;
+  state: CallbackState;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  /** The replica sending it now, if any. */
+  owner: string | null;
 }
 
 /** Failed attempts shown with a transaction: the newest ones. */
@@ -76,6 +94,7 @@ export class AdminController {
     private readonly operator: OperatorStore,
     private readonly queries: QueryStore,
     private readonly admin: AdminService,
+    private readonly callbacks: CallbackStore,
   ) {}
 
   @Get('transactions')
@@ -118,10 +137,11 @@ export class AdminController {
   async get(@Param('gid', GidPipe) gid: string): Promise<AdminTransactionDetail> {
     const tx = await this.store.findTransaction(gid);
     if (!tx) throw transactionNotFound(gid);
-    const [branches, failures, audit] = await Promise.all([
+    const [branches, failures, audit, callback] = await Promise.all([
       this.store.findBranches(gid),
       this.operator.findFailures(gid, FAILURES_SHOWN),
       this.operator.findAudit(gid),
+      this.callbacks.find(gid),
     ]);
     return {
       ...toView(tx, branches),
@@ -135,6 +155,16 @@ export class AdminController {
       rounds: tx.rounds,
       failures: failures.map((f) => ({ ...f, createdAt: new Date(f.createdAt).toISOString() })),
       audit: audit.map((a) => ({ action: a.action, actor: a.actor, reason: a.reason, branchId: a.branchId, createdAt: new Date(a.createdAt).toISOString() })),
+      callback: callback && {
+        target: callback.target,
+        protocol: callback.protocol,
+        state: callback.state === 'WAITING' && isFinal(tx.status) ? 'DUE' : callback.state,
+        attempts: callback.attempts,
+        lastError: callback.lastError,
+        nextAttemptAt: callback.state === 'DELIVERED' ? null : isoOrNull(callback.nextAttemptAt),
+        deliveredAt: isoOrNull(callback.deliveredAt),
+        owner: callback.owner,
+      },
     };
   }
 

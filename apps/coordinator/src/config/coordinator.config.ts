@@ -166,6 +166,17 @@ class CoordinatorEnvironment {
   /** Finished transactions read per page of a run (the cursor moves once per page). */
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
   TCC_RECONCILE_BATCH = 200;
+
+  // Completion callbacks (docs/contract.md §11): the backoff of a failed delivery and the bound on each attempt.
+  @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000)
+  TCC_CALLBACK_RETRY_BASE_MS = 1_000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000)
+  TCC_CALLBACK_RETRY_MAX_MS = 300_000;
+
+  /** Unset: TCC_REQUEST_TIMEOUT_MS. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  TCC_CALLBACK_TIMEOUT_MS?: number;
 }
 
 export interface CoordinatorConfig {
@@ -216,6 +227,8 @@ export interface CoordinatorConfig {
   brokers: BrokerConfig[];
   /** Reconciliation (docs/contract.md §12): schedule (intervalMs 0: none), lag of its windows, queries per second (0: unthrottled), page size. */
   reconcile: { intervalMs: number; lagMs: number; rate: number; batch: number };
+  /** Completion callbacks: backoff between failed deliveries, and the bound on one delivery. */
+  callback: { retry: { baseMs: number; maxMs: number }; timeoutMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -231,6 +244,11 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
   const errors = validateSync(parsed, { whitelist: false });
   const problems = errors.map((e) => `${e.property}=${JSON.stringify(present[e.property] ?? null)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
   if (parsed.TCC_RETRY_MAX_MS < parsed.TCC_RETRY_BASE_MS) problems.push('TCC_RETRY_MAX_MS must be >= TCC_RETRY_BASE_MS');
+  if (parsed.TCC_CALLBACK_RETRY_MAX_MS < parsed.TCC_CALLBACK_RETRY_BASE_MS) problems.push('TCC_CALLBACK_RETRY_MAX_MS must be >= TCC_CALLBACK_RETRY_BASE_MS');
+  const callbackTimeoutMs = parsed.TCC_CALLBACK_TIMEOUT_MS ?? parsed.TCC_REQUEST_TIMEOUT_MS;
+  if (parsed.TCC_CALLBACK_TIMEOUT_MS !== undefined && parsed.TCC_LEASE_MS < 2 * parsed.TCC_CALLBACK_TIMEOUT_MS) {
+    problems.push(`TCC_LEASE_MS (${parsed.TCC_LEASE_MS}) must be at least twice TCC_CALLBACK_TIMEOUT_MS (${parsed.TCC_CALLBACK_TIMEOUT_MS}), so a callback's lease outlives its delivery`);
+  }
   if (parsed.TCC_DEFAULT_TIMEOUT_MS > parsed.TCC_MAX_TIMEOUT_MS) problems.push('TCC_DEFAULT_TIMEOUT_MS must be <= TCC_MAX_TIMEOUT_MS');
   if (parsed.TCC_HTTP_HEADERS_TIMEOUT_MS > parsed.TCC_HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('TCC_HTTP_HEADERS_TIMEOUT_MS must be <= TCC_HTTP_REQUEST_TIMEOUT_MS (the request timeout covers the headers too)');
@@ -343,6 +361,10 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
       lagMs: parsed.TCC_RECONCILE_LAG_MS,
       rate: parsed.TCC_RECONCILE_RATE,
       batch: parsed.TCC_RECONCILE_BATCH,
+    },
+    callback: {
+      retry: { baseMs: parsed.TCC_CALLBACK_RETRY_BASE_MS, maxMs: parsed.TCC_CALLBACK_RETRY_MAX_MS },
+      timeoutMs: callbackTimeoutMs,
     },
   };
 }

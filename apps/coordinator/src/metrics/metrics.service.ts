@@ -5,6 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { QueryStore } from '../store/query.store';
+import { CallbackStore } from '../store/callback.store';
 
 /** The statuses in which each mode is unfinished (docs/contract.md §2, §9, §10). */
 const OPEN_STATUSES: [string, string[]][] = [
@@ -112,14 +113,29 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly callbacks = new Counter({
+    name: 'tcc_callbacks_total',
+    help: 'Completion callback deliveries attempted by this replica, by outcome (delivered, failed: retried later)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly reconciliationUnreachable = new Counter({
     name: 'tcc_reconciliation_unreachable_total',
     help: 'Branches whose participant did not answer a reconciliation query after retries (not a mismatch of the books)',
     registers: [this.registry],
   });
 
-  constructor(store: QueryStore) {
+  constructor(store: QueryStore, callbacks: CallbackStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tcc_process_' });
+    new Gauge({
+      name: 'tcc_callbacks_pending',
+      help: 'Completion callbacks owed and not yet delivered (their transaction is final)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await callbacks.countPending());
+      },
+    });
     // The two gauges below read the same summary: one query per scrape, shared while it runs.
     let pending: ReturnType<QueryStore['openSummary']> | null = null;
     const openSummary = (): ReturnType<QueryStore['openSummary']> => {

@@ -30,10 +30,18 @@ export class CompletionNotifier {
     return this.relay?.isConnected() ?? false;
   }
 
+  private readonly finishHooks: Array<(gid: string, status: GlobalStatus) => void> = [];
+
+  /** Called for every transaction finished in this process (e.g. to send its completion callback at once). */
+  onFinished(hook: (gid: string, status: GlobalStatus) => void): void {
+    this.finishHooks.push(hook);
+  }
+
   /** A transaction finished in this process: wake its waiters here and tell the other replicas. */
   finished(gid: string, status: GlobalStatus): void {
     this.wake(gid, status);
     this.relay?.publish(gid, status);
+    for (const hook of this.finishHooks) hook(gid, status);
   }
 
   /** Another replica finished a transaction: wake its waiters here. */

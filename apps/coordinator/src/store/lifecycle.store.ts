@@ -3,7 +3,7 @@ import { BranchStatus, GlobalStatus, type BranchPhase } from '@tcc/client/protoc
 import { BRANCH_DONE_FROM, INITIAL_STATUS, type BranchDoneStatus, type DecisionEvent } from '../domain/transaction.state-machine';
 import { branchesDone, inList, registrationCondition, transition } from './transition.sql';
 import type { Database, Executor, Row } from './database';
-import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type TransactionRecord } from './records';
+import { BRANCH_COLUMNS, num, toBranch, toTransaction, TRANSACTION_COLUMNS, type BeginOutcome, type BranchOutcome, type BranchRecord, type NewBranch, type NewCallback, type TransactionRecord } from './records';
 import { LAST_ERROR_MAX, LEASED, LEASED_STATUSES, StoreBase } from './store.sql';
 import { WriteBatcher, type BatchedWrite, type BatchSettings } from './write.batcher';
 
@@ -22,6 +22,8 @@ export interface NewStepTransaction {
   /** A saga is driven at once by the replica that created it, under this lease. */
   owner: string;
   leaseMs: number;
+  /** A completion callback (docs/contract.md §11), written in the same local transaction. */
+  callback?: NewCallback | null;
 }
 
 /** One call of a saga round: done, refused (4xx) or failed (no usable answer). */
@@ -88,7 +90,8 @@ export class LifecycleStore extends StoreBase {
    * Inserts a TRYING transaction. Created: answers its times without reading them back (the
    * batch's clock when batched). Not created (the gid exists): the caller reads what is there.
    */
-  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string): Promise<BeginOutcome> {
+  begin(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string, callback: NewCallback | null = null): Promise<BeginOutcome> {
+    if (callback) return this.beginWithCallback(gid, timeoutMs, metadata, traceparent, client, callback);
     if (!this.batcher) {
       return this.insertTransaction(gid, timeoutMs, metadata, traceparent, client).then(async (created): Promise<BeginOutcome> => {
         const tx = created ? await this.findTransaction(gid) : null;
@@ -107,6 +110,34 @@ export class LifecycleStore extends StoreBase {
       ],
       read: ([inserted], nowMs): BeginOutcome => (inserted === 1 ? { created: true, createdAt: nowMs, expiresAt: nowMs + timeoutMs } : { created: false }),
     });
+  }
+
+  /**
+   * A begin with a completion callback (docs/contract.md §11): the transaction and its callback in
+   * one local transaction, outside the batches (the callback is written only when the transaction
+   * was, which a batch's statements cannot see of each other).
+   */
+  private beginWithCallback(gid: string, timeoutMs: number, metadata: string | null, traceparent: string | null, client: string, callback: NewCallback): Promise<BeginOutcome> {
+    return this.db.transaction(async (tx): Promise<BeginOutcome> => {
+      const inserted = await tx.execute(
+        this.insertIfAbsent(`INTO tcc_transactions (gid, status, timeout_ms, metadata, traceparent, client, created_at, updated_at, expires_at, next_attempt_at, rounds)
+         VALUES (?, ?, ?, ?, ?, ?, ${this.now}, ${this.now}, ${this.now} + ?, ${this.now} + ?, 0)`),
+        [gid, GlobalStatus.TRYING, timeoutMs, metadata, traceparent, client, timeoutMs, timeoutMs],
+      );
+      if (inserted !== 1) return { created: false };
+      await this.insertCallback(tx, gid, callback);
+      const [times] = await tx.select(`SELECT created_at, expires_at FROM tcc_transactions WHERE gid = ?`, [gid]);
+      return { created: true, createdAt: num(times.created_at), expiresAt: num(times.expires_at) };
+    });
+  }
+
+  /** A transaction's callback, WAITING, due as soon as its transaction is final. */
+  private async insertCallback(ex: Executor, gid: string, callback: NewCallback): Promise<void> {
+    await ex.execute(
+      `INSERT INTO tcc_callbacks (gid, target, protocol, state, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, 'WAITING', 0, ${this.now}, ${this.now}, ${this.now})`,
+      [gid, callback.target, callback.protocol],
+    );
   }
 
   /** Inserts a TRYING transaction; false when the gid exists already. */
@@ -271,6 +302,7 @@ export class LifecycleStore extends StoreBase {
          VALUES ${t.steps.map(() => row).join(', ')}`,
         t.steps.flatMap((b, i) => [t.gid, b.branchId, b.participant, b.protocol, b.confirmTarget, b.cancelTarget, b.payload, BranchStatus.REGISTERED, b.seq ?? i, b.after?.length ? b.after.join(',') : null]),
       );
+      if (t.callback) await this.insertCallback(tx, t.gid, t.callback);
       const [times] = await tx.select(`SELECT created_at, expires_at FROM tcc_transactions WHERE gid = ?`, [t.gid]);
       return { created: true, createdAt: num(times.created_at), expiresAt: num(times.expires_at) };
     });

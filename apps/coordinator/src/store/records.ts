@@ -1,5 +1,5 @@
 /** What the stores read and write: the records of transactions, branches, audit and failures, and their mappers from rows. */
-import type { BranchStatus, GlobalStatus, MessageProtocol, TransactionMode } from '@tcc/client/protocol';
+import type { BranchStatus, GlobalStatus, MessageProtocol, Protocol, TransactionMode } from '@tcc/client/protocol';
 import type { Row } from './database';
 
 
@@ -172,5 +172,49 @@ export function toBranch(r: Row): BranchRecord {
     updatedAt: num(r.updated_at),
     seq: num(r.seq ?? 0),
     after: r.after_ids ? String(r.after_ids).split(',') : [],
+  };
+}
+
+/** A completion callback's delivery state (docs/contract.md §11); a column named `state`, never `status`. */
+export type CallbackState = 'WAITING' | 'DUE' | 'DELIVERED';
+
+/** A completion callback asked for with a transaction, written with it. */
+export interface NewCallback {
+  target: string;
+  protocol: Protocol;
+}
+
+export interface CallbackRecord {
+  gid: string;
+  target: string;
+  protocol: Protocol;
+  /** As stored: WAITING until the first attempt, DUE after a failed one, DELIVERED. */
+  state: CallbackState;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number;
+  deliveredAt: number | null;
+  owner: string | null;
+  leaseExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const CALLBACK_COLUMNS = 'gid, target, protocol, state, attempts, last_error, next_attempt_at, delivered_at, owner, lease_expires_at, created_at, updated_at';
+
+export function toCallback(r: Row): CallbackRecord {
+  return {
+    gid: String(r.gid),
+    target: String(r.target),
+    protocol: r.protocol as Protocol,
+    state: r.state as CallbackState,
+    attempts: num(r.attempts),
+    lastError: strOrNull(r.last_error),
+    nextAttemptAt: num(r.next_attempt_at),
+    deliveredAt: numOrNull(r.delivered_at),
+    owner: strOrNull(r.owner),
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
   };
 }

@@ -6,6 +6,7 @@ import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationS
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
 import { Database } from './database';
 import { LeaseStore } from './lease.store';
+import { CallbackStore } from './callback.store';
 import { LifecycleStore } from './lifecycle.store';
 import { OperatorStore } from './operator.store';
 import { QueryStore } from './query.store';
@@ -44,9 +45,10 @@ export class StoreModule implements OnApplicationShutdown {
         { provide: LeaseStore, inject: [Database], useFactory: (db: Database) => new LeaseStore(db) },
         { provide: OperatorStore, inject: [Database], useFactory: (db: Database) => new OperatorStore(db) },
         { provide: QueryStore, inject: [Database], useFactory: (db: Database) => new QueryStore(db) },
+        { provide: CallbackStore, inject: [Database], useFactory: (db: Database) => new CallbackStore(db) },
         { provide: ReconciliationStore, inject: [Database], useFactory: (db: Database) => new ReconciliationStore(db) },
       ],
-      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, ReplicaIdentity, ReconciliationStore],
+      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, CallbackStore, ReplicaIdentity, ReconciliationStore],
     };
   }
 

@@ -44,6 +44,7 @@ export class MessageService {
   async prepare(body: MessageBody, client: string, traceparent?: string): Promise<{ created: boolean; body: BeginResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: prepare the message on another one');
     const common = this.checks.common(body);
+    const callback = this.checks.callback(body);
     this.checks.stepCount(body.steps.length);
     this.checks.distinct(body.steps.map((s) => s.branchId));
     this.checks.target('queryPrepared', /^https?:\/\//i.test(body.queryPrepared) ? 'http' : 'grpc', body.queryPrepared);
@@ -74,6 +75,7 @@ export class MessageService {
       steps,
       owner: this.replica.id,
       leaseMs: this.config.leaseMs,
+      callback,
     });
     if (created.created) {
       this.metrics.begun.inc({ client, mode: TransactionMode.MESSAGE });

@@ -40,6 +40,12 @@ const ID_RULE = 'must contain only the characters A-Z a-z 0-9 _ . : -';
 // Optional fields also take null, which means "not given" (as the DTOs always allowed).
 const optional = <T extends object>(schema: T): T & { nullable: true } => ({ ...schema, nullable: true });
 
+/** A completion callback (docs/contract.md §11): where, and how (default: from the target's shape). */
+const callbackProperties = {
+  callback: optional({ type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH }),
+  callbackProtocol: optional({ type: 'string', enum: ['http', 'grpc'] }),
+} as const;
+
 const beginSchema = {
   type: 'object',
   additionalProperties: false,
@@ -47,6 +53,7 @@ const beginSchema = {
     gid: optional({ type: 'string', minLength: 1, maxLength: GID_MAX_LENGTH, pattern: ID }),
     timeoutMs: optional({ type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS }),
     metadata: optional({ type: 'object' }),
+    ...callbackProperties,
   },
 } as const;
 
@@ -115,6 +122,7 @@ const sagaSchema = {
     }),
     wait: optional({ type: 'boolean' }),
     metadata: optional({ type: 'object' }),
+    ...callbackProperties,
   },
 } as const;
 
@@ -137,6 +145,7 @@ const messageSchema = {
     queryPrepared: { type: 'string', minLength: 1, maxLength: TARGET_MAX_LENGTH },
     timeoutMs: optional({ type: 'integer', minimum: 1, maximum: MAX_TIMEOUT_MS }),
     metadata: optional({ type: 'object' }),
+    ...callbackProperties,
   },
 } as const;
 

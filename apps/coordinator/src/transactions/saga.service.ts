@@ -38,6 +38,7 @@ export class SagaService {
   async start(body: SagaBody, client: string, traceparent?: string): Promise<{ created: boolean; body: DecisionResponse }> {
     if (this.shutdown.draining) throw new TccError(TccErrorCode.UNAVAILABLE, 'this coordinator replica is shutting down: start the saga on another one');
     const common = this.checks.common(body);
+    const callback = this.checks.callback(body);
     this.checks.stepCount(body.steps.length);
     const ids = body.steps.map((s) => s.branchId);
     this.checks.distinct(ids);
@@ -69,6 +70,7 @@ export class SagaService {
       steps,
       owner: this.replica.id,
       leaseMs: this.config.leaseMs,
+      callback,
     });
     if (created.created) {
       this.metrics.begun.inc({ client, mode: TransactionMode.SAGA });

@@ -45,6 +45,20 @@ export class StepChecks {
     if (!this.targets.allows(parsed.hostPort)) throw invalidArgument(field, `${field} target ${parsed.hostPort} is not allowed by TCC_ALLOWED_TARGETS`);
   }
 
+  /**
+   * A completion callback (docs/contract.md §11), checked like a branch target and named
+   * `callback` when refused; its protocol given, or read from its shape as queryPrepared's is.
+   */
+  callback(body: { callback?: string; callbackProtocol?: Protocol }): { target: string; protocol: Protocol } | null {
+    if (body.callback === undefined) {
+      if (body.callbackProtocol !== undefined) throw invalidArgument('callback', 'callback is required with callbackProtocol');
+      return null;
+    }
+    const protocol = body.callbackProtocol ?? (/^https?:\/\//i.test(body.callback) ? 'http' : 'grpc');
+    this.target('callback', protocol, body.callback);
+    return { target: body.callback, protocol };
+  }
+
   payload(field: string, payload: JsonValue | undefined): string | null {
     const text = payload === undefined ? null : JSON.stringify(payload);
     if (text !== null && Buffer.byteLength(text) > this.config.maxPayloadBytes) throw tooLarge(field, this.config.maxPayloadBytes);

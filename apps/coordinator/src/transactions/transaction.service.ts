@@ -28,6 +28,7 @@ import { invalidArgument, notTheOwner, tooLarge, TccError, TccErrorCode, transac
 import { MetricsService } from '../metrics/metrics.service';
 import { parseTarget, TargetPolicy } from '../domain/target.policy';
 import { RegisteredBranches } from './registered-branches.cache';
+import { StepChecks } from './step.checks';
 
 /** A begin, as the contract's BeginRequest. */
 export type BeginCommand = BeginRequest;
@@ -53,6 +54,7 @@ export class TransactionService {
   private readonly logger = new Logger(TransactionService.name);
   private readonly targets: TargetPolicy;
   private readonly registered = new RegisteredBranches();
+  private readonly checks: StepChecks;
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
@@ -64,6 +66,7 @@ export class TransactionService {
     private readonly metrics: MetricsService,
   ) {
     this.targets = new TargetPolicy(config.allowedTargets);
+    this.checks = new StepChecks(config);
   }
 
   /**
@@ -78,8 +81,9 @@ export class TransactionService {
     }
     const metadata = cmd.metadata === undefined ? null : JSON.stringify(cmd.metadata);
     if (metadata !== null && Buffer.byteLength(metadata) > METADATA_MAX_BYTES) throw tooLarge('metadata', METADATA_MAX_BYTES);
+    const callback = this.checks.callback(cmd);
     const gid = cmd.gid ?? uuidv7();
-    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent), client);
+    const begun = await this.store.begin(gid, timeoutMs, metadata, validTraceparent(traceparent), client, callback);
     if (begun.created) {
       this.metrics.begun.inc({ client, mode: 'tcc' });
       return { created: true, body: { gid, status: GlobalStatus.TRYING, createdAt: iso(begun.createdAt), expiresAt: iso(begun.expiresAt) } };

@@ -45,6 +45,11 @@ function json(field: string, text: string | undefined): JsonValue | undefined {
   }
 }
 
+/** A completion callback's fields (docs/contract.md §11); empty strings are "not given", as proto3 sends them. */
+function callbackOf(msg: { callback?: string; callbackProtocol?: string }): { callback?: string; callbackProtocol?: string } {
+  return { ...(msg.callback ? { callback: msg.callback } : {}), ...(msg.callbackProtocol ? { callbackProtocol: msg.callbackProtocol } : {}) };
+}
+
 @UseGuards(ApiClientGuard)
 @Controller()
 export class TransactionsGrpcController {
@@ -60,6 +65,7 @@ export class TransactionsGrpcController {
       ...(msg.gid ? { gid: msg.gid } : {}),
       ...(msg.timeoutMs ? { timeoutMs: msg.timeoutMs } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+      ...callbackOf(msg),
     });
     const { created, body } = await this.transactions.begin(dto, clientOf(call), traceparentOf(metadata));
     return { ...body, created };
@@ -126,6 +132,7 @@ export class TransactionsGrpcController {
       ...(Object.keys(after).length ? { after } : {}),
       ...(msg.wait === undefined ? {} : { wait: msg.wait }),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+      ...callbackOf(msg),
     });
     const { body } = await this.sagas.start(dto, clientOf(call), traceparentOf(metadata));
     return body;
@@ -145,6 +152,7 @@ export class TransactionsGrpcController {
       queryPrepared: msg.queryPrepared,
       ...(msg.timeoutMs ? { timeoutMs: Number(msg.timeoutMs) } : {}),
       ...(msg.metadata ? { metadata: json('metadata', msg.metadata) } : {}),
+      ...callbackOf(msg),
     });
     const { created, body } = await this.messages.prepare(dto, clientOf(call), traceparentOf(metadata));
     return { ...body, created };

@@ -82,6 +82,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       gid: request.gid,
       timeoutMs: request.timeoutMs,
       metadata: jsonText(request.metadata),
+      callback: request.callback,
+      callbackProtocol: request.callbackProtocol,
     });
     return { gid: reply.gid, status: reply.status as GlobalStatus, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
   }
@@ -135,6 +137,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       concurrent: request.concurrent,
       wait: request.wait,
       metadata: jsonText(request.metadata),
+      callback: request.callback,
+      callbackProtocol: request.callbackProtocol,
     });
     return { gid: reply.gid, status: reply.status as GlobalStatus };
   }
@@ -152,6 +156,8 @@ export class GrpcCoordinatorClient extends CoordinatorClient {
       queryPrepared: request.queryPrepared,
       timeoutMs: request.timeoutMs,
       metadata: jsonText(request.metadata),
+      callback: request.callback,
+      callbackProtocol: request.callbackProtocol,
     });
     return { gid: reply.gid, status: reply.status as GlobalStatus, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
   }

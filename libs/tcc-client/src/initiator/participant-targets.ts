@@ -7,12 +7,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
 import { ParticipantGrpcServer } from '../participant/participant-grpc.server';
-import { participantGrpcTarget, queryPreparedGrpcTarget } from '../participant/participant-grpc.naming';
-import { QUERY_PREPARED_PATH } from '../participant/participant.controller';
+import { finishedGrpcTarget, participantGrpcTarget, queryPreparedGrpcTarget } from '../participant/participant-grpc.naming';
+import { CALLBACK_PATH, QUERY_PREPARED_PATH } from '../participant/participant.controller';
 import { ParticipantRegistry, type ParticipantKind } from '../participant/participant.registry';
 import type { Protocol } from '../protocol';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { SelfUrl } from './self-url.service';
+import { TransactionFinishedHandlers } from './transaction-finished.handlers';
 
 @Injectable()
 export class ParticipantTargets {
@@ -21,6 +22,7 @@ export class ParticipantTargets {
     private readonly selfUrl: SelfUrl,
     private readonly participantGrpc: ParticipantGrpcServer,
     private readonly registry: ParticipantRegistry,
+    private readonly finished: TransactionFinishedHandlers,
   ) {}
 
   /** The endpoint of `phase` of `participant` at `service` (an HTTP base URL or a gRPC `host:port`; default here). */
@@ -47,5 +49,21 @@ export class ParticipantTargets {
     if (protocol !== 'http') throw new Error(`tcc: queryPrepared must be http or grpc, not "${String(protocol)}"`);
     const prefix = this.options.participantPath ? `/${this.options.participantPath}` : '';
     return `${this.selfUrl.get().replace(/\/+$/, '')}${prefix}/${QUERY_PREPARED_PATH}`;
+  }
+
+  /**
+   * The completion callback fields of a begin, saga or message (docs/contract.md §11): `explicit`
+   * when given (a target of the caller's choosing; `false`: none), otherwise this service's own
+   * callback endpoint when it declares an @OnTransactionFinished() handler, over the module's
+   * `callbackProtocol` (default `http`).
+   */
+  callback(explicit?: string | false): { callback?: string; callbackProtocol?: Protocol } {
+    if (explicit === false) return {};
+    if (typeof explicit === 'string') return { callback: explicit };
+    if (!this.finished.any) return {};
+    const protocol = this.options.callbackProtocol;
+    if (protocol === 'grpc') return { callback: finishedGrpcTarget(this.participantGrpc.address()), callbackProtocol: 'grpc' };
+    const prefix = this.options.participantPath ? `/${this.options.participantPath}` : '';
+    return { callback: `${this.selfUrl.get().replace(/\/+$/, '')}${prefix}/${CALLBACK_PATH}`, callbackProtocol: 'http' };
   }
 }

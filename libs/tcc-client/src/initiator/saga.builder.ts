@@ -20,6 +20,12 @@ export interface SagaOptions {
   /** Run each action as soon as the steps named in its `after` succeeded, instead of one after another. */
   concurrent?: boolean;
   metadata?: Record<string, JsonValue>;
+  /**
+   * The completion callback (docs/contract.md §11): a target of your choosing (an http(s) URL or
+   * a gRPC target), or `false` for none. Default: this service's own callback endpoint when it
+   * declares an @OnTransactionFinished() handler, none otherwise.
+   */
+  callback?: string | false;
 }
 
 export interface SagaStepOptions {
@@ -119,6 +125,7 @@ export class SagaBuilder {
       ...(this.options.concurrent ? { concurrent: true } : {}),
       ...(Object.keys(this.after).length > 0 ? { after: this.after } : {}),
       ...(this.options.metadata ? { metadata: this.options.metadata } : {}),
+      ...this.targets.callback(this.options.callback),
       wait,
     };
     let status: GlobalStatus;

@@ -60,6 +60,12 @@ export interface MessageOptions {
    * participant gRPC server, TccModule's `grpc` option).
    */
   queryPrepared?: Protocol;
+  /**
+   * The completion callback (docs/contract.md §11): a target of your choosing (an http(s) URL or
+   * a gRPC target), or `false` for none. Default: this service's own callback endpoint when it
+   * declares an @OnTransactionFinished() handler, none otherwise.
+   */
+  callback?: string | false;
   /** Let the submit wait for every delivery (up to the coordinator's wait bound). Default false. */
   wait?: boolean;
 }
@@ -112,6 +118,7 @@ export class TccMessages {
         queryPrepared: this.targets.queryPrepared(options.queryPrepared ?? 'http'),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...this.targets.callback(options.callback),
       },
       traceparent,
     );
@@ -169,6 +176,7 @@ export class TccMessages {
         queryPrepared: this.targets.queryPrepared(options.queryPrepared ?? 'http'),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
         ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...this.targets.callback(options.callback),
       },
       traceparent,
     );

@@ -20,6 +20,7 @@ import type { BranchOptions } from './branch.options';
 import { GlobalTransaction, currentTransaction, transactionStorage } from './global-transaction.context';
 import { BranchFailedError, BranchRefusedError, NoTransactionError, TransactionAbortedError, TransactionOutcomeUnknownError } from './initiator.errors';
 import { SelfUrl } from './self-url.service';
+import { ParticipantTargets } from './participant-targets';
 import { currentTraceparent } from './trace-context';
 
 /** The commit is recorded: phase two confirms every branch, whatever happens to this process. */
@@ -44,6 +45,12 @@ export interface TransactionalOptions {
    * the error is thrown at once. `true` always waits, `false` never does.
    */
   waitForRollback?: boolean;
+  /**
+   * The completion callback (docs/contract.md §11): a target of your choosing (an http(s) URL or
+   * a gRPC target), or `false` for none. Default: this service's own callback endpoint when it
+   * declares an @OnTransactionFinished() handler, none otherwise.
+   */
+  callback?: string | false;
 }
 
 @Injectable()
@@ -58,6 +65,7 @@ export class TransactionRunner {
     private readonly participantGrpc: ParticipantGrpcServer,
     private readonly registry: ParticipantRegistry,
     private readonly dispatcher: ParticipantDispatcher,
+    private readonly targets: ParticipantTargets,
   ) {}
 
   async run<T>(options: TransactionalOptions, work: () => Promise<T>): Promise<T> {
@@ -67,6 +75,7 @@ export class TransactionRunner {
       {
         timeoutMs: options.timeoutMs ?? this.options.defaultTransactionTimeoutMs,
         ...(options.metadata ? { metadata: options.metadata } : {}),
+        ...this.targets.callback(options.callback),
       },
       traceparent,
     );

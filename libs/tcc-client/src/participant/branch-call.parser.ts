@@ -3,7 +3,7 @@
  * branchId of the contract's syntax, and the phase and the x-tcc-* headers (gRPC metadata) agreeing
  * with the body and with the endpoint called. Answers the call, or the offending field names.
  */
-import { BRANCH_ID_MAX_LENGTH, GID_MAX_LENGTH, ID_PATTERN, PREPARED_BRANCH_ID, TCC_HEADERS } from '../protocol';
+import { BRANCH_ID_MAX_LENGTH, CALLBACK_BRANCH_ID, GID_MAX_LENGTH, ID_PATTERN, PREPARED_BRANCH_ID, TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
@@ -36,6 +36,12 @@ export function parseBranchCall(
     // A queryPrepared (§10) names the initiator's own barrier row and carries nothing.
     if (branchId !== PREPARED_BRANCH_ID && !fields.includes('branchId')) fields.push('branchId');
     if (input.payload !== null) fields.push('payload');
+  }
+  if (phase === 'callback') {
+    // A completion callback (§11) names itself and carries the view of the transaction it is about.
+    if (branchId !== CALLBACK_BRANCH_ID && !fields.includes('branchId')) fields.push('branchId');
+    const view = input.payload;
+    if (!view || typeof view !== 'object' || Array.isArray(view) || view.gid !== gid || typeof view.status !== 'string') fields.push('payload');
   }
   // A reconcile call (§12) asks about a branch and carries nothing.
   if (phase === 'reconcile' && input.payload !== null) fields.push('payload');

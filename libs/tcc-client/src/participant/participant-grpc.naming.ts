@@ -26,6 +26,8 @@ export const GRPC_METHOD_OF: Readonly<Record<ParticipantPhase, string>> = {
 /** The service and method of the queryPrepared endpoint (participant.proto, service Initiator). */
 export const INITIATOR_GRPC_SERVICE = 'tcc.v1.Initiator';
 export const QUERY_PREPARED_GRPC_METHOD = 'QueryPrepared';
+/** The method of the completion callback endpoint (docs/contract.md §11), on the same service. */
+export const FINISHED_GRPC_METHOD = 'Finished';
 
 /** Full service name of a participant: `account-freeze` -> `tcc.v1.participants.AccountFreeze`. */
 export function participantGrpcService(participant: string): string {
@@ -41,6 +43,11 @@ export function participantGrpcService(participant: string): string {
 /** The target of one phase of `participant` served at `address` (`host:port`). */
 export function participantGrpcTarget(address: string, participant: string, phase: ParticipantPhase): string {
   return `${address}/${participantGrpcService(participant)}/${GRPC_METHOD_OF[phase]}`;
+}
+
+/** The completion callback target of an initiator whose participant gRPC server is at `address`. */
+export function finishedGrpcTarget(address: string): string {
+  return `${address}/${INITIATOR_GRPC_SERVICE}/${FINISHED_GRPC_METHOD}`;
 }
 
 /** The queryPrepared target of a message initiator whose participant gRPC server is at `address`. */

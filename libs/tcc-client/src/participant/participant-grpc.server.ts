@@ -42,16 +42,17 @@ import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '
 import { GrpcStatus, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
 import { withTraceparent } from '../initiator/trace-context';
 import { RECONCILE_GRPC_METHOD, TCC_HEADERS } from '../protocol';
-import type { BranchPhase, JsonValue } from '../protocol';
+import type { BranchPhase, JsonValue, TransactionFinished } from '../protocol';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
 import { PreparedQuery } from '../initiator/prepared-query.service';
+import { NoFinishedHandlerError, TransactionFinishedHandlers } from '../initiator/transaction-finished.handlers';
 import type { BranchCall } from './branch-call.types';
 import { parseBranchCall } from './branch-call.parser';
 import { answerCall } from './participant.answer';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { ParticipantDispatcher } from './participant.dispatcher';
 import { ParticipantReconciler } from './participant.reconciler';
-import { GRPC_METHOD_OF, INITIATOR_GRPC_SERVICE, participantGrpcService, QUERY_PREPARED_GRPC_METHOD } from './participant-grpc.naming';
+import { FINISHED_GRPC_METHOD, GRPC_METHOD_OF, INITIATOR_GRPC_SERVICE, participantGrpcService, QUERY_PREPARED_GRPC_METHOD } from './participant-grpc.naming';
 import { PHASES_OF_KIND, ParticipantRegistry } from './participant.registry';
 import { SignatureVerifier } from '../signing/signature.verifier';
 import { SIGNATURE_HEADERS } from '../signing/branch-signature';
@@ -90,6 +91,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     private readonly dispatcher: ParticipantDispatcher,
     private readonly signatures: SignatureVerifier,
     private readonly prepared: PreparedQuery,
+    private readonly finished: TransactionFinishedHandlers,
     private readonly reconciler: ParticipantReconciler,
   ) {}
 
@@ -136,9 +138,16 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
       );
     }
     // A message initiator's queryPrepared (docs/contract.md §10), whether or not this service hosts participants.
-    server.addService(this.definition(INITIATOR_GRPC_SERVICE, [QUERY_PREPARED_GRPC_METHOD]), {
+    // And an initiator's completion callbacks (§11).
+    server.addService(this.definition(INITIATOR_GRPC_SERVICE, [QUERY_PREPARED_GRPC_METHOD, FINISHED_GRPC_METHOD]), {
       [QUERY_PREPARED_GRPC_METHOD]: (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>): void => {
         this.queryPrepared(call.request, call.metadata).then(
+          (reply) => callback(null, reply),
+          (error: ServerErrorResponse) => callback(error),
+        );
+      },
+      [FINISHED_GRPC_METHOD]: (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>): void => {
+        this.transactionFinished(call.request, call.metadata).then(
           (reply) => callback(null, reply),
           (error: ServerErrorResponse) => callback(error),
         );
@@ -253,6 +262,18 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
       // The coordinator asks again later.
       throw failure(GrpcStatus.INTERNAL, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** A completion callback (docs/contract.md §11): OK once every handler returned; any error status is sent again. */
+  private async transactionFinished(request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
+    const call = this.parse('callback', request, metadata);
+    try {
+      await this.finished.deliver(call.payload as unknown as TransactionFinished);
+    } catch (error) {
+      const code = error instanceof NoFinishedHandlerError ? GrpcStatus.NOT_FOUND : GrpcStatus.INTERNAL;
+      throw failure(code, error instanceof Error ? error.message : String(error));
+    }
+    return { result: JSON.stringify({ gid: call.gid, received: true }) };
   }
 
   private async handle(participant: string, phase: ParticipantPhase, request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {

@@ -23,13 +23,14 @@ import {
   Type,
   UnauthorizedException,
 } from '@nestjs/common';
-import { RECONCILE_PATH, type BranchPhase, type JsonValue, type PreparedAnswer, type ReconcileAnswer } from '../protocol';
+import { RECONCILE_PATH, type BranchPhase, type JsonValue, type PreparedAnswer, type ReconcileAnswer, type TransactionFinished } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { PHASES, parseBranchCall } from './branch-call.parser';
 import { answerCall, type ParticipantAnswer } from './participant.answer';
 import { ParticipantDispatcher } from './participant.dispatcher';
 import { ParticipantReconciler } from './participant.reconciler';
 import { PreparedQuery } from '../initiator/prepared-query.service';
+import { NoFinishedHandlerError, TransactionFinishedHandlers } from '../initiator/transaction-finished.handlers';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
 import { SignatureVerifier } from '../signing/signature.verifier';
 
@@ -37,6 +38,8 @@ export type { ParticipantAnswer } from './participant.answer';
 
 /** The path of the queryPrepared endpoint under the participant prefix. */
 export const QUERY_PREPARED_PATH = 'query-prepared';
+/** The path of the completion callback endpoint (docs/contract.md §11) under the participant prefix. */
+export const CALLBACK_PATH = 'callback';
 
 function parseCall(phase: BranchPhase, body: unknown, headers: Record<string, string | undefined>): BranchCall {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
@@ -64,8 +67,29 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       private readonly dispatcher: ParticipantDispatcher,
       private readonly signatures: SignatureVerifier,
       private readonly prepared: PreparedQuery,
+      private readonly finished: TransactionFinishedHandlers,
       private readonly reconciler: ParticipantReconciler,
     ) {}
+
+    /**
+     * A completion callback (docs/contract.md §11): checked and signed like every call, then handed
+     * to the @OnTransactionFinished() handlers; 200 only once they all returned. A throwing handler
+     * (500) or none at all (404) leaves it to the coordinator to send again.
+     */
+    @Post(CALLBACK_PATH)
+    @HttpCode(200)
+    async callback(@Body() body: unknown, @Headers() headers: Record<string, string | undefined>): Promise<{ gid: string; received: true }> {
+      const call = parseCall('callback', body, headers);
+      const refused = this.signatures.refusal(call, headers);
+      if (refused) throw new UnauthorizedException({ statusCode: 401, error: 'SIGNATURE_INVALID', message: refused });
+      try {
+        await this.finished.deliver(call.payload as unknown as TransactionFinished);
+      } catch (error) {
+        if (error instanceof NoFinishedHandlerError) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: error.message });
+        throw new HttpException({ statusCode: 500, error: 'CALLBACK_HANDLER_FAILED', message: error instanceof Error ? error.message : String(error) }, 500);
+      }
+      return { gid: call.gid, received: true };
+    }
 
     @Post(QUERY_PREPARED_PATH)
     @HttpCode(200)

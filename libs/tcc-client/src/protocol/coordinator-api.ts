@@ -10,6 +10,14 @@ export interface BeginRequest {
   gid?: string;
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
+  /**
+   * Where the coordinator reports the final view once the transaction is COMMITTED or ROLLED_BACK
+   * (docs/contract.md §11): an http(s) URL or a gRPC target `host:port/package.Service/Method`,
+   * under TCC_ALLOWED_TARGETS. Unset: no callback.
+   */
+  callback?: string;
+  /** How `callback` is called: `http` or `grpc`. Default: `http` for an http(s):// URL, else `grpc`. */
+  callbackProtocol?: Protocol;
 }
 
 export interface BeginResponse {
@@ -91,6 +99,14 @@ export interface StartSagaRequest {
   /** Answer with the final status (up to the coordinator's wait bound), as commit does. Default false. */
   wait?: boolean;
   metadata?: Record<string, JsonValue>;
+  /**
+   * Where the coordinator reports the final view once the transaction is COMMITTED or ROLLED_BACK
+   * (docs/contract.md §11): an http(s) URL or a gRPC target `host:port/package.Service/Method`,
+   * under TCC_ALLOWED_TARGETS. Unset: no callback.
+   */
+  callback?: string;
+  /** How `callback` is called: `http` or `grpc`. Default: `http` for an http(s):// URL, else `grpc`. */
+  callbackProtocol?: Protocol;
 }
 
 /** One reliable-message step (docs/contract.md §10). */
@@ -112,6 +128,14 @@ export interface PrepareMessageRequest {
   /** How long it may stay PREPARED before the coordinator asks queryPrepared (default: TCC_DEFAULT_TIMEOUT_MS). */
   timeoutMs?: number;
   metadata?: Record<string, JsonValue>;
+  /**
+   * Where the coordinator reports the final view once the transaction is COMMITTED or ROLLED_BACK
+   * (docs/contract.md §11): an http(s) URL or a gRPC target `host:port/package.Service/Method`,
+   * under TCC_ALLOWED_TARGETS. Unset: no callback.
+   */
+  callback?: string;
+  /** How `callback` is called: `http` or `grpc`. Default: `http` for an http(s):// URL, else `grpc`. */
+  callbackProtocol?: Protocol;
 }
 
 /** `POST /v1/messages/:gid/submit`. */
@@ -135,3 +159,10 @@ export interface ErrorBody {
   /** Current status of the transaction, on a 409. */
   status?: GlobalStatus;
 }
+
+/**
+ * What a completion callback carries (docs/contract.md §11): the `payload` of a participant-shaped
+ * call `{ gid, branchId: "callback", phase: "callback", payload }`, the same view as
+ * GET /v1/transactions/:gid of the finished transaction.
+ */
+export type TransactionFinished = TransactionView & { status: 'COMMITTED' | 'ROLLED_BACK' };

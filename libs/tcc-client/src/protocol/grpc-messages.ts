@@ -8,6 +8,10 @@ export interface BeginMsg {
   gid?: string;
   timeoutMs?: number;
   metadata?: string;
+  /** docs/contract.md §11: empty: no callback. */
+  callback?: string;
+  /** "http" or "grpc"; empty: from the shape of `callback`. */
+  callbackProtocol?: string;
 }
 
 export interface BeginReplyMsg {
@@ -104,6 +108,10 @@ export interface StartSagaMsg {
   concurrent?: boolean;
   wait?: boolean;
   metadata?: string;
+  /** docs/contract.md §11: empty: no callback. */
+  callback?: string;
+  /** "http" or "grpc"; empty: from the shape of `callback`. */
+  callbackProtocol?: string;
 }
 
 export interface MessageStepMsg {
@@ -120,6 +128,10 @@ export interface PrepareMessageMsg {
   queryPrepared: string;
   timeoutMs?: number;
   metadata?: string;
+  /** docs/contract.md §11: empty: no callback. */
+  callback?: string;
+  /** "http" or "grpc"; empty: from the shape of `callback`. */
+  callbackProtocol?: string;
 }
 
 export interface SubmitMessageMsg {

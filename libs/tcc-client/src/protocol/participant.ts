@@ -6,10 +6,14 @@ import type { JsonValue } from './coordinator-api';
  * step's delivery), and query (the coordinator asking the initiator's queryPrepared endpoint).
  * Reconciliation (§12): reconcile (the coordinator asking what a participant did for a branch).
  */
-export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query' | 'reconcile';
+export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query' | 'callback' | 'reconcile';
 
 /** The branchId a queryPrepared call carries (the initiator's own row in its barrier table). */
 export const PREPARED_BRANCH_ID = 'prepared';
+
+/** The branchId and phase of a completion callback (docs/contract.md §11), whose payload is the finished transaction's view. */
+export const CALLBACK_BRANCH_ID = 'callback';
+export const CALLBACK_PHASE = 'callback';
 
 /** What a queryPrepared endpoint answers (200 `{ status }`); anything else means "ask again later". */
 export type PreparedAnswer = { status: 'COMMITTED' | 'ROLLED_BACK' | 'PREPARED' };

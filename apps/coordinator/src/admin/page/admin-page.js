@@ -22,8 +22,10 @@
  *   lastError?: string | null }} Branch
  * @typedef {{ branchId: string, phase: string, attempt: number, error: string, createdAt: string }} Failure
  * @typedef {{ action: string, actor: string, reason: string | null, branchId: string | null, createdAt: string }} AuditEntry
+ * @typedef {{ target: string, protocol: string, state: string, attempts: number, lastError: string | null,
+ *   nextAttemptAt: string | null, deliveredAt: string | null, owner: string | null }} Callback
  * @typedef {Summary & { client?: string | null, attentionReason?: string | null, metadata?: unknown,
- *   branches: Branch[], failures: Failure[], audit: AuditEntry[] }} Detail
+ *   branches: Branch[], failures: Failure[], audit: AuditEntry[], callback?: Callback | null }} Detail
  * @typedef {{ status: string }} ActionResult
  * @typedef {{ label: string, title: string, hint: string }} RetryOffer
  * @typedef {{ id: string, label: string, title: string, hint: string, why: string }} ForceOffer
@@ -416,6 +418,8 @@
       field('Attention', !tx.attentionAt ? 'no' : PHASE_TWO.indexOf(tx.status) >= 0 ? el('span', { class: 'attention' }, 'flagged at ' + fmtTime(tx.attentionAt)) : 'was flagged at ' + fmtTime(tx.attentionAt) + ', finished since', 'detail-field-attention'),
       tx.attentionReason ? field('Attention reason', tx.attentionReason, 'detail-field-attention-reason') : null,
       field('Reason', tx.reason || ''),
+      tx.callback ? field('Completion callback', callbackText(tx.callback), 'detail-field-callback') : null,
+      tx.callback && tx.callback.lastError ? field('Callback last error', tx.callback.lastError, 'detail-field-callback-error') : null,
       tx.metadata ? field('Metadata', el('pre', { class: 'metadata' }, JSON.stringify(tx.metadata, null, 2))) : null);
 
     body.replaceChildren(
@@ -436,6 +440,17 @@
       var again = document.getElementById(focused);
       if (again) again.focus();
     }
+  }
+
+  /**
+   * A completion callback in one line (docs/contract.md §11): its state, where it goes, how often it was tried.
+   * @param {Callback} cb
+   */
+  function callbackText(cb) {
+    var when = cb.state === 'DELIVERED' && cb.deliveredAt ? 'delivered ' + fmtTime(cb.deliveredAt)
+      : cb.state === 'WAITING' ? 'sent once the transaction is final'
+        : cb.nextAttemptAt ? 'next attempt ' + fmtTime(cb.nextAttemptAt) + '  (' + ago(cb.nextAttemptAt) + ')' : '';
+    return cb.state + ' · ' + cb.protocol + ' ' + cb.target + ' · ' + cb.attempts + (cb.attempts === 1 ? ' attempt' : ' attempts') + (when ? ' · ' + when : '');
   }
 
   /**

@@ -1,5 +1,5 @@
-import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { GID_MAX_LENGTH, ID_PATTERN, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue } from '@tcc/client/protocol';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { GID_MAX_LENGTH, ID_PATTERN, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue, type Protocol } from '@tcc/client/protocol';
 
 export class BeginDto implements BeginRequest {
   @IsOptional()
@@ -17,4 +17,13 @@ export class BeginDto implements BeginRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
+  @IsOptional()
+  @IsString()
+  callback?: string;
+
+  /** How the callback is called; default: http for an http(s) URL, else grpc. */
+  @IsOptional()
+  @IsIn(['http', 'grpc'])
+  callbackProtocol?: Protocol;
 }

@@ -1,6 +1,6 @@
 /** The message bodies (docs/contract.md §10) as the OpenAPI document describes them; request.validation.ts holds the rules. */
 import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
-import type { AbortMessageRequest, JsonValue, MessageProtocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
+import type { AbortMessageRequest, JsonValue, MessageProtocol, Protocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
 
 export class MessageStepDto implements MessageStep {
   @IsString()
@@ -38,6 +38,15 @@ export class PrepareMessageDto implements PrepareMessageRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
+  @IsOptional()
+  @IsString()
+  callback?: string;
+
+  /** How the callback is called; default: http for an http(s) URL, else grpc. */
+  @IsOptional()
+  @IsIn(['http', 'grpc'])
+  callbackProtocol?: Protocol;
 }
 
 export class SubmitMessageDto implements SubmitMessageRequest {

@@ -52,4 +52,13 @@ export class StartSagaDto implements StartSagaRequest {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, JsonValue>;
+  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
+  @IsOptional()
+  @IsString()
+  callback?: string;
+
+  /** How the callback is called; default: http for an http(s) URL, else grpc. */
+  @IsOptional()
+  @IsIn(['http', 'grpc'])
+  callbackProtocol?: Protocol;
 }

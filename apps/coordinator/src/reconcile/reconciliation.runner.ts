@@ -15,6 +15,7 @@ import { isCheckable, judge, UNREACHABLE } from '../domain/reconciliation.rules'
 import { invalidArgument } from '../domain/transaction.errors';
 import { MetricsService } from '../metrics/metrics.service';
 import { AttentionNotifier } from '../phase-two/attention.notifier';
+import { isTransient } from '../store/database';
 import type { BranchRecord } from '../store/records';
 import { ReconciliationStore, type FinishedTransaction, type NewFinding, type RunCursor, type RunRecord } from '../store/reconciliation.store';
 import { ReplicaIdentity } from '../store/replica.identity';
@@ -193,6 +194,12 @@ export class ReconciliationRunner implements OnApplicationBootstrap, BeforeAppli
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (isTransient(error)) {
+        // The database is down or not ready: the run stays RUNNING at its cursor and is resumed.
+        this.logger.warn({ runId: run.id, msg: `reconciliation paused (database): ${message}` });
+        await this.store.releaseRun(run.id, owner).catch(() => undefined);
+        return;
+      }
       this.logger.error({ runId: run.id, msg: `reconciliation failed: ${message}` });
       if (await this.store.finishRun(run.id, owner, 'FAILED', message).catch(() => false)) this.metrics.reconciliationRuns.inc({ outcome: 'failed' });
     } finally {

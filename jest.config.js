@@ -40,6 +40,7 @@ const STORAGE_SUITES = [
   '<rootDir>/test/grpc/mixed-branches.spec.ts',
   '<rootDir>/test/grpc/steps-api.spec.ts',
   '<rootDir>/test/callbacks/**/*.spec.ts',
+  '<rootDir>/test/reconcile/**/*.spec.ts',
 ];
 
 module.exports = {

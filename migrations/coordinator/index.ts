@@ -8,6 +8,7 @@ import { BranchCount1732800000000 } from './1732800000000-branch-count';
 import { Modes1732900000000 } from './1732900000000-modes';
 import { Callbacks1733000000000 } from './1733000000000-callbacks';
 import { RetryBudget1733100000000 } from './1733100000000-retry-budget';
+import { Reconciliation1733200000000 } from './1733200000000-reconciliation';
 
 export const coordinatorMigrations = [
   CreateTransactions1732300000000,
@@ -19,4 +20,5 @@ export const coordinatorMigrations = [
   Modes1732900000000,
   Callbacks1733000000000,
   RetryBudget1733100000000,
+  Reconciliation1733200000000,
 ];

@@ -113,7 +113,7 @@ describe('saga participants, message handlers and queryPrepared over HTTP and gR
   function call(protocol: 'http' | 'grpc', participant: string, phase: BranchPhase, id: string, payload: JsonValue | null = null, branchId = 'step'): Promise<ParticipantCallResult> {
     return caller.call({
       protocol,
-      target: protocol === 'http' ? `${url}/tcc/${participant}/${phase}` : participantGrpcTarget(grpcAddress, participant, phase as Exclude<BranchPhase, 'query' | 'callback'>),
+      target: protocol === 'http' ? `${url}/tcc/${participant}/${phase}` : participantGrpcTarget(grpcAddress, participant, phase as Exclude<BranchPhase, 'query' | 'callback' | 'reconcile'>),
       body: { gid: id, branchId, phase, payload },
       timeoutMs: 5_000,
       signingKey: SIGNING_KEY,

@@ -16,6 +16,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { RecoveryModule } from './recovery/recovery.module';
 import { AdminModule } from './admin/admin.module';
+import { ReconcileModule } from './reconcile/reconcile.module';
 import { HealthModule } from './health/health.module';
 
 @Module({})
@@ -38,6 +39,7 @@ export class AppModule {
         MetricsModule,
         TransactionsModule,
         RecoveryModule,
+        ReconcileModule,
         AdminModule,
         HealthModule,
       ],

@@ -38,6 +38,7 @@ export { TccMessages, type MessageOptions, type MessageSent, type MessageStepOpt
 // Participants.
 export { TccParticipant } from './participant/tcc-participant.decorator';
 export { TccTry, TccConfirm, TccCancel, SagaAction, SagaCompensate, MessageHandler } from './participant/tcc-phase.decorators';
+export { TccReconcile } from './participant/tcc-reconcile.decorator';
 export type { ParticipantKind } from './participant/participant.registry';
 export type { BranchCall, BranchMethod } from './participant/branch-call.types';
 export { BranchRefusal } from './participant/branch-refusal.error';

@@ -20,6 +20,7 @@ import { TransactionRunner } from './initiator/transaction.runner';
 import { participantControllerFor } from './participant/participant.controller';
 import { ParticipantDatabase } from './participant/participant-database.provider';
 import { ParticipantDispatcher } from './participant/participant.dispatcher';
+import { ParticipantReconciler } from './participant/participant.reconciler';
 import { ParticipantExplorer } from './participant/participant.explorer';
 import { ParticipantRegistry } from './participant/participant.registry';
 import { ParticipantGrpcServer } from './participant/participant-grpc.server';
@@ -59,6 +60,7 @@ const SERVICES: Provider[] = [
   ParticipantRegistry,
   ParticipantDatabase,
   ParticipantDispatcher,
+  ParticipantReconciler,
   ParticipantExplorer,
   SignatureVerifier,
   BarrierCleanupService,

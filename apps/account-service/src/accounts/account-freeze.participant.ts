@@ -5,12 +5,15 @@
  */
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { BranchCall, BranchRefusal, ID_PATTERN, TccCancel, TccConfirm, TccParticipant, TccTry } from '@tcc/client';
+import { BranchCall, BranchRefusal, ID_PATTERN, TccCancel, TccConfirm, TccParticipant, TccReconcile, TccTry, type BusinessView } from '@tcc/client';
 import { AccountErrorCode } from './account.errors';
-import { AccountStore } from './account.store';
+import { AccountStore, type FreezeStatus } from './account.store';
 import { isAmount } from './amount.rules';
 
 export const ACCOUNT_FREEZE = 'account-freeze';
+
+/** What reconciliation (docs/contract.md §13) reads a freeze row's status as. */
+const FREEZE_VIEW: Record<FreezeStatus, BusinessView['state']> = { FROZEN: 'tried', CONFIRMED: 'confirmed', RELEASED: 'cancelled' };
 
 export interface FreezePayload {
   accountId: string;
@@ -80,5 +83,13 @@ export class AccountFreezeParticipant {
     if (!(await this.store.release(manager, freeze.accountId, freeze.amount))) {
       throw new Error(`cancel of ${call.gid}/${call.branchId}: account ${freeze.accountId} has less than ${freeze.amount} frozen`);
     }
+  }
+
+  /** Reconciliation's business view: the freeze row of the branch (FROZEN, CONFIRMED, RELEASED), or none. */
+  @TccReconcile()
+  async reconcile(call: BranchCall, manager: EntityManager): Promise<BusinessView> {
+    const freeze = await this.store.findFreeze(manager, call.gid, call.branchId);
+    if (!freeze) return { state: 'none' };
+    return { state: FREEZE_VIEW[freeze.status], detail: { status: freeze.status, accountId: freeze.accountId, amount: freeze.amount } };
   }
 }

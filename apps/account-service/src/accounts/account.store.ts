@@ -128,6 +128,17 @@ export class AccountStore {
     return (await execute(manager, sql, [credit.amount, credit.accountId, credit.amount])) === 1;
   }
 
+  /** The award a loyalty-points message made (reconciliation's business view). */
+  async findAwardOf(manager: EntityManager, gid: string): Promise<{ orderId: string; accountId: string; points: number } | undefined> {
+    const rows = await select<{ order_id: string; account_id: string; points: number | string }>(
+      manager,
+      'SELECT order_id, account_id, points FROM points_awards WHERE gid = ?',
+      [gid],
+    );
+    const row = rows[0];
+    return row && { orderId: row.order_id, accountId: row.account_id, points: Number(row.points) };
+  }
+
   /** Awards an order's points once: false when that order's points were awarded already. */
   async awardPoints(manager: EntityManager, orderId: string, accountId: string, points: number, gid: string): Promise<boolean> {
     const insert = {

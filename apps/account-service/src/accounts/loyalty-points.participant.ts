@@ -5,7 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { BranchCall, BranchRefusal, ID_PATTERN, MessageHandler, TccParticipant } from '@tcc/client';
+import { BranchCall, BranchRefusal, ID_PATTERN, MessageHandler, TccParticipant, TccReconcile, type BusinessView } from '@tcc/client';
 import { AccountErrorCode } from './account.errors';
 import { AccountStore } from './account.store';
 
@@ -39,5 +39,12 @@ export class LoyaltyPointsParticipant {
   async award(call: BranchCall, manager: EntityManager): Promise<void> {
     const { orderId, accountId, points } = parsePayload(call.payload);
     await this.store.awardPoints(manager, orderId, accountId, points, call.gid);
+  }
+
+  /** Reconciliation's business view (docs/contract.md §13): the award this message made (confirmed), or none. */
+  @TccReconcile()
+  async reconcile(call: BranchCall, manager: EntityManager): Promise<BusinessView> {
+    const award = await this.store.findAwardOf(manager, call.gid);
+    return award ? { state: 'confirmed', detail: award } : { state: 'none' };
   }
 }

@@ -7,7 +7,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { BranchCall, BranchRefusal, ID_PATTERN, SagaAction, SagaCompensate, TccParticipant } from '@tcc/client';
+import { BranchCall, BranchRefusal, ID_PATTERN, SagaAction, SagaCompensate, TccParticipant, TccReconcile, type BusinessView } from '@tcc/client';
 import { AccountErrorCode } from './account.errors';
 import { AccountStore } from './account.store';
 import { isAmount } from './amount.rules';
@@ -39,6 +39,14 @@ export class RefundCreditParticipant {
     if (!(await this.store.credit(manager, call.gid, call.branchId, accountId, orderId, amount))) {
       throw new BranchRefusal(AccountErrorCode.ACCOUNT_NOT_FOUND, `no account ${accountId}`, 404);
     }
+  }
+
+  /** Reconciliation's business view (docs/contract.md §13): the credit row (CREDITED: confirmed, REVERSED: cancelled), or none. */
+  @TccReconcile()
+  async reconcile(call: BranchCall, manager: EntityManager): Promise<BusinessView> {
+    const credit = await this.store.findCredit(manager, call.gid, call.branchId);
+    if (!credit) return { state: 'none' };
+    return { state: credit.status === 'CREDITED' ? 'confirmed' : 'cancelled', detail: { status: credit.status, accountId: credit.accountId, amount: credit.amount } };
   }
 
   @SagaCompensate()

@@ -5,10 +5,12 @@ import { AdminTokenGuard } from './admin-token.guard';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 import { AdminPageController } from './page/admin-page.controller';
+import { ReconcileModule } from '../reconcile/reconcile.module';
+import { ReconciliationsController } from './reconciliations.controller';
 
 @Module({
-  imports: [PhaseTwoModule],
-  controllers: [AdminController, AdminPageController],
+  imports: [PhaseTwoModule, ReconcileModule],
+  controllers: [AdminController, AdminPageController, ReconciliationsController],
   providers: [AdminService, AdminTokenGuard],
 })
 export class AdminModule {}

@@ -158,6 +158,22 @@ class CoordinatorEnvironment {
   @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
   TCC_HTTP_REQUEST_TIMEOUT_MS = 30_000;
 
+  /** Reconciliation (docs/contract.md §13): period of the scheduled run; 0 (the default) schedules none. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(7 * 86_400_000)
+  TCC_RECONCILE_INTERVAL_MS = 0;
+
+  /** How far behind now a scheduled window ends, so late finishes and in-flight retries settle first. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(7 * 86_400_000)
+  TCC_RECONCILE_LAG_MS = 600_000;
+
+  /** Participant queries per second of one replica's run (a token bucket); 0: unthrottled. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
+  TCC_RECONCILE_RATE = 100;
+
+  /** Finished transactions read per page of a run (the cursor moves once per page). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  TCC_RECONCILE_BATCH = 200;
+
   // Completion callbacks (docs/contract.md §11): the backoff of a failed delivery and the bound on each attempt.
   @Transform(toInt) @IsInt() @Min(1) @Max(3_600_000)
   TCC_CALLBACK_RETRY_BASE_MS = 1_000;
@@ -218,6 +234,8 @@ export interface CoordinatorConfig {
   signingKeys: string[];
   /** Brokers message steps may be published to (TCC_BROKERS); empty: only http and grpc steps. */
   brokers: BrokerConfig[];
+  /** Reconciliation (docs/contract.md §13): schedule (intervalMs 0: none), lag of its windows, queries per second (0: unthrottled), page size. */
+  reconcile: { intervalMs: number; lagMs: number; rate: number; batch: number };
   /** Completion callbacks: backoff between failed deliveries, and the bound on one delivery. */
   callback: { retry: { baseMs: number; maxMs: number }; timeoutMs: number };
 }
@@ -348,6 +366,12 @@ export function loadCoordinatorConfig(env: Record<string, string | undefined>): 
     adminToken: parsed.TCC_ADMIN_TOKEN,
     signingKeys,
     brokers,
+    reconcile: {
+      intervalMs: parsed.TCC_RECONCILE_INTERVAL_MS,
+      lagMs: parsed.TCC_RECONCILE_LAG_MS,
+      rate: parsed.TCC_RECONCILE_RATE,
+      batch: parsed.TCC_RECONCILE_BATCH,
+    },
     callback: {
       retry: { baseMs: parsed.TCC_CALLBACK_RETRY_BASE_MS, maxMs: parsed.TCC_CALLBACK_RETRY_MAX_MS },
       timeoutMs: callbackTimeoutMs,

@@ -100,10 +100,37 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** Reconciliation (docs/contract.md §13); alert rules use these names. */
+  readonly reconciliationMismatches = new Counter({
+    name: 'tcc_reconciliation_mismatches_total',
+    help: 'Branches whose participant disagrees with the coordinator, found by reconciliation runs of this replica, by kind (MISSING_CONFIRM, CONFIRMED_BUT_ROLLED_BACK, BUSINESS_MISMATCH, ...)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconciliationChecked = new Counter({
+    name: 'tcc_reconciliation_checked_total',
+    help: 'Finished transactions checked by reconciliation runs of this replica',
+    registers: [this.registry],
+  });
+
+  readonly reconciliationRuns = new Counter({
+    name: 'tcc_reconciliation_runs_total',
+    help: 'Reconciliation runs ended by this replica, by outcome (clean, mismatches, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly callbacks = new Counter({
     name: 'tcc_callbacks_total',
     help: 'Completion callback deliveries attempted by this replica, by outcome (delivered, failed: retried later)',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconciliationUnreachable = new Counter({
+    name: 'tcc_reconciliation_unreachable_total',
+    help: 'Branches whose participant did not answer a reconciliation query after retries (not a mismatch of the books)',
     registers: [this.registry],
   });
 

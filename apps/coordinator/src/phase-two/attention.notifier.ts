@@ -59,6 +59,16 @@ export class AttentionNotifier {
     }
   }
 
+  /**
+   * A mismatch found by reconciliation (docs/contract.md §13): logged, and one POST to
+   * TCC_ALERT_WEBHOOK_URL `{ kind: 'reconciliation-mismatch', runId, gid, branchId, mismatch, coordinator, participant }`.
+   * Changes nothing: the transaction is finished, a person must look.
+   */
+  reconciliationMismatch(alert: { runId: string; gid: string; branchId: string; mismatch: string; coordinator: unknown; participant: unknown }): void {
+    this.logger.warn({ gid: alert.gid, branchId: alert.branchId, runId: alert.runId, msg: `reconciliation mismatch ${alert.mismatch}` });
+    if (this.config.alertWebhookUrl) void this.sendWebhook(this.config.alertWebhookUrl, { kind: 'reconciliation-mismatch', ...alert });
+  }
+
   private async sendWebhook(url: string, body: Record<string, unknown>): Promise<void> {
     for (let attempt = 1; attempt <= WEBHOOK_TRIES; attempt++) {
       try {

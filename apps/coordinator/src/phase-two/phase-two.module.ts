@@ -14,6 +14,6 @@ import { BrokersModule } from './brokers/brokers.module';
     { provide: TCC_CLIENT_TLS, inject: [COORDINATOR_CONFIG], useFactory: (config: CoordinatorConfig) => config.participantTls },
     GrpcChannels,
     ParticipantCaller, CompletionNotifier, AttentionNotifier, PhaseTwoDriver, BrokerTargets],
-  exports: [PhaseTwoDriver, CompletionNotifier, BrokerTargets, ParticipantCaller],
+  exports: [PhaseTwoDriver, CompletionNotifier, BrokerTargets, ParticipantCaller, AttentionNotifier],
 })
 export class PhaseTwoModule {}

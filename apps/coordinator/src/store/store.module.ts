@@ -10,6 +10,7 @@ import { CallbackStore } from './callback.store';
 import { LifecycleStore } from './lifecycle.store';
 import { OperatorStore } from './operator.store';
 import { QueryStore } from './query.store';
+import { ReconciliationStore } from './reconciliation.store';
 import { ReplicaIdentity } from './replica.identity';
 
 @Global()
@@ -45,8 +46,9 @@ export class StoreModule implements OnApplicationShutdown {
         { provide: OperatorStore, inject: [Database], useFactory: (db: Database) => new OperatorStore(db) },
         { provide: QueryStore, inject: [Database], useFactory: (db: Database) => new QueryStore(db) },
         { provide: CallbackStore, inject: [Database], useFactory: (db: Database) => new CallbackStore(db) },
+        { provide: ReconciliationStore, inject: [Database], useFactory: (db: Database) => new ReconciliationStore(db) },
       ],
-      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, CallbackStore, ReplicaIdentity],
+      exports: [Database, LifecycleStore, LeaseStore, OperatorStore, QueryStore, CallbackStore, ReplicaIdentity, ReconciliationStore],
     };
   }
 

@@ -5,10 +5,16 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { BranchCall, BranchRefusal, TccCancel, TccConfirm, TccMessages, TccParticipant, TccTry } from '@tcc/client';
+import { BranchCall, BranchRefusal, TccCancel, TccConfirm, TccMessages, TccParticipant, TccReconcile, TccTry, type BusinessView } from '@tcc/client';
 import type { OrderConfig } from '../config/order.config';
 import { ORDER_CONFIG } from './order.config.token';
-import { OrderStore } from './order.store';
+import { OrderStore, type OrderStatus } from './order.store';
+
+/**
+ * What reconciliation (docs/contract.md §13) reads an order's status as: a REFUNDED order was paid
+ * (its TCC transaction committed; the refund is a saga of its own).
+ */
+const ORDER_VIEW: Record<OrderStatus, BusinessView['state']> = { PENDING: 'tried', PAID: 'confirmed', REFUNDED: 'confirmed', CANCELLED: 'cancelled' };
 
 /** The account service's message consumer of paid orders' points. */
 export const LOYALTY_POINTS = 'loyalty-points';
@@ -77,5 +83,13 @@ export class OrderParticipant {
     if (await this.store.settle(manager, call.gid, 'CANCELLED')) return;
     const order = await this.store.findByGid(manager, call.gid);
     if (order && order.status !== 'CANCELLED') throw new Error(`cancel of ${call.gid}: order is ${order.status}, not PENDING`);
+  }
+
+  /** Reconciliation's business view: the order of the gid (PENDING, PAID, REFUNDED, CANCELLED), or none. */
+  @TccReconcile()
+  async reconcile(call: BranchCall, manager: EntityManager): Promise<BusinessView> {
+    const order = await this.store.findByGid(manager, call.gid);
+    if (!order) return { state: 'none' };
+    return { state: ORDER_VIEW[order.status], detail: { orderId: order.id, status: order.status, amount: order.amount } };
   }
 }

@@ -61,6 +61,15 @@ export class BarrierStore {
     return sql.execute(`DELETE FROM ${BARRIER_TABLE} WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
   }
 
+  /** Every row of one branch, oldest first (reconciliation, docs/contract.md §13). */
+  async rowsOf(sql: BarrierRead, gid: string, branchId: string): Promise<{ phase: string; reason: string; createdAt: number }[]> {
+    const rows = await sql.select<{ phase: string; reason: string; created_at: number | string }>(
+      `SELECT phase, reason, created_at FROM ${BARRIER_TABLE} WHERE gid = ? AND branch_id = ? ORDER BY id`,
+      [gid, branchId],
+    );
+    return rows.map((row) => ({ phase: String(row.phase), reason: String(row.reason), createdAt: Number(row.created_at) }));
+  }
+
   /** A cheap read that fails when the table is missing (the start-up check). */
   async probe(sql: BarrierRead): Promise<void> {
     await sql.select(`SELECT id FROM ${BARRIER_TABLE} WHERE id = ?`, [0]);

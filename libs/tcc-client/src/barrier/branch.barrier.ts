@@ -42,7 +42,7 @@ import { BarrierStore } from './barrier.store';
 export type BarrierDecision = 'proceed' | 'duplicate' | 'empty-rollback' | 'hanging' | 'not-tried';
 
 /** The phases a participant method runs in (every phase but `query`, which the initiator answers). */
-export type ParticipantPhase = Exclude<BranchPhase, 'query' | 'callback'>;
+export type ParticipantPhase = Exclude<BranchPhase, 'query' | 'callback' | 'reconcile'>;
 
 /** What a queryPrepared answers: whether the initiator's local transaction committed. */
 export type PreparedOutcome = 'COMMITTED' | 'ROLLED_BACK';
@@ -101,6 +101,8 @@ export class BranchBarrier {
       case 'query':
       case 'callback':
         throw new Error(`tcc barrier: a ${phase} call is answered by the initiator's own endpoint, not by a participant method`);
+      case 'reconcile':
+        throw new Error('tcc barrier: a reconcile call reads the barrier (BarrierStore.rowsOf) and enters nothing');
     }
   }
 

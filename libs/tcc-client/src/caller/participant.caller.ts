@@ -161,9 +161,9 @@ export class ParticipantCaller implements OnApplicationShutdown {
       const { statusCode } = response;
       span.set({ 'http.response.status_code': statusCode });
       const success = statusCode >= 200 && statusCode < 300;
-      if (success && body.phase !== 'try' && body.phase !== 'query') {
+      if (success && body.phase !== 'try' && body.phase !== 'query' && body.phase !== 'reconcile') {
         // The coordinator needs no answer body from confirm, cancel and the saga and message calls
-        // (only a queryPrepared answer says something): read at most the limit, then drop the connection.
+        // (only a queryPrepared or reconcile answer says something): read at most the limit, then drop the connection.
         await response.body.dump({ limit: MAX_ANSWER_BYTES });
         return { outcome: 'done', body: undefined };
       }

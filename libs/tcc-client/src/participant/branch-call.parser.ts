@@ -43,6 +43,8 @@ export function parseBranchCall(
     const view = input.payload;
     if (!view || typeof view !== 'object' || Array.isArray(view) || view.gid !== gid || typeof view.status !== 'string') fields.push('payload');
   }
+  // A reconcile call (§13) asks about a branch and carries nothing.
+  if (phase === 'reconcile' && input.payload !== null) fields.push('payload');
   if (fields.length > 0) return { invalid: fields };
   return { call: { gid: gid as string, branchId: branchId as string, phase, payload: input.payload } };
 }

@@ -3,7 +3,7 @@
  * server of this library's own, next to the application's HTTP server, serving every
  * @TccParticipant as the service named by participantGrpcService (`tcc.v1.participants.<Name>`,
  * methods Try, Confirm, Cancel; Action, Compensate for a saga participant; Message for a message
- * handler; each taking tcc.v1.BranchRequest and answering tcc.v1.BranchReply), and a message
+ * handler; Reconcile for every one, docs/contract.md §13; each taking tcc.v1.BranchRequest and answering tcc.v1.BranchReply), and a message
  * initiator's queryPrepared as `tcc.v1.Initiator/QueryPrepared` (reply `result`: the JSON
  * `{"status":"COMMITTED"|"ROLLED_BACK"}`). Each participant call runs through the same dispatcher as
  * over HTTP: barrier and business method in one local transaction.
@@ -40,7 +40,8 @@ import { grpcJs } from '../grpc/grpc.runtime';
 import { ResolvedTccOptions, TCC_OPTIONS } from '../tcc.options';
 import { participantMethods, type BranchReplyMsg, type BranchRequestMsg } from '../grpc/grpc.messages';
 import { GrpcStatus, metadataText, TCC_TRAILERS } from '../grpc/grpc.status';
-import { TCC_HEADERS } from '../protocol';
+import { withTraceparent } from '../initiator/trace-context';
+import { RECONCILE_GRPC_METHOD, TCC_HEADERS } from '../protocol';
 import type { BranchPhase, JsonValue, TransactionFinished } from '../protocol';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
 import { PreparedQuery } from '../initiator/prepared-query.service';
@@ -51,6 +52,7 @@ import type { BranchAnswer } from './participant.answer';
 import { answerTraced } from './participant.span';
 import { ParticipantDefinitionError } from './participant-definition.error';
 import { ParticipantDispatcher } from './participant.dispatcher';
+import { ParticipantReconciler } from './participant.reconciler';
 import { FINISHED_GRPC_METHOD, GRPC_METHOD_OF, INITIATOR_GRPC_SERVICE, participantGrpcService, QUERY_PREPARED_GRPC_METHOD } from './participant-grpc.naming';
 import { PHASES_OF_KIND, ParticipantRegistry } from './participant.registry';
 import { SignatureVerifier } from '../signing/signature.verifier';
@@ -105,6 +107,7 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
     private readonly signatures: SignatureVerifier,
     private readonly prepared: PreparedQuery,
     private readonly finished: TransactionFinishedHandlers,
+    private readonly reconciler: ParticipantReconciler,
   ) {}
 
   /** Whether this service serves its participants over gRPC. */
@@ -143,7 +146,11 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
       }
       served.set(service, name);
       const phases = PHASES_OF_KIND[this.registry.get(name)!.kind];
-      server.addService(this.definition(service, phases.map((phase) => GRPC_METHOD_OF[phase])), this.implementation(name, phases));
+      // Every participant also answers Reconcile (docs/contract.md §13).
+      server.addService(
+        this.definition(service, [...phases.map((phase) => GRPC_METHOD_OF[phase]), RECONCILE_GRPC_METHOD]),
+        this.implementation(name, phases),
+      );
     }
     // A message initiator's queryPrepared (docs/contract.md §10), whether or not this service hosts participants.
     // And an initiator's completion callbacks (§11).
@@ -211,7 +218,26 @@ export class ParticipantGrpcServer implements OnApplicationBootstrap, BeforeAppl
         );
       };
     }
+    implementation[RECONCILE_GRPC_METHOD] = (call: ServerUnaryCall<BranchRequestMsg, BranchReplyMsg>, callback: sendUnaryData<BranchReplyMsg>): void => {
+      this.reconcile(participant, call.request, call.metadata).then(
+        (reply) => callback(null, reply),
+        (error: ServerErrorResponse) => callback(error),
+      );
+    };
     return implementation;
+  }
+
+  /** Reconciliation (§13): OK with `result` = the JSON of the ReconcileAnswer; reads only. */
+  private async reconcile(participant: string, request: BranchRequestMsg, metadata: Metadata): Promise<BranchReplyMsg> {
+    const call = this.parse('reconcile', request, metadata);
+    let result: Awaited<ReturnType<ParticipantReconciler['answer']>>;
+    try {
+      result = await this.reconciler.answer(participant, call);
+    } catch (error) {
+      throw failure(GrpcStatus.INTERNAL, error instanceof Error ? error.message : String(error));
+    }
+    if (result.kind === 'not-found') throw failure(GrpcStatus.NOT_FOUND, result.message);
+    return { result: JSON.stringify(result.answer) };
   }
 
   /** The call checked as over HTTP (syntax, headers agreeing, signature), or the gRPC error refusing it. */

@@ -23,12 +23,13 @@ import {
   Type,
   UnauthorizedException,
 } from '@nestjs/common';
-import { TCC_HEADERS, type BranchPhase, type JsonValue, type PreparedAnswer, type TransactionFinished } from '../protocol';
+import { RECONCILE_PATH, TCC_HEADERS, type BranchPhase, type JsonValue, type PreparedAnswer, type ReconcileAnswer, type TransactionFinished } from '../protocol';
 import type { BranchCall } from './branch-call.types';
 import { PHASES, parseBranchCall } from './branch-call.parser';
 import type { BranchAnswer, ParticipantAnswer } from './participant.answer';
 import { answerTraced, httpStatusOfAnswer } from './participant.span';
 import { ParticipantDispatcher } from './participant.dispatcher';
+import { ParticipantReconciler } from './participant.reconciler';
 import { PreparedQuery } from '../initiator/prepared-query.service';
 import { NoFinishedHandlerError, TransactionFinishedHandlers } from '../initiator/transaction-finished.handlers';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
@@ -68,6 +69,7 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       private readonly signatures: SignatureVerifier,
       private readonly prepared: PreparedQuery,
       private readonly finished: TransactionFinishedHandlers,
+      private readonly reconciler: ParticipantReconciler,
     ) {}
 
     /**
@@ -107,7 +109,8 @@ export function participantControllerFor(prefix: string): Type<unknown> {
       @Param('phase') phase: string,
       @Body() body: unknown,
       @Headers() headers: Record<string, string | undefined>,
-    ): Promise<ParticipantAnswer> {
+    ): Promise<ParticipantAnswer | ReconcileAnswer> {
+      if (phase === RECONCILE_PATH) return this.reconcile(participant, body, headers);
       if (!PHASES.includes(phase as ParticipantPhase)) throw new NotFoundException(`unknown phase "${phase}"`);
       const call = parseCall(phase as ParticipantPhase, body, headers);
       const refused = this.signatures.refusal(call, headers);
@@ -128,6 +131,17 @@ export function participantControllerFor(prefix: string): Type<unknown> {
         case 'failed':
           throw new HttpException(answer.body, answer.statusCode);
       }
+    }
+
+    /** Reconciliation (docs/contract.md §13): what this participant did for a branch; reads only. */
+    private async reconcile(participant: string, body: unknown, headers: Record<string, string | undefined>): Promise<ReconcileAnswer> {
+      const call = parseCall('reconcile', body, headers);
+      const refused = this.signatures.refusal(call, headers);
+      if (refused) throw new UnauthorizedException({ statusCode: 401, error: 'SIGNATURE_INVALID', message: refused });
+      // A database failure answers 500: the coordinator asks again, then reports the branch UNREACHABLE.
+      const result = await this.reconciler.answer(participant, call);
+      if (result.kind === 'not-found') throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: result.message });
+      return result.answer;
     }
   }
 

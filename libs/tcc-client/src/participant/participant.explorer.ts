@@ -13,7 +13,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { ParticipantPhase } from '../barrier/branch.barrier';
 import type { BranchMethod } from './branch-call.types';
 import { ParticipantDefinitionError } from './participant-definition.error';
-import { TCC_PARTICIPANT, TCC_PHASE } from './participant.metadata';
+import { TCC_PARTICIPANT, TCC_PHASE, TCC_RECONCILE } from './participant.metadata';
 import { PHASES_OF_KIND, ParticipantRegistry, type ParticipantKind } from './participant.registry';
 import { ParticipantDatabase } from './participant-database.provider';
 import { BarrierTableMissingError, checkBarrierTable } from '../barrier/barrier-table.check';
@@ -81,9 +81,16 @@ export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap
     const className = instance.constructor.name;
     const name = Reflect.getMetadata(TCC_PARTICIPANT, instance.constructor) as string | undefined;
     const found: Partial<Record<ParticipantPhase, string>> = {};
+    let reconcileMethod: string | undefined;
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = prototype[methodName];
       if (typeof method !== 'function') continue;
+      if (Reflect.getMetadata(TCC_RECONCILE, method)) {
+        if (reconcileMethod) {
+          throw new ParticipantDefinitionError(`${className}: both ${reconcileMethod}() and ${methodName}() are marked @TccReconcile(); a participant has at most one`);
+        }
+        reconcileMethod = methodName;
+      }
       const phase = Reflect.getMetadata(TCC_PHASE, method) as ParticipantPhase | undefined;
       if (!phase) continue;
       if (found[phase]) {
@@ -96,6 +103,9 @@ export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap
     // In the order of PHASES_OF_KIND, so the leading method (try, action) is named first.
     const marked = ALL_PHASES.filter((phase) => found[phase]).map((phase) => [phase, found[phase] as string] as const);
     if (!name) {
+      if (reconcileMethod) {
+        throw new ParticipantDefinitionError(`${className}.${reconcileMethod}() is marked @TccReconcile() but ${className} has no @TccParticipant(name)`);
+      }
       if (marked.length > 0) {
         const [phase, methodName] = marked[0];
         throw new ParticipantDefinitionError(
@@ -126,6 +136,7 @@ export class ParticipantExplorer implements OnModuleInit, OnApplicationBootstrap
       }
       methods[phase] = (prototype[methodName] as BranchMethod<unknown>).bind(instance);
     }
-    this.registry.add({ name, className, kind, methods });
+    const reconcile = reconcileMethod ? (prototype[reconcileMethod] as BranchMethod<unknown>).bind(instance) : undefined;
+    this.registry.add({ name, className, kind, methods, ...(reconcile ? { reconcile } : {}) });
   }
 }

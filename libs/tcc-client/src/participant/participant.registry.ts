@@ -19,6 +19,8 @@ export interface RegisteredParticipant {
   kind: ParticipantKind;
   /** One method per phase of its kind (PHASES_OF_KIND). */
   methods: Partial<Record<ParticipantPhase, BranchMethod<unknown>>>;
+  /** Its @TccReconcile() method, if any: the business view of a branch (docs/contract.md §13). */
+  reconcile?: BranchMethod<unknown>;
 }
 
 @Injectable()

@@ -4,8 +4,9 @@ import type { JsonValue } from './coordinator-api';
 /**
  * TCC: try, confirm, cancel. Saga (§9): action, compensate. Reliable message (§10): message (a
  * step's delivery), and query (the coordinator asking the initiator's queryPrepared endpoint).
+ * Reconciliation (§13): reconcile (the coordinator asking what a participant did for a branch).
  */
-export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query' | 'callback';
+export type BranchPhase = 'try' | 'confirm' | 'cancel' | 'action' | 'compensate' | 'message' | 'query' | 'callback' | 'reconcile';
 
 /** The branchId a queryPrepared call carries (the initiator's own row in its barrier table). */
 export const PREPARED_BRANCH_ID = 'prepared';
@@ -60,4 +61,74 @@ export function refusalCode(body: unknown, statusCode: number): string {
     if (typeof error === 'string') return error;
   }
   return `HTTP_${statusCode}`;
+}
+
+/**
+ * Reconciliation (docs/contract.md §13): what a participant answers to `phase: "reconcile"`.
+ * `rows`: its barrier rows of the branch (`try`, `confirm`, `cancel`, `msg`; a saga's action and
+ * compensation are stored as `try` and `cancel`), each with the call that wrote it (`reason`: a
+ * `try` row written by a cancel is an empty rollback's marker) and when (epoch ms, its clock).
+ * `business`: what its business tables say, when the participant has a @TccReconcile() method;
+ * null otherwise. `retentionMs`: how long its barrier rows are kept (older ones may be gone), and
+ * `now` its clock, so the caller can tell a row cleaned up from a row missing.
+ */
+export interface ReconcileAnswer {
+  gid: string;
+  branchId: string;
+  participant: string;
+  kind: 'tcc' | 'saga' | 'message';
+  rows: ReconcileBarrierRow[];
+  business: BusinessView | null;
+  retentionMs: number;
+  now: number;
+}
+
+export interface ReconcileBarrierRow {
+  phase: string;
+  reason: string;
+  createdAt: number;
+}
+
+/**
+ * A participant's own account of a branch, read from its business tables: `tried` (reserved, not
+ * yet settled), `confirmed` (settled: a confirm, a saga action, a message consumed), `cancelled`
+ * (released or compensated), `none` (nothing of it there). `detail`: free JSON for the operator.
+ */
+export type BusinessState = 'tried' | 'confirmed' | 'cancelled' | 'none';
+export const BUSINESS_STATES: readonly BusinessState[] = ['tried', 'confirmed', 'cancelled', 'none'];
+
+export interface BusinessView {
+  state: BusinessState;
+  detail?: JsonValue;
+}
+
+/** The path segment and gRPC method of the reconcile endpoint. */
+export const RECONCILE_PATH = 'reconcile';
+export const RECONCILE_GRPC_METHOD = 'Reconcile';
+
+/**
+ * The reconcile target of a branch, from the target of its confirm (action, delivery): an HTTP URL
+ * with its last path segment replaced by `reconcile` (`http://h/tcc/wallet/confirm` ->
+ * `http://h/tcc/wallet/reconcile`), a gRPC target with its method replaced by `Reconcile`
+ * (`h:1/tcc.v1.participants.Wallet/Confirm` -> `h:1/tcc.v1.participants.Wallet/Reconcile`).
+ * Undefined when the target has no such shape (a broker step).
+ */
+export function reconcileTargetOf(protocol: string, confirmTarget: string): string | undefined {
+  if (protocol === 'grpc') {
+    const slash = confirmTarget.lastIndexOf('/');
+    return slash > 0 && confirmTarget.indexOf('/') < slash ? `${confirmTarget.slice(0, slash)}/${RECONCILE_GRPC_METHOD}` : undefined;
+  }
+  if (protocol !== 'http') return undefined;
+  let url: URL;
+  try {
+    url = new URL(confirmTarget);
+  } catch {
+    return undefined;
+  }
+  const segments = url.pathname.split('/');
+  if (segments.length < 2 || segments[segments.length - 1] === '') return undefined;
+  segments[segments.length - 1] = RECONCILE_PATH;
+  url.pathname = segments.join('/');
+  url.search = '';
+  return url.toString();
 }

@@ -779,4 +779,75 @@
     applyFilters();
     if (linked) openDetail(decodeURIComponent(linked[1]));
   }
+  // ---- reconciliation (docs/contract.md §13) -------------------------------------------------
+
+  /**
+   * @typedef {{ id: string, state: string, from: string, to: string, checked: number, mismatches: number,
+   *   unreachable: number, expired: number, queries: number, createdAt: string }} RunSummary
+   * @typedef {{ gid: string, branchId: string, kind: string, coordinator: unknown, participant: unknown }} Finding
+   */
+  var RUN_COLUMNS = 9;
+
+  async function loadRuns() {
+    show('reconcile-error', '');
+    try {
+      var page = /** @type {{ items: RunSummary[] }} */ (await api('GET', '/admin/v1/reconciliations?limit=20'));
+      var rows = page.items.map(runRow);
+      $('reconcile-runs').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: RUN_COLUMNS, class: 'empty' }, 'No run yet.'))]));
+    } catch (err) {
+      show('reconcile-error', describe(err));
+    }
+  }
+  /** @param {RunSummary} r */
+  function runRow(r) {
+    return el('tr', { testid: 'run-row', 'data-run-id': r.id },
+      el('td', {}, el('button', { type: 'button', class: 'link', testid: 'open-run', onclick: function () { openRun(r.id); } }, r.id)),
+      el('td', {}, badge(r.state)),
+      el('td', { class: 'mono nowrap' }, fmtTime(r.from) + ' .. ' + fmtTime(r.to)),
+      el('td', {}, r.checked), el('td', {}, r.mismatches), el('td', {}, r.unreachable), el('td', {}, r.expired), el('td', {}, r.queries),
+      timeCell(r.createdAt));
+  }
+  /** @param {unknown} value */
+  function jsonBlock(value) {
+    return el('pre', { class: 'mono' }, JSON.stringify(value, null, 1));
+  }
+  /** @param {string} id */
+  async function openRun(id) {
+    show('reconcile-error', '');
+    try {
+      var run = /** @type {RunSummary & { findings: Finding[] }} */ (await api('GET', '/admin/v1/reconciliations/' + encodeURIComponent(id) + '?limit=500'));
+      var rows = run.findings.map(function (f) {
+        return el('tr', { testid: 'finding-row', 'data-gid': f.gid, 'data-kind': f.kind },
+          el('td', { class: 'mono' }, el('button', { type: 'button', class: 'link', title: 'Open ' + f.gid, onclick: function () { openDetail(f.gid); } }, f.gid)),
+          el('td', { class: 'mono' }, f.branchId),
+          el('td', {}, f.kind),
+          el('td', {}, jsonBlock(f.coordinator)),
+          el('td', {}, jsonBlock(f.participant)));
+      });
+      $('reconcile-findings').replaceChildren(
+        el('h3', {}, 'Run ' + run.id + ': ' + run.state + ', ' + run.checked + ' checked, ' + run.mismatches + ' mismatches, ' + run.unreachable + ' unreachable'),
+        el('table', {},
+          el('thead', {}, el('tr', {}, el('th', {}, 'gid'), el('th', {}, 'branch'), el('th', {}, 'kind'), el('th', {}, 'coordinator'), el('th', {}, 'participant'))),
+          el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'No mismatch.')))));
+      // The list shows the same run's counters: keep them in step.
+      await loadRuns();
+    } catch (err) {
+      show('reconcile-error', describe(err));
+    }
+  }
+  $('reconcile-form').addEventListener('submit', async function (e) {
+    e.preventDefault();
+    show('reconcile-error', '');
+    try {
+      var from = localToIso($input('reconcile-from').value, 'Finished from');
+      var to = localToIso($input('reconcile-to').value, 'Finished before');
+      var run = /** @type {RunSummary} */ (await api('POST', '/admin/v1/reconciliations', { from: from, to: to }));
+      await openRun(run.id);
+    } catch (err) {
+      show('reconcile-error', describe(err));
+    }
+  });
+  $('reconcile-refresh').addEventListener('click', function () { loadRuns(); });
+  $('auth-form').addEventListener('submit', function () { loadRuns(); });
+  if ($input('token').value) loadRuns();
 })();

@@ -1,7 +1,8 @@
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { GID_MAX_LENGTH, ID_PATTERN, MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue, type Protocol } from '@tcc/client/protocol';
+import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { GID_MAX_LENGTH, ID_PATTERN, MAX_TIMEOUT_MS, type BeginRequest, type JsonValue } from '@tcc/client/protocol';
+import { FinishOptionsDto } from './finish-options.dto';
 
-export class BeginDto implements BeginRequest {
+export class BeginDto extends FinishOptionsDto implements BeginRequest {
   @IsOptional()
   @IsString()
   @Length(1, GID_MAX_LENGTH)
@@ -16,28 +17,4 @@ export class BeginDto implements BeginRequest {
 
   @IsOptional()
   @IsObject()
-  metadata?: Record<string, JsonValue>;
-  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
-  @IsOptional()
-  @IsString()
-  callback?: string;
-
-  /** How the callback is called; default: http for an http(s) URL, else grpc. */
-  @IsOptional()
-  @IsIn(['http', 'grpc'])
-  callbackProtocol?: Protocol;
-
-  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RETRY_FOR_MS)
-  retryFor?: number;
-
-  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_ATTEMPTS_LIMIT)
-  maxAttempts?: number;
-}
+  metadata?: Record<string, JsonValue>;}

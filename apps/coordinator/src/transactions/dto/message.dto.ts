@@ -1,9 +1,9 @@
 /** The message bodies (docs/contract.md §10) as the OpenAPI document describes them; request.validation.ts holds the rules. */
-import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
-import { MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS } from '@tcc/client/protocol';
-import type { AbortMessageRequest, JsonValue, MessageProtocol, Protocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
+import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
+import type { AbortMessageRequest, JsonValue, MessageProtocol, MessageStep, PrepareMessageRequest, SubmitMessageRequest } from '@tcc/client/protocol';
+import { FinishOptionsDto, RetryBudgetDto } from './finish-options.dto';
 
-export class MessageStepDto implements MessageStep {
+export class MessageStepDto extends RetryBudgetDto implements MessageStep {
   @IsString()
   branchId!: string;
 
@@ -20,23 +20,9 @@ export class MessageStepDto implements MessageStep {
 
   @Allow()
   payload?: JsonValue;
-
-  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RETRY_FOR_MS)
-  retryFor?: number;
-
-  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_ATTEMPTS_LIMIT)
-  maxAttempts?: number;
 }
 
-export class PrepareMessageDto implements PrepareMessageRequest {
+export class PrepareMessageDto extends FinishOptionsDto implements PrepareMessageRequest {
   @IsString()
   gid!: string;
 
@@ -52,31 +38,7 @@ export class PrepareMessageDto implements PrepareMessageRequest {
 
   @IsOptional()
   @IsObject()
-  metadata?: Record<string, JsonValue>;
-  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
-  @IsOptional()
-  @IsString()
-  callback?: string;
-
-  /** How the callback is called; default: http for an http(s) URL, else grpc. */
-  @IsOptional()
-  @IsIn(['http', 'grpc'])
-  callbackProtocol?: Protocol;
-
-  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RETRY_FOR_MS)
-  retryFor?: number;
-
-  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_ATTEMPTS_LIMIT)
-  maxAttempts?: number;
-}
+  metadata?: Record<string, JsonValue>;}
 
 export class SubmitMessageDto implements SubmitMessageRequest {
   @IsOptional()

@@ -1,17 +1,17 @@
-import { Allow, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { Allow, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import {
   BRANCH_ID_MAX_LENGTH,
   ID_PATTERN,
-  MAX_ATTEMPTS_LIMIT,
-  MAX_RETRY_FOR_MS,
   PARTICIPANT_MAX_LENGTH,
   TARGET_MAX_LENGTH,
   type JsonValue,
   type Protocol,
   type RegisterBranchRequest,
 } from '@tcc/client/protocol';
+import { RetryBudgetDto } from './finish-options.dto';
 
-export class RegisterBranchDto implements RegisterBranchRequest {
+/** Its retry budget (the inherited retryFor, maxAttempts) is this branch's own, and wins over the transaction's. */
+export class RegisterBranchDto extends RetryBudgetDto implements RegisterBranchRequest {
   @IsString()
   @Length(1, BRANCH_ID_MAX_LENGTH)
   @Matches(ID_PATTERN, { message: 'branchId must contain only the characters A-Z a-z 0-9 _ . : -' })
@@ -36,18 +36,4 @@ export class RegisterBranchDto implements RegisterBranchRequest {
   /** Any JSON value, handed back to the participant in confirm and cancel. */
   @Allow()
   payload?: JsonValue;
-
-  /** This branch's own retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RETRY_FOR_MS)
-  retryFor?: number;
-
-  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_ATTEMPTS_LIMIT)
-  maxAttempts?: number;
 }

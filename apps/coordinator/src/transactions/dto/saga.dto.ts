@@ -1,9 +1,9 @@
 /** The saga body (docs/contract.md §9) as the OpenAPI document describes it; request.validation.ts holds the rules. */
-import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
-import { MAX_ATTEMPTS_LIMIT, MAX_RETRY_FOR_MS } from '@tcc/client/protocol';
+import { Allow, IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString } from 'class-validator';
 import type { JsonValue, Protocol, SagaStep, StartSagaRequest } from '@tcc/client/protocol';
+import { FinishOptionsDto, RetryBudgetDto } from './finish-options.dto';
 
-export class SagaStepDto implements SagaStep {
+export class SagaStepDto extends RetryBudgetDto implements SagaStep {
   @IsString()
   branchId!: string;
 
@@ -24,23 +24,9 @@ export class SagaStepDto implements SagaStep {
 
   @Allow()
   payload?: JsonValue;
-
-  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RETRY_FOR_MS)
-  retryFor?: number;
-
-  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_ATTEMPTS_LIMIT)
-  maxAttempts?: number;
 }
 
-export class StartSagaDto implements StartSagaRequest {
+export class StartSagaDto extends FinishOptionsDto implements StartSagaRequest {
   @IsOptional()
   @IsString()
   gid?: string;
@@ -66,28 +52,4 @@ export class StartSagaDto implements StartSagaRequest {
 
   @IsOptional()
   @IsObject()
-  metadata?: Record<string, JsonValue>;
-  /** Completion callback (docs/contract.md §11): an http(s) URL or a gRPC target host:port/package.Service/Method, under TCC_ALLOWED_TARGETS. */
-  @IsOptional()
-  @IsString()
-  callback?: string;
-
-  /** How the callback is called; default: http for an http(s) URL, else grpc. */
-  @IsOptional()
-  @IsIn(['http', 'grpc'])
-  callbackProtocol?: Protocol;
-
-  /** Retry budget (docs/contract.md §2.1): ms from a branch's first failed phase-two call before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RETRY_FOR_MS)
-  retryFor?: number;
-
-  /** Retry budget: failed phase-two calls of a branch before a person is asked. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_ATTEMPTS_LIMIT)
-  maxAttempts?: number;
-}
+  metadata?: Record<string, JsonValue>;}

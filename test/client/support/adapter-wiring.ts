@@ -36,6 +36,17 @@ import {
 } from '@tcc/client';
 import { createDatabase, type Engine, type Row } from './databases';
 
+/**
+ * A pg pool for a test app. The store's teardown drops its database WITH (FORCE), which ends any
+ * connection still open; an idle pooled client ended that way is an 'error' event on the pool, which
+ * without a listener is an uncaught exception that fails the whole file after its tests passed.
+ */
+function quietPool(url: string): Pool {
+  const pool = new Pool({ connectionString: url, max: 20 });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 export type Store = Engine | 'sqlite';
 export type Write = (tx: unknown, gid: string, phase: BranchPhase) => Promise<unknown>;
 
@@ -130,7 +141,7 @@ export const ADAPTERS: Record<string, { stores: Store[]; wire(store: TestStore, 
         };
       }
       if (store.dialect === 'postgres') {
-        const pool = new Pool({ connectionString: store.url, max: 20 });
+        const pool = quietPool(store.url);
         const db = drizzlePg({ client: pool });
         type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
         return {
@@ -162,7 +173,7 @@ export const ADAPTERS: Record<string, { stores: Store[]; wire(store: TestStore, 
       if (store.dialect === 'sqlite') {
         db = new Kysely<EffectsDb>({ dialect: new SqliteDialect({ database: new BetterSqlite3(store.sqlitePath, { timeout: 10_000 }) }) });
       } else if (store.dialect === 'postgres') {
-        db = new Kysely<EffectsDb>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: store.url, max: 20 }) }) });
+        db = new Kysely<EffectsDb>({ dialect: new PostgresDialect({ pool: quietPool(store.url) }) });
       } else {
         // Kysely's MysqlDialect takes mysql2's callback pool.
         db = new Kysely<EffectsDb>({ dialect: new MysqlDialect({ pool: createMysqlPool({ uri: store.url, connectionLimit: 20 }).pool }) });
@@ -180,7 +191,7 @@ export const ADAPTERS: Record<string, { stores: Store[]; wire(store: TestStore, 
   pg: {
     stores: ['postgres'],
     wire: (store) => {
-      const pool = new Pool({ connectionString: store.url, max: 20 });
+      const pool = quietPool(store.url);
       return { imports: [], providers: [], barrier: pgBarrier({ pool }), write: pgWrite, close: () => pool.end() };
     },
   },

@@ -38,6 +38,8 @@ export interface OtelApi {
   ROOT_CONTEXT: OtelContext;
   trace: {
     getTracer(name: string, version?: string): OtelTracer;
+    /** The global provider: a proxy whose delegate is a no-op until an SDK registers one. */
+    getTracerProvider?(): object;
     getSpan(context: OtelContext): OtelSpan | undefined;
     setSpan(context: OtelContext, span: OtelSpan): OtelContext;
     setSpanContext(context: OtelContext, spanContext: OtelSpanContext): OtelContext;
@@ -61,6 +63,19 @@ export function loadOtelApi(load: () => unknown = () => require('@opentelemetry/
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether spans would be recorded: an SDK registered a tracer provider. Until one does, the API's
+ * global provider hands out non-recording spans, so the library skips them altogether (and their
+ * contexts), at no cost to an app that does not trace. Asked at each span: an app may register its
+ * SDK after the library loaded.
+ */
+export function tracerRegistered(api: OtelApi): boolean {
+  const provider = api.trace.getTracerProvider?.() as { getDelegate?: () => object } | undefined;
+  if (!provider) return true;
+  const delegate = typeof provider.getDelegate === 'function' ? provider.getDelegate() : provider;
+  return delegate?.constructor?.name !== 'NoopTracerProvider';
 }
 
 /** The API, loaded once. */

@@ -6,7 +6,7 @@
  * traceparent is what goes out on the calls made inside it; without the API (or without an SDK)
  * that is the parent's, unchanged, as before tracing existed.
  */
-import { otelApi, type OtelApi, type OtelAttributes, type OtelContext, type OtelSpan, type OtelSpanContext } from './otel-api.loader';
+import { otelApi, tracerRegistered, type OtelApi, type OtelAttributes, type OtelContext, type OtelSpan, type OtelSpanContext } from './otel-api.loader';
 import { currentTraceparent, withTraceparent } from './trace-context';
 
 /** OpenTelemetry's SpanKind values (stable in the API since 1.0). */
@@ -98,7 +98,7 @@ class NoopTccSpan implements TccSpan {
 /** Starts a span; end it with `end()`. Use inSpan to make it current for the work inside it. */
 export function startSpan(name: string, options: TccSpanOptions): TccSpan {
   const api = otelApi();
-  if (!api) {
+  if (!api || !tracerRegistered(api)) {
     const parent = options.parent === null ? undefined : (parseTraceparent(options.parent) ? options.parent : currentTraceparent());
     return new NoopTccSpan(parent ?? undefined);
   }
@@ -116,9 +116,12 @@ export function startSpan(name: string, options: TccSpanOptions): TccSpan {
 
 /** Runs `work` with `span` current (for OpenTelemetry and for currentTraceparent). */
 export function withSpan<T>(span: TccSpan, work: () => T): T {
-  const api = otelApi();
-  const run = () => withTraceparent(span.traceparent, work);
-  return api && span instanceof OtelTccSpan ? api.context.with(span.context, run) : run();
+  if (!(span instanceof OtelTccSpan)) {
+    // Nothing recorded: only the traceparent to carry, and nothing to do when it is already current.
+    return span.traceparent === currentTraceparent() ? work() : withTraceparent(span.traceparent, work);
+  }
+  const api = otelApi()!;
+  return api.context.with(span.context, () => withTraceparent(span.traceparent, work));
 }
 
 /**

@@ -7,48 +7,34 @@
  */
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { isTransient } from '../store/database';
 import { CallbackStore } from '../store/callback.store';
 import { CallbackSender } from '../callbacks/callback.sender';
 import { ReplicaCoordinator } from './replica.coordinator';
+import { ScanLoop } from './scan.loop';
 
 @Injectable()
 export class CallbackScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CallbackScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private scanning: Promise<unknown> | null = null;
+  private readonly loop: ScanLoop;
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
     private readonly store: CallbackStore,
     private readonly sender: CallbackSender,
     private readonly coordination: ReplicaCoordinator,
-  ) {}
+  ) {
+    this.loop = new ScanLoop('callback scan', this.config.scan.intervalMs, () => this.scan(), this.logger);
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.scanning;
+    await this.loop.stop();
     await this.sender.stop(this.config.shutdownGraceMs);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.scanning = this.scan()
-        .then((full) => this.schedule(full ? 0 : this.config.scan.intervalMs))
-        .catch((error: Error) => {
-          const line = `callback scan failed, next in ${this.config.scan.intervalMs} ms: ${error.message}`;
-          if (isTransient(error)) this.logger.warn(line);
-          else this.logger.error(line);
-          this.schedule(this.config.scan.intervalMs);
-        });
-    }, delayMs);
   }
 
   /** One scan; answers true when it filled its batch (more may be due right away). */

@@ -8,20 +8,19 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { GlobalStatus } from '@tcc/client/protocol';
 import { COORDINATOR_CONFIG, type CoordinatorConfig } from '../config/coordinator.config';
-import { isTransient } from '../store/database';
 import { LeaseStore } from '../store/lease.store';
 import { PhaseTwoDriver } from '../phase-two/phase-two.driver';
 import { MetricsService } from '../metrics/metrics.service';
 import { ReplicaIdentity } from '../store/replica.identity';
 import { ReplicaCoordinator } from './replica.coordinator';
 import { ShutdownState } from '../common/shutdown.state';
+import { ScanLoop } from './scan.loop';
 
 @Injectable()
 export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(RecoveryScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private scanning: Promise<void> | null = null;
+  private readonly loop: ScanLoop;
 
   constructor(
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
@@ -31,10 +30,12 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
     private readonly coordination: ReplicaCoordinator,
     private readonly metrics: MetricsService,
     private readonly shutdown: ShutdownState,
-  ) {}
+  ) {
+    this.loop = new ScanLoop('recovery scan', this.config.scan.intervalMs, () => this.scan(), this.logger);
+  }
 
   onApplicationBootstrap(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   private stopping: Promise<void> | null = null;
@@ -56,30 +57,13 @@ export class RecoveryScheduler implements OnApplicationBootstrap, BeforeApplicat
   private async stop(): Promise<void> {
     this.shutdown.draining = true;
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.scanning;
+    await this.loop.stop();
     await this.driver.drain(this.config.shutdownGraceMs);
     const released = await this.store.releaseAllLeases(this.replica.id).catch((error: Error) => {
       this.logger.warn(`could not release leases (they expire in TCC_LEASE_MS): ${error.message}`);
       return 0;
     });
     this.logger.log(`shut down: ${this.driver.activeCount} rounds still in flight, ${released} leases released`);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.scanning = this.scan()
-        .then((full) => this.schedule(full ? 0 : this.config.scan.intervalMs))
-        .catch((error: Error) => {
-          // A database that is down or not ready (a Galera node rejoining) is expected to come
-          // back; the scan already retried it and tries again at the next interval.
-          const line = `recovery scan failed, next in ${this.config.scan.intervalMs} ms: ${error.message}`;
-          if (isTransient(error)) this.logger.warn(line);
-          else this.logger.error(line);
-          this.schedule(this.config.scan.intervalMs);
-        });
-    }, delayMs);
   }
 
   /** One scan; answers true when it filled its batch (more may be due right away). */
